@@ -1,0 +1,10 @@
+export {
+  ConfigError,
+  describeValue,
+  errorMessage,
+  isFatal,
+  ProviderError,
+  StateError,
+  TunnelmuxError,
+  type TunnelmuxErrorOptions,
+} from './errors';

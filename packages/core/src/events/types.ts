@@ -1,0 +1,66 @@
+import type { LogLevel } from '../provider/types';
+import type { PathState } from '../state/transitions';
+
+/** Why the primary changed. */
+export type PrimaryChangeReason = 'initial' | 'failover' | 'failback' | 'manual' | 'pin-cleared' | 'stopped';
+
+interface Base {
+  /** Milliseconds since the epoch. */
+  time: number;
+  /** Increases by one per event of a manager. */
+  seq: number;
+}
+
+interface PathBase extends Base {
+  pathId: string;
+  provider: string;
+}
+
+/** Every event a manager emits, discriminated by `type`. */
+export type TunnelmuxEvent =
+  | (PathBase & { type: 'state-change'; from: PathState; to: PathState; reason: string })
+  | (PathBase & { type: 'connected'; endpoint: string; publicUrl?: string; pid?: number })
+  | (PathBase & { type: 'disconnected'; reason: string })
+  | (PathBase & { type: 'reconnecting'; attempt: number; delayMs: number; reason: string })
+  | (PathBase & { type: 'probe'; ok: boolean; latencyMs?: number; error?: string; consecutiveFailures: number })
+  | (PathBase & { type: 'dial-failed'; reason: string; source: 'front-door' | 'provider' })
+  | (PathBase & { type: 'public-url'; publicUrl: string })
+  | (PathBase & { type: 'log'; level: LogLevel; message: string; fields?: Record<string, unknown> })
+  | (Base & { type: 'primary-change'; from?: string; to?: string; reason: PrimaryChangeReason })
+  | (Base & { type: 'failover'; from: string; to?: string; reason: string })
+  | (Base & { type: 'no-healthy-path'; paths: number })
+  | (Base & { type: 'healthy-path-restored'; pathId: string; downForMs: number })
+  | (Base & { type: 'connection-refused'; reason: string; client?: string })
+  | (Base & { type: 'metrics'; snapshot: import('../metrics/types').MetricsSnapshot })
+  | (Base & {
+      type: 'error';
+      pathId?: string;
+      provider?: string;
+      message: string;
+      fatal: boolean;
+      code: string;
+    });
+
+export type EventType = TunnelmuxEvent['type'];
+export type EventOf<T extends EventType> = Extract<TunnelmuxEvent, { type: T }>;
+
+/** Distributive Omit, so each member of the union keeps its own fields. */
+export type EventInput = TunnelmuxEvent extends infer E ? (E extends unknown ? Omit<E, 'time' | 'seq'> : never) : never;
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'state-change',
+  'connected',
+  'disconnected',
+  'reconnecting',
+  'probe',
+  'dial-failed',
+  'public-url',
+  'log',
+  'primary-change',
+  'failover',
+  'no-healthy-path',
+  'healthy-path-restored',
+  'connection-refused',
+  'metrics',
+  'error',
+];

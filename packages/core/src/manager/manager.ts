@@ -1,0 +1,471 @@
+import { z } from 'zod';
+import { configErrorFrom } from '../config/format-issues';
+import { failoverSchema, type FailoverInput, type PathSpecInput, pathSchema, protocol, target } from '../config/schema';
+import { EventBus, type Subscription, type SubscribeOptions } from '../events/event-bus';
+import type { EventInput, PrimaryChangeReason, TunnelmuxEvent } from '../events/types';
+import { ConfigError, errorMessage, StateError } from '../errors';
+import { selectPrimary } from '../failover/select-primary';
+import { createPrometheusRegistry } from '../metrics/prometheus';
+import type { MetricsSnapshot } from '../metrics/types';
+import { isProvider, validateOptions } from '../provider/define-provider';
+import { createHelpers } from '../provider/helpers';
+import { Redactor } from '../provider/redactor';
+import type { Provider, Target } from '../provider/types';
+import { PathRunner, type PathStatus } from './path-runner';
+
+/** What `createManager` accepts. */
+export interface ManagerConfig {
+  /** Where paths lead unless a path says otherwise: `host:port` or `{ host, port }`. */
+  target?: string | Target;
+  /** `ssh` probes wait for the `SSH-` banner and enable first-byte failover; `tcp` only connects. */
+  protocol?: 'ssh' | 'tcp';
+  failover?: FailoverInput;
+  providers?: readonly Provider[];
+  /** Environment for provider processes (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Events buffered per slow subscriber before the oldest are dropped (default 1024). */
+  eventBufferSize?: number;
+  /** How often a `metrics` event is emitted, in ms; 0 turns it off (default 5000). */
+  metricsInterval?: number;
+  /** Random source for jitter, for deterministic tests (default Math.random). */
+  random?: () => number;
+}
+
+const managerSchema = z
+  .object({
+    target: target.optional(),
+    protocol: protocol.default('tcp'),
+    failover: failoverSchema.default(failoverSchema.parse({})),
+    providers: z.array(z.unknown()).default([]),
+    env: z.record(z.string(), z.string().optional()).optional(),
+    eventBufferSize: z.number().int().min(1).max(1_000_000).default(1024),
+    metricsInterval: z.number().int().min(0).default(5000),
+    random: z.function().optional(),
+  })
+  .strict();
+
+/** The manager-wide view `status()` returns. */
+export interface ManagerStatus {
+  primary?: string;
+  pinned?: string;
+  autoFailover: boolean;
+  /** True while at least one started path exists and none is healthy. */
+  degraded: boolean;
+  paths: PathStatus[];
+}
+
+/** The outcome of starting one path of `startMultiple`. */
+export type StartResult =
+  | { id: string; ok: true; status: PathStatus }
+  | { id: string; ok: false; error: Error; status?: PathStatus };
+
+/** A route the front door may dial: a started path with its tunnel. */
+export interface Route {
+  runner: PathRunner;
+  healthy: boolean;
+}
+
+/** The tunnelmux engine: paths, probes, failover, metrics and events. */
+export class Manager implements AsyncDisposable {
+  /** Typed events: `manager.events.subscribe('failover')`. */
+  readonly events: Pick<EventBus, 'subscribe' | 'on'>;
+  readonly bus: EventBus;
+  private readonly providers = new Map<string, Provider>();
+  private readonly paths = new Map<string, PathRunner>();
+  private readonly settings: z.output<typeof managerSchema>;
+  private readonly redactor = new Redactor();
+  private readonly helpers;
+  private readonly registry;
+  private primaryId?: string;
+  private pinnedId?: string;
+  private autoFailover = true;
+  private failovers = 0;
+  private primaryChanges = 0;
+  private refused = 0;
+  private noHealthySince?: number;
+  private noHealthyTotal = 0;
+  private order = 0;
+  private closing?: Promise<void>;
+  private readonly metricsTimer?: NodeJS.Timeout;
+
+  constructor(config: ManagerConfig = {}) {
+    const parsed = managerSchema.safeParse(config);
+    if (!parsed.success) throw configErrorFrom(parsed.error, config, 'manager config ');
+    this.settings = parsed.data;
+    this.bus = new EventBus(this.settings.eventBufferSize);
+    this.events = { subscribe: this.bus.subscribe.bind(this.bus), on: this.bus.on.bind(this.bus) } as Pick<
+      EventBus,
+      'subscribe' | 'on'
+    >;
+    this.helpers = createHelpers((config.env ?? process.env) as NodeJS.ProcessEnv);
+    this.registry = createPrometheusRegistry(() => this.getMetrics());
+    for (const provider of config.providers ?? []) this.register(provider);
+    if (this.settings.metricsInterval > 0) {
+      this.metricsTimer = setInterval(
+        () => this.bus.emit({ type: 'metrics', snapshot: this.getMetrics() }),
+        this.settings.metricsInterval,
+      );
+      this.metricsTimer.unref();
+    }
+  }
+
+  /** Make a provider available to paths by its `name`. */
+  register(provider: Provider): this {
+    this.assertOpen();
+    if (!isProvider(provider)) {
+      throw ConfigError.invalid('provider', provider, 'an object made with defineProvider()', {
+        hint: 'wrap the definition in defineProvider({ ... }) from @tunnelmux/core',
+      });
+    }
+    if (this.providers.has(provider.name) && this.providers.get(provider.name) !== provider) {
+      throw new ConfigError(`a provider named "${provider.name}" is already registered`, { field: 'name' });
+    }
+    this.providers.set(provider.name, provider);
+    return this;
+  }
+
+  /** Registered provider names. */
+  providerNames(): string[] {
+    return [...this.providers.keys()];
+  }
+
+  /**
+   * Add a path and start supervising it. Resolves after the first open attempt with the path's status
+   * (`connected`, `reconnecting` while it retries, or `failed` for a fatal error); rejects for bad input.
+   */
+  async start(spec: PathSpecInput): Promise<PathStatus> {
+    const runner = await this.prepare(spec, this.paths.size);
+    await runner.start();
+    return this.pathStatus(runner);
+  }
+
+  /** Start several paths in parallel; priority follows list order unless given. Results keep the order. */
+  async startMultiple(specs: readonly PathSpecInput[]): Promise<StartResult[]> {
+    this.assertOpen();
+    const base = this.paths.size;
+    return Promise.all(
+      specs.map(async (spec, index): Promise<StartResult> => {
+        const id = typeof spec?.id === 'string' ? spec.id : `#${index}`;
+        try {
+          const runner = await this.prepare(spec, base + index);
+          await runner.start();
+          const status = this.pathStatus(runner);
+          return status.state === 'connected'
+            ? { id, ok: true, status }
+            : { id, ok: false, status, error: new StateError(status.lastError ?? `path "${id}" is ${status.state}`) };
+        } catch (error) {
+          return { id, ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      }),
+    );
+  }
+
+  /** Stop a path and close its tunnel; it stays listed as disconnected. */
+  async stop(id: string): Promise<PathStatus> {
+    const runner = this.runner(id);
+    await runner.stop();
+    return this.pathStatus(runner);
+  }
+
+  /** Close and reopen a path. */
+  async restart(id: string): Promise<PathStatus> {
+    this.assertOpen();
+    const runner = this.runner(id);
+    await runner.restart();
+    return this.pathStatus(runner);
+  }
+
+  /** Stop every path. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.paths.values()].map((runner) => runner.stop()));
+  }
+
+  /** Remove a stopped or failed path entirely. */
+  async remove(id: string): Promise<void> {
+    const runner = this.runner(id);
+    await runner.stop('removed');
+    this.paths.delete(id);
+    this.reselect();
+  }
+
+  status(): ManagerStatus;
+  status(id: string): PathStatus;
+  status(id?: string): ManagerStatus | PathStatus {
+    if (id !== undefined) return this.pathStatus(this.runner(id));
+    return {
+      primary: this.primaryId,
+      pinned: this.pinnedId,
+      autoFailover: this.autoFailover,
+      degraded: this.noHealthySince !== undefined,
+      paths: this.list(),
+    };
+  }
+
+  /** Every path, best priority first. */
+  list(): PathStatus[] {
+    return this.sortedRunners().map((runner) => this.pathStatus(runner));
+  }
+
+  /** The events of one path (and primary changes that involve it) as an async iterable. */
+  monitor(id: string, options?: SubscribeOptions): Subscription<TunnelmuxEvent> {
+    this.runner(id);
+    return this.bus.subscribe(
+      '*',
+      (event) =>
+        ('pathId' in event && event.pathId === id) ||
+        ((event.type === 'primary-change' || event.type === 'failover') && (event.from === id || event.to === id)),
+      options,
+    );
+  }
+
+  /** Pin a connected path as primary until it goes down; `undefined` clears the pin. */
+  setPrimary(id: string | undefined): void {
+    this.assertOpen();
+    if (id === undefined) {
+      if (this.pinnedId === undefined) return;
+      this.pinnedId = undefined;
+      this.reselect('pin-cleared');
+      return;
+    }
+    const runner = this.runner(id);
+    if (runner.state !== 'connected') {
+      throw new StateError(`path "${id}" is ${runner.state}; only a connected path can be made primary`, {
+        pathId: id,
+      });
+    }
+    this.pinnedId = id;
+    this.reselect();
+  }
+
+  getPrimary(): string | undefined {
+    return this.primaryId;
+  }
+
+  /** Turn automatic failover on (default) or off; off keeps the primary until `setPrimary`. */
+  enableAutoFailover(enabled = true): void {
+    this.autoFailover = enabled;
+    this.reselect();
+  }
+
+  get autoFailoverEnabled(): boolean {
+    return this.autoFailover;
+  }
+
+  getMetrics(): MetricsSnapshot {
+    const now = Date.now();
+    return {
+      time: now,
+      primary: this.primaryId,
+      failovers: this.failovers,
+      primaryChanges: this.primaryChanges,
+      noHealthyPathMs: this.noHealthyTotal + (this.noHealthySince === undefined ? 0 : now - this.noHealthySince),
+      refusedConnections: this.refused,
+      eventsDropped: this.bus.dropped,
+      paths: this.sortedRunners().map((runner) => runner.metrics(runner.id === this.primaryId)),
+    };
+  }
+
+  /** The metrics in Prometheus text exposition format. */
+  prometheus(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get prometheusContentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Stop every path, end every subscription; the manager cannot be used afterwards. Idempotent. */
+  shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.metricsTimer) clearInterval(this.metricsTimer);
+      await this.stopAll();
+      this.bus.close();
+    })();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  /** Started paths the front door may use, primary first, then healthy ones by priority, then the rest. */
+  routes(): Route[] {
+    const runners = this.sortedRunners().filter((runner) => runner.tunnel !== undefined);
+    const healthy = (runner: PathRunner) => runner.state === 'connected';
+    const rank = (runner: PathRunner) => (runner.id === this.primaryId && healthy(runner) ? 0 : healthy(runner) ? 1 : 2);
+    return runners
+      .map((runner, index) => ({ runner, index }))
+      .sort((a, b) => rank(a.runner) - rank(b.runner) || a.index - b.index)
+      .map(({ runner }) => ({ runner, healthy: healthy(runner) }));
+  }
+
+  /** A live connection through `id` failed: passive detection. */
+  reportDialFailure(id: string, reason: string): void {
+    this.paths.get(id)?.suspect(reason, 'front-door');
+  }
+
+  /** A client connection was refused for want of a path. */
+  reportRefused(reason: string, client?: string): void {
+    this.refused += 1;
+    this.emit({ type: 'connection-refused', reason, client });
+  }
+
+  /** Emit an event on the manager's bus, with secrets redacted. */
+  emit(event: EventInput): void {
+    this.bus.emit(this.redactor.value(event));
+  }
+
+  get isShuttingDown(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private async prepare(input: PathSpecInput, order: number): Promise<PathRunner> {
+    this.assertOpen();
+    const idHint = typeof input?.id === 'string' ? `path "${input.id}" ` : 'path ';
+    const parsed = pathSchema.safeParse(input);
+    if (!parsed.success) throw configErrorFrom(parsed.error, input, idHint);
+    const spec = parsed.data;
+    if (this.paths.has(spec.id)) {
+      throw new ConfigError(`path "${spec.id}" already exists; use restart("${spec.id}") or pick another id`, {
+        field: 'id',
+        value: spec.id,
+        pathId: spec.id,
+      });
+    }
+    const provider = this.providers.get(spec.provider);
+    if (!provider) {
+      const known = this.providerNames();
+      throw ConfigError.invalid(`path "${spec.id}": provider`, spec.provider, 'a registered provider', {
+        pathId: spec.id,
+        hint: known.length > 0 ? `registered: ${known.join(', ')}` : 'no provider is registered yet',
+      });
+    }
+    if (!provider.modes.includes(spec.mode)) {
+      throw ConfigError.invalid(`path "${spec.id}": mode`, spec.mode, `one of ${provider.modes.join(', ')}`, {
+        provider: provider.name,
+        pathId: spec.id,
+      });
+    }
+    const pathTarget = spec.target ?? this.settings.target;
+    if (!pathTarget) {
+      throw new ConfigError(`path "${spec.id}" has no target: set target on the path or on the manager`, {
+        field: 'target',
+        pathId: spec.id,
+      });
+    }
+    const options = await validateOptions(provider, spec.options, { pathId: spec.id });
+    // Another start with the same id may have won while options were validated.
+    if (this.paths.has(spec.id)) throw new ConfigError(`path "${spec.id}" already exists`, { pathId: spec.id });
+    this.assertOpen();
+    const runner = new PathRunner(
+      spec,
+      provider,
+      options,
+      pathTarget,
+      spec.protocol ?? this.settings.protocol,
+      spec.priority ?? order,
+      this.order++,
+      {
+        bus: this.bus,
+        redactor: this.redactor,
+        helpers: this.helpers,
+        settings: this.settings.failover,
+        random: (this.settings.random as (() => number) | undefined) ?? Math.random,
+        changed: () => this.reselect(),
+      },
+    );
+    this.paths.set(spec.id, runner);
+    return runner;
+  }
+
+  private reselect(hint?: PrimaryChangeReason): void {
+    const now = Date.now();
+    const runners = [...this.paths.values()];
+    const outcome = selectPrimary({
+      candidates: runners.map((runner) => ({
+        id: runner.id,
+        priority: runner.priority,
+        order: runner.order,
+        healthy: runner.state === 'connected',
+        running: runner.running,
+        upSince: runner.upSince,
+        recovered: runner.recovered,
+      })),
+      current: this.primaryId,
+      pinned: this.pinnedId,
+      autoFailover: this.autoFailover,
+      autoRecover: this.settings.failover.autoRecover,
+      minDwellMs: this.settings.failover.minDwell,
+      now,
+    });
+    if (outcome.clearPin) this.pinnedId = undefined;
+    if (outcome.reason !== undefined && outcome.primary !== this.primaryId) {
+      const from = this.primaryId;
+      this.primaryId = outcome.primary;
+      this.primaryChanges += 1;
+      const reason = hint ?? outcome.reason;
+      if (reason === 'failover' && from !== undefined) {
+        this.failovers += 1;
+        const old = this.paths.get(from);
+        this.emit({
+          type: 'failover',
+          from,
+          to: outcome.primary,
+          reason: old?.lastError ?? `path "${from}" is ${old?.state ?? 'gone'}`,
+        });
+      }
+      this.emit({ type: 'primary-change', from, to: outcome.primary, reason });
+    }
+    this.trackHealth(runners, now);
+  }
+
+  private trackHealth(runners: PathRunner[], now: number): void {
+    const started = runners.filter((runner) => runner.running || runner.state === 'failed');
+    const anyHealthy = runners.some((runner) => runner.state === 'connected');
+    const stillOpening = runners.some((runner) => runner.state === 'connecting');
+    if (!anyHealthy && started.length > 0 && !stillOpening) {
+      if (this.noHealthySince === undefined) {
+        this.noHealthySince = now;
+        this.emit({ type: 'no-healthy-path', paths: started.length });
+      }
+    } else if (anyHealthy && this.noHealthySince !== undefined) {
+      const downForMs = now - this.noHealthySince;
+      this.noHealthyTotal += downForMs;
+      this.noHealthySince = undefined;
+      this.emit({ type: 'healthy-path-restored', pathId: this.primaryId ?? '', downForMs });
+    } else if (started.length === 0 && this.noHealthySince !== undefined) {
+      this.noHealthyTotal += now - this.noHealthySince;
+      this.noHealthySince = undefined;
+    }
+  }
+
+  private sortedRunners(): PathRunner[] {
+    return [...this.paths.values()].sort((a, b) => a.priority - b.priority || a.order - b.order);
+  }
+
+  private pathStatus(runner: PathRunner): PathStatus {
+    return this.redactor.value(runner.status(runner.id === this.primaryId, runner.id === this.pinnedId));
+  }
+
+  private runner(id: string): PathRunner {
+    const runner = this.paths.get(id);
+    if (!runner) {
+      const known = [...this.paths.keys()];
+      throw new StateError(
+        `no path "${id}"; ${known.length > 0 ? `known paths: ${known.join(', ')}` : 'no path has been started'}`,
+        { pathId: id },
+      );
+    }
+    return runner;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new StateError('the manager is shut down; create a new one with createManager()');
+  }
+}
+
+/** Create a manager: `await using manager = createManager({ target: 'devbox:22', protocol: 'ssh' })`. */
+export function createManager(config: ManagerConfig = {}): Manager {
+  return new Manager(config);
+}
+

@@ -1,0 +1,509 @@
+import type { EventBus } from '../events/event-bus';
+import { ConfigError, errorMessage, isFatal, TunnelmuxError } from '../errors';
+import { Backoff } from '../failover/backoff';
+import { delay } from '../failover/delay';
+import { probeTunnel } from '../failover/probe';
+import type { FailoverSettings, PathSpec } from '../config/schema';
+import { LatencyWindow } from '../metrics/latency-window';
+import type { LatencyStats, PathMetrics } from '../metrics/types';
+import { describeExit } from '../process/child';
+import { formatTarget } from '../net/tcp';
+import { createOpenContext } from '../provider/open-context';
+import type { Redactor } from '../provider/redactor';
+import type { CheckResult, ExitInfo, Provider, ProviderHelpers, Target, Tunnel } from '../provider/types';
+import { assertTransition, type PathState } from '../state/transitions';
+
+/** What a path runner needs from its manager. */
+export interface RunnerHost {
+  bus: EventBus;
+  redactor: Redactor;
+  helpers: ProviderHelpers;
+  settings: FailoverSettings;
+  random: () => number;
+  /** Called after every state change and probe, so the manager can re-choose the primary. */
+  changed(runner: PathRunner): void;
+}
+
+/** Everything `status` reports about one path. */
+export interface PathStatus {
+  id: string;
+  provider: string;
+  mode: 'access' | 'expose';
+  state: PathState;
+  priority: number;
+  primary: boolean;
+  pinned: boolean;
+  target: string;
+  protocol: 'ssh' | 'tcp';
+  pid?: number;
+  endpoint?: string;
+  publicUrl?: string;
+  /** The latest probe latency. */
+  latencyMs?: number;
+  latency: LatencyStats;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  bytesIn: number;
+  bytesOut: number;
+  activeConnections: number;
+  totalConnections: number;
+  failedDials: number;
+  restarts: number;
+  uptimeMs: number;
+  /** Epoch ms of the last state change. */
+  since: number;
+  lastError?: string;
+  lastExit?: ExitInfo;
+  /** Epoch ms of the next reopen attempt while reconnecting. */
+  nextAttemptAt?: number;
+  /** The provider's own health hint. */
+  hint?: CheckResult;
+}
+
+type Deferred = { promise: Promise<void>; resolve: () => void };
+const deferred = (): Deferred => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+};
+
+// How often a provider's `check` hint runs at most.
+const CHECK_EVERY_MS = 10_000;
+
+/** Supervises one path: opens it, probes it end to end, restarts it with backoff, closes it. */
+export class PathRunner {
+  state: PathState = 'disconnected';
+  since = Date.now();
+  tunnel?: Tunnel;
+  lastError?: string;
+  lastExit?: ExitInfo;
+  hint?: CheckResult;
+  /** It has come up at least once since it was started. */
+  everConnected = false;
+  /** It has gone down after coming up, so failback to it is damped. */
+  recovered = false;
+  upSince?: number;
+  nextAttemptAt?: number;
+  consecutiveFailures = 0;
+  consecutiveSuccesses = 0;
+  restarts = 0;
+  failedDials = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  activeConnections = 0;
+  totalConnections = 0;
+  lastActive?: number;
+  publicUrl?: string;
+  readonly latency = new LatencyWindow(100);
+
+  private readonly backoff: Backoff;
+  private run?: { controller: AbortController; done: Promise<void> };
+  private ops: Promise<unknown> = Promise.resolve();
+  private wake?: () => void;
+  private lastCheckAt = 0;
+  private opens = 0;
+
+  constructor(
+    readonly spec: PathSpec,
+    readonly provider: Provider,
+    readonly options: unknown,
+    readonly target: Target,
+    readonly protocol: 'ssh' | 'tcp',
+    readonly priority: number,
+    readonly order: number,
+    private readonly host: RunnerHost,
+  ) {
+    const s = host.settings;
+    this.backoff = new Backoff(
+      { initialMs: s.backoffInitial, maxMs: s.backoffMax, stableAfterMs: s.stableAfter },
+      host.random,
+    );
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  get running(): boolean {
+    return this.run !== undefined;
+  }
+
+  /** Start supervising; resolves after the first open attempt has an outcome (up, failing, or failed). */
+  async start(): Promise<void> {
+    // Wait for the outcome outside the lock, so a stop can abort a slow open.
+    await (await this.serialize(() => this.begin()));
+  }
+
+  /** Stop supervising and close the tunnel; the path ends disconnected. */
+  stop(reason = 'stopped'): Promise<void> {
+    return this.serialize(() => this.end(reason));
+  }
+
+  /** Stop, then start again. */
+  async restart(): Promise<void> {
+    await (await this.serialize(async () => {
+      await this.end('restarting');
+      return this.begin();
+    }));
+  }
+
+  /** A live connection through this path failed: count it, and probe at once. */
+  suspect(reason: string, source: 'front-door' | 'provider'): void {
+    this.failedDials += 1;
+    this.emit({ type: 'dial-failed', reason, source });
+    if (this.state === 'connected') {
+      this.consecutiveFailures += 1;
+      this.consecutiveSuccesses = 0;
+    }
+    this.wake?.();
+  }
+
+  status(primary: boolean, pinned: boolean): PathStatus {
+    return {
+      id: this.id,
+      provider: this.provider.name,
+      mode: this.spec.mode,
+      state: this.state,
+      priority: this.priority,
+      primary,
+      pinned,
+      target: formatTarget(this.target),
+      protocol: this.protocol,
+      pid: this.tunnel?.pid,
+      endpoint: this.tunnel?.endpoint,
+      publicUrl: this.publicUrl ?? this.tunnel?.publicUrl,
+      latencyMs: this.latency.last,
+      latency: this.latencyStats(),
+      consecutiveFailures: this.consecutiveFailures,
+      consecutiveSuccesses: this.consecutiveSuccesses,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      activeConnections: this.activeConnections,
+      totalConnections: this.totalConnections,
+      failedDials: this.failedDials,
+      restarts: this.restarts,
+      uptimeMs: this.upSince === undefined ? 0 : Date.now() - this.upSince,
+      since: this.since,
+      lastError: this.lastError,
+      lastExit: this.lastExit,
+      nextAttemptAt: this.state === 'reconnecting' ? this.nextAttemptAt : undefined,
+      hint: this.hint,
+    };
+  }
+
+  metrics(primary: boolean): PathMetrics {
+    return {
+      id: this.id,
+      provider: this.provider.name,
+      state: this.state,
+      priority: this.priority,
+      primary,
+      latencyMs: this.latencyStats(),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      activeConnections: this.activeConnections,
+      totalConnections: this.totalConnections,
+      failedDials: this.failedDials,
+      uptimeMs: this.upSince === undefined ? 0 : Date.now() - this.upSince,
+      consecutiveFailures: this.consecutiveFailures,
+      restarts: this.restarts,
+      lastActive: this.lastActive,
+    };
+  }
+
+  private latencyStats(): LatencyStats {
+    const l = this.latency;
+    return { last: l.last, p50: l.percentile(50), p95: l.percentile(95), p99: l.percentile(99), samples: l.count };
+  }
+
+  // Operations on one path run one at a time, so racing stop/restart calls end in a defined state.
+  private serialize<T>(operation: () => Promise<T>): Promise<T> {
+    const next = this.ops.then(operation, operation);
+    this.ops = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Start the supervision loop; returns a promise of its first outcome. */
+  private async begin(): Promise<Promise<void>> {
+    if (this.run) return Promise.resolve();
+    const controller = new AbortController();
+    const firstOutcome = deferred();
+    this.everConnected = false;
+    this.recovered = false;
+    this.consecutiveFailures = 0;
+    this.consecutiveSuccesses = 0;
+    this.lastError = undefined;
+    this.transition('connecting', 'started');
+    const done = this.loop(controller.signal, firstOutcome.resolve).finally(firstOutcome.resolve);
+    this.run = { controller, done };
+    return firstOutcome.promise;
+  }
+
+  private async end(reason: string): Promise<void> {
+    const run = this.run;
+    if (!run) {
+      if (this.state === 'failed') this.transition('disconnected', reason);
+      return;
+    }
+    run.controller.abort(new TunnelmuxError(`path "${this.id}" ${reason}`, { pathId: this.id }));
+    await run.done;
+    this.run = undefined;
+    if (this.state !== 'disconnected') this.transition('disconnected', reason);
+    this.emit({ type: 'disconnected', reason });
+  }
+
+  private async loop(signal: AbortSignal, settled: () => void): Promise<void> {
+    while (!signal.aborted) {
+      let tunnel: Tunnel;
+      try {
+        tunnel = await this.open(signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.lastError = errorMessage(error);
+        this.reportError(error);
+        if (isFatal(error) && !this.everConnected) {
+          // Config and auth problems on first open are reported once, not retried in a loop.
+          this.transition('failed', this.lastError);
+          this.run = undefined;
+          settled();
+          return;
+        }
+        this.goDown(this.lastError);
+        settled();
+        if ((await this.waitToRetry(signal)) === 'aborted') return;
+        continue;
+      }
+      this.tunnel = tunnel;
+      this.lastExit = undefined;
+      let reason: string | undefined;
+      try {
+        reason = await this.supervise(tunnel, signal, settled);
+      } finally {
+        this.tunnel = undefined;
+        await closeQuietly(tunnel);
+      }
+      if (signal.aborted || reason === undefined) return;
+      this.lastError = reason;
+      this.goDown(reason);
+      settled();
+      if ((await this.waitToRetry(signal)) === 'aborted') return;
+    }
+  }
+
+  /** Open the tunnel with a deadline; a late tunnel from an abandoned open is closed, never leaked. */
+  private async open(signal: AbortSignal): Promise<Tunnel> {
+    const { openTimeout } = this.host.settings;
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new TunnelmuxError(`path "${this.id}" did not open within ${openTimeout} ms (failover.openTimeout)`, {
+            provider: this.provider.name,
+            pathId: this.id,
+          }),
+        ),
+      openTimeout,
+    );
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const ctx = createOpenContext({
+      pathId: this.id,
+      mode: this.spec.mode,
+      target: this.target,
+      signal: controller.signal,
+      helpers: this.host.helpers,
+      redactor: this.host.redactor,
+      onLog: (level, message, fields) => this.emit({ type: 'log', level, message, fields }),
+      onDialFailure: (reason) => this.suspect(reason, 'provider'),
+      onPublicUrl: (url) => {
+        this.publicUrl = url;
+        this.emit({ type: 'public-url', publicUrl: url });
+      },
+    });
+    let abandoned = false;
+    const opening = Promise.resolve().then(() => this.provider.open(this.options, ctx));
+    opening.then(
+      (tunnel) => {
+        if (abandoned) void closeQuietly(tunnel);
+      },
+      () => undefined,
+    );
+    try {
+      const tunnel = await Promise.race([
+        opening,
+        new Promise<never>((_, reject) => {
+          const fail = () => reject(controller.signal.reason);
+          if (controller.signal.aborted) fail();
+          else controller.signal.addEventListener('abort', fail, { once: true });
+        }),
+      ]);
+      if (this.opens > 0) this.restarts += 1;
+      this.opens += 1;
+      return tunnel;
+    } catch (error) {
+      abandoned = true;
+      throw error instanceof TunnelmuxError
+        ? error
+        : new TunnelmuxError(`path "${this.id}" failed to open: ${errorMessage(error)}`, {
+            provider: this.provider.name,
+            pathId: this.id,
+            cause: error,
+          });
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Probe until the path goes down; returns why, or undefined when stopped. */
+  private async supervise(tunnel: Tunnel, signal: AbortSignal, settled: () => void): Promise<string | undefined> {
+    const s = this.host.settings;
+    const needed = this.everConnected ? s.rise : 1;
+    let exit: ExitInfo | undefined;
+    void tunnel.exited.then(
+      (info) => {
+        exit = info;
+        this.wake?.();
+      },
+      (error: unknown) => {
+        exit = { code: null, signal: null, lastLines: [], reason: errorMessage(error) };
+        this.wake?.();
+      },
+    );
+    this.consecutiveFailures = 0;
+    this.consecutiveSuccesses = 0;
+    const exitReason = (info: ExitInfo) => {
+      this.lastExit = info;
+      const tail = info.lastLines.length > 0 ? `; last output: ${info.lastLines.slice(-3).join(' | ')}` : '';
+      return `process exited (${info.reason ?? describeExit(info)})${tail}`;
+    };
+    const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
+    for (;;) {
+      if (signal.aborted) return undefined;
+      if (exit) return exitReason(exit);
+      const result = await probeTunnel(tunnel, {
+        protocol: this.protocol,
+        timeoutMs: s.timeout,
+        maxLatencyMs: s.maxLatency,
+        signal,
+      });
+      if (signal.aborted) return undefined;
+      // A crash is down at that instant, whatever the probe said.
+      if (exit) return exitReason(exit);
+      if (result.latencyMs !== undefined) this.latency.add(result.latencyMs);
+      if (result.ok) {
+        this.consecutiveSuccesses += 1;
+        this.consecutiveFailures = 0;
+        this.lastActive = Date.now();
+      } else {
+        this.consecutiveFailures += 1;
+        this.consecutiveSuccesses = 0;
+        this.lastError = result.error;
+      }
+      this.emit({
+        type: 'probe',
+        ok: result.ok,
+        latencyMs: result.latencyMs,
+        error: result.error,
+        consecutiveFailures: this.consecutiveFailures,
+      });
+      if (this.state !== 'connected' && this.consecutiveSuccesses >= needed) {
+        this.comeUp(tunnel);
+        settled();
+      } else if (this.consecutiveFailures >= s.fall) {
+        return `${this.consecutiveFailures} probes failed in a row: ${result.error ?? 'unknown error'}`;
+      }
+      this.host.changed(this);
+      void this.runCheck(tunnel, signal);
+      const steady = this.state === 'connected' && this.consecutiveFailures === 0;
+      const base = steady ? s.interval : fastInterval;
+      const wait = base * (1 - s.jitter + 2 * s.jitter * this.host.random());
+      await delay(wait, signal, (wake) => {
+        this.wake = wake;
+      });
+      this.wake = undefined;
+      // Passive failures may have pushed the path over the edge while it slept.
+      if (this.state === 'connected' && this.consecutiveFailures >= s.fall) {
+        return `${this.consecutiveFailures} failures in a row, including failed dials of live traffic`;
+      }
+    }
+  }
+
+  private comeUp(tunnel: Tunnel): void {
+    if (this.everConnected) this.recovered = true;
+    this.everConnected = true;
+    this.upSince = Date.now();
+    this.backoff.up();
+    this.lastError = undefined;
+    this.transition('connected', 'probe passed');
+    this.emit({ type: 'connected', endpoint: tunnel.endpoint, publicUrl: tunnel.publicUrl, pid: tunnel.pid });
+  }
+
+  private goDown(reason: string): void {
+    this.upSince = undefined;
+    this.backoff.down();
+    if (this.state !== 'reconnecting') this.transition('reconnecting', reason);
+  }
+
+  private async waitToRetry(signal: AbortSignal): Promise<'timeout' | 'woken' | 'aborted'> {
+    const delayMs = this.backoff.next();
+    this.nextAttemptAt = Date.now() + delayMs;
+    this.emit({ type: 'reconnecting', attempt: this.backoff.attempt, delayMs, reason: this.lastError ?? 'down' });
+    const how = await delay(delayMs, signal);
+    this.nextAttemptAt = undefined;
+    return how;
+  }
+
+  private async runCheck(tunnel: Tunnel, signal: AbortSignal): Promise<void> {
+    if (!tunnel.check || Date.now() - this.lastCheckAt < CHECK_EVERY_MS) return;
+    this.lastCheckAt = Date.now();
+    try {
+      this.hint = await tunnel.check(AbortSignal.any([signal, AbortSignal.timeout(this.host.settings.timeout * 5)]));
+    } catch (error) {
+      this.hint = { ok: false, detail: errorMessage(error) };
+    }
+  }
+
+  private transition(to: PathState, reason: string): void {
+    const from = this.state;
+    assertTransition(from, to, this.id);
+    this.state = to;
+    this.since = Date.now();
+    if (to !== 'connected') this.consecutiveSuccesses = 0;
+    this.emit({ type: 'state-change', from, to, reason });
+    this.host.changed(this);
+  }
+
+  private reportError(error: unknown): void {
+    const fatal = isFatal(error) || error instanceof ConfigError;
+    this.host.bus.emit(
+      this.host.redactor.value({
+        type: 'error',
+        pathId: this.id,
+        provider: this.provider.name,
+        message: errorMessage(error),
+        fatal,
+        code: error instanceof TunnelmuxError ? error.code : 'ERR_PROVIDER',
+      }),
+    );
+  }
+
+  private emit(event: DistributiveOmit<PathEventInput, 'pathId' | 'provider'>): void {
+    this.host.bus.emit(
+      this.host.redactor.value({ ...event, pathId: this.id, provider: this.provider.name } as PathEventInput),
+    );
+  }
+}
+
+type PathEventInput = Extract<import('../events/types').EventInput, { pathId: string; provider: string }>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+async function closeQuietly(tunnel: Tunnel): Promise<void> {
+  try {
+    await tunnel.close();
+  } catch {
+    // The tunnel is going away either way; its close error has nowhere useful to go.
+  }
+}

@@ -1,0 +1,163 @@
+import { execa, type ResultPromise } from 'execa';
+import { ProviderError } from '../errors';
+import type { ExitInfo } from '../provider/types';
+import { LineSplitter, RingBuffer } from './line-splitter';
+
+export interface SpawnOptions {
+  /** Extra environment on top of the helper's `env`; put secrets here. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Kills the child when aborted. */
+  signal?: AbortSignal;
+  /** Milliseconds between SIGTERM and SIGKILL (default 3000). */
+  killGraceMs?: number;
+  /** How many of the last lines to keep for errors (default 50). */
+  keepLines?: number;
+  /** Lines longer than this are cut (default 4096). */
+  maxLineLength?: number;
+  /** Feed stdin from this; default ignore. 'pipe' keeps stdin open for the child. */
+  stdin?: 'ignore' | 'pipe';
+}
+
+/** A line a child printed, with the stream it came from. */
+export interface ChildLine {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** A running tool: its lines, its exit, and a clean way to stop it. */
+export interface ChildHandle {
+  readonly pid: number | undefined;
+  readonly exited: Promise<ExitInfo>;
+  /** Call `listener` for every line from now on; returns an unsubscribe function. */
+  onLine(listener: (line: ChildLine) => void): () => void;
+  /** Resolve with the first line (from now on) that matches; reject on exit, abort or timeout. */
+  waitForLine(
+    match: RegExp | ((line: ChildLine) => boolean),
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<ChildLine>;
+  lastLines(): string[];
+  /** SIGTERM, then SIGKILL after the grace period; resolves once it is gone. */
+  stop(): Promise<ExitInfo>;
+  /** The raw execa process, for stdin/stdout when a provider streams through the tool. */
+  readonly process: ResultPromise;
+}
+
+/** Runs `command` under execa with bounded output and a guaranteed kill path. */
+export function spawnChild(
+  command: string,
+  args: readonly string[],
+  baseEnv: NodeJS.ProcessEnv,
+  options: SpawnOptions = {},
+): ChildHandle {
+  const keep = new RingBuffer<string>(options.keepLines ?? 50);
+  const listeners = new Set<(line: ChildLine) => void>();
+  const graceMs = options.killGraceMs ?? 3000;
+  const subprocess = execa(command, [...args], {
+    env: { ...baseEnv, ...options.env },
+    extendEnv: false,
+    cwd: options.cwd,
+    stdin: options.stdin ?? 'ignore',
+    buffer: false,
+    reject: false,
+    cleanup: true,
+    forceKillAfterDelay: graceMs,
+    cancelSignal: options.signal,
+    windowsHide: true,
+  });
+
+  const emit = (stream: ChildLine['stream']) => (text: string) => {
+    keep.push(text);
+    for (const listener of listeners) listener({ stream, text });
+  };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const source = subprocess[stream];
+    if (!source) continue;
+    const splitter = new LineSplitter(emit(stream), options.maxLineLength ?? 4096);
+    source.on('data', (chunk: Buffer) => splitter.push(chunk));
+    source.on('end', () => splitter.end());
+  }
+
+  const exited: Promise<ExitInfo> = subprocess.then(
+    (result) => ({
+      code: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      lastLines: keep.toArray(),
+      reason: result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined,
+    }),
+    (error: { exitCode?: number; signal?: string; shortMessage?: string }) => ({
+      code: error.exitCode ?? null,
+      signal: error.signal ?? null,
+      lastLines: keep.toArray(),
+      reason: error.shortMessage,
+    }),
+  );
+
+  let stopping: Promise<ExitInfo> | undefined;
+  const handle: ChildHandle = {
+    pid: subprocess.pid,
+    exited,
+    process: subprocess,
+    onLine(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    waitForLine(match, waitOptions = {}) {
+      const test = typeof match === 'function' ? match : (line: ChildLine) => match.test(line.text);
+      return new Promise<ChildLine>((resolve, reject) => {
+        const cleanup = () => {
+          off();
+          clearTimeout(timer);
+          waitOptions.signal?.removeEventListener('abort', onAbort);
+        };
+        const off = handle.onLine((line) => {
+          if (!test(line)) return;
+          cleanup();
+          resolve(line);
+        });
+        const onAbort = () => {
+          cleanup();
+          reject(waitOptions.signal?.reason ?? new Error('aborted'));
+        };
+        const timer =
+          waitOptions.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                cleanup();
+                reject(
+                  new ProviderError(
+                    `${command} printed no line matching ${String(match)} within ${waitOptions.timeoutMs} ms`,
+                    { lastLines: keep.toArray() },
+                  ),
+                );
+              }, waitOptions.timeoutMs);
+        waitOptions.signal?.addEventListener('abort', onAbort, { once: true });
+        if (waitOptions.signal?.aborted) onAbort();
+        void exited.then((info) => {
+          cleanup();
+          reject(
+            new ProviderError(
+              `${command} exited (${describeExit(info)}) before printing a line matching ${String(match)}`,
+              { lastLines: info.lastLines },
+            ),
+          );
+        });
+      });
+    },
+    lastLines: () => keep.toArray(),
+    stop() {
+      stopping ??= (async () => {
+        if (subprocess.exitCode === null && subprocess.signalCode === null) subprocess.kill('SIGTERM');
+        return exited;
+      })();
+      return stopping;
+    },
+  };
+  return handle;
+}
+
+/** `code 1`, `signal SIGKILL`. */
+export function describeExit(info: Pick<ExitInfo, 'code' | 'signal'>): string {
+  if (info.signal) return `signal ${info.signal}`;
+  return `code ${info.code ?? 'unknown'}`;
+}

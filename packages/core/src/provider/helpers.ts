@@ -1,0 +1,16 @@
+import { spawnChild } from '../process/child';
+import { which } from '../process/which';
+import { dialTcp, freePort, waitForPort } from '../net/tcp';
+import type { ProviderHelpers } from './types';
+
+/** The helpers every provider context carries, bound to one environment. */
+export function createHelpers(env: NodeJS.ProcessEnv = process.env): ProviderHelpers {
+  return {
+    env,
+    spawn: (command, args, options) => spawnChild(command, args, env, options),
+    freePort,
+    waitForPort,
+    dialTcp,
+    which: (command, bin) => which(command, env, bin),
+  };
+}

@@ -1,0 +1,162 @@
+import type { Duplex } from 'node:stream';
+import type { ChildHandle, SpawnOptions } from '../process/child';
+
+/** Which way a path runs: reach a remote target (`access`) or publish a local port (`expose`). */
+export type Mode = 'access' | 'expose';
+
+/** A TCP address. */
+export interface Target {
+  host: string;
+  port: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Where providers write what their tool said; the manager turns it into `log` events. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** A Standard Schema (zod 4, valibot, arktype…) that validates one path's options. */
+export interface OptionsSchema<Output = unknown> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly types?: { readonly input: unknown; readonly output: Output } | undefined;
+  };
+}
+type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+      }>;
+    };
+
+/** How a process ended. */
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** The last lines it printed (bounded), newest last. */
+  lastLines: string[];
+  /** Why it ended, when the provider knows better than the exit code. */
+  reason?: string;
+}
+
+/** A provider-specific health hint; never the only truth. */
+export interface CheckResult {
+  ok: boolean;
+  detail?: string;
+  latencyMs?: number;
+}
+
+/** An open path, ready to carry traffic. */
+export interface Tunnel {
+  /** A duplex stream to the target through this path; probes and the front door both use it. */
+  dial(signal?: AbortSignal): Promise<Duplex>;
+  /** Where `dial` goes, for display (`127.0.0.1:40123`). */
+  readonly endpoint: string;
+  /** The public address of an expose path, once known. */
+  readonly publicUrl?: string;
+  /** The tool's process id, when there is one. */
+  readonly pid?: number;
+  /** An optional provider-specific hint (cloudflared /ready, tailscale ping…). */
+  check?(signal: AbortSignal): Promise<CheckResult>;
+  /** Settles when the path dies by itself. */
+  readonly exited: Promise<ExitInfo>;
+  /** Tear it down: SIGTERM, then SIGKILL after a grace period. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What `detect` reports about a provider's tool on this machine. */
+export interface DetectResult {
+  available: boolean;
+  version?: string;
+  /** The executable found. */
+  path?: string;
+  /** Why it is not available, or extra facts. */
+  detail?: string;
+  /** How to install what is missing. */
+  install?: string;
+}
+
+/** Helpers every provider gets, so providers share one tested way to run tools and reach ports. */
+export interface ProviderHelpers {
+  /** Environment for child processes. Secrets go here, never in argv. */
+  env: NodeJS.ProcessEnv;
+  /** Run a tool under execa: bounded output, SIGTERM then SIGKILL, killed with the manager. */
+  spawn(command: string, args: readonly string[], options?: SpawnOptions): ChildHandle;
+  /** A free TCP port on `host` (default 127.0.0.1). */
+  freePort(host?: string): Promise<number>;
+  /** Resolve once `host:port` accepts a connection; reject on timeout, abort, or when `until` settles first. */
+  waitForPort(
+    target: Target,
+    options?: { signal?: AbortSignal; timeoutMs?: number; until?: Promise<unknown> },
+  ): Promise<void>;
+  /** A connected TCP socket. */
+  dialTcp(target: Target, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Duplex>;
+  /** Find an executable on PATH (or use `bin` when given); undefined when absent. */
+  which(command: string, bin?: string): Promise<string | undefined>;
+}
+
+export interface DetectContext extends ProviderHelpers {
+  signal: AbortSignal;
+  /** An explicit executable path from the config (`options.bin`). */
+  bin?: string;
+}
+
+export interface OpenContext extends ProviderHelpers {
+  pathId: string;
+  mode: Mode;
+  /** access: what the far side should reach. expose: the local port to publish. */
+  target: Target;
+  /** Aborted when the path is stopped or the open times out; the provider must leave no process behind. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Hide a value from every log line, event and error from now on. */
+  secret(value: string): void;
+  /** Count one failed dial of real traffic against this path (e.g. ssh `channel N: open failed`). */
+  reportDialFailure(reason: string): void;
+  /** Announce the public address of an expose path once it is known or changes. */
+  setPublicUrl(url: string): void;
+}
+
+/** The tool a provider drives, for `detect` and `doctor`. */
+export interface BinarySpec {
+  command: string;
+  versionArgs: readonly string[];
+  /** Where to get it. */
+  install: string;
+  /** Pull the version out of the version output; defaults to the first x.y.z. */
+  parseVersion?: (output: string) => string | undefined;
+}
+
+/** What a provider package's default export is made from. */
+export interface ProviderDefinition<Options = unknown> {
+  apiVersion: 1;
+  /** The id users write in `provider:`. Lowercase letters, digits and dashes. */
+  name: string;
+  summary: string;
+  modes: readonly Mode[];
+  binary?: BinarySpec;
+  options: OptionsSchema<Options>;
+  /** Defaults to finding `binary` and parsing its version. */
+  detect?(ctx: DetectContext): Promise<DetectResult>;
+  /** Resolve once the path carries traffic (readiness read from the tool, never a sleep). */
+  open(options: Options, ctx: OpenContext): Promise<Tunnel>;
+}
+
+/** A definition checked and tagged by `defineProvider`. */
+export interface Provider<Options = unknown> extends ProviderDefinition<Options> {
+  readonly [PROVIDER_TAG]: true;
+  detect(ctx: DetectContext): Promise<DetectResult>;
+}
+
+/** Shared across copies of core, so a provider built against another copy is still recognised. */
+export const PROVIDER_TAG: unique symbol = Symbol.for('tunnelmux.provider');
+export const API_VERSION = 1 as const;

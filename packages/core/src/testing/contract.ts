@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors';
+import { firstBytes } from '../failover/probe';
+import { isProvider, validateOptions } from '../provider/define-provider';
+import { createHelpers } from '../provider/helpers';
+import { createOpenContext } from '../provider/open-context';
+import { Redactor } from '../provider/redactor';
+import type { LogLevel, Mode, Provider, Target, Tunnel } from '../provider/types';
+import { type BannerServer, startBannerServer } from './banner-server';
+import { commandLine, descendants, isAlive } from './process-state';
+
+/** What a provider brings to the contract suite. */
+export interface ContractSetup<Options> {
+  provider: Provider<Options>;
+  /** Options that open a working path to `target`, an SSH-like loopback server the suite runs. */
+  options: (target: Target) => Options | Promise<Options>;
+  /** Environment for the provider's processes (e.g. PATH with the fake binaries first). */
+  env?: (target: Target) => NodeJS.ProcessEnv | Promise<NodeJS.ProcessEnv>;
+  /** Option sets that must be rejected with a ConfigError. */
+  badOptions: readonly unknown[];
+  /** A secret the options carry; it must not reach argv, logs or errors. */
+  canary?: string;
+  mode?: Mode;
+  /** Make the path die by itself; default SIGKILL of `tunnel.pid`. */
+  crash?: (tunnel: Tunnel) => Promise<void> | void;
+  /** Per-test time limit (default 20 s). */
+  timeoutMs?: number;
+  /** Runs once before the suite (start a server, write files); its result is ignored. */
+  setup?: () => Promise<unknown> | unknown;
+  teardown?: () => Promise<unknown> | unknown;
+}
+
+interface Opened {
+  tunnel: Tunnel;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** The provider contract: every provider, first- or third-party, runs this against its real or fake tool. */
+export function testProviderContract<Options>(setup: ContractSetup<Options>): void {
+  const { provider } = setup;
+  const timeout = setup.timeoutMs ?? 20_000;
+  const mode = setup.mode ?? 'access';
+
+  describe(`provider contract: ${provider.name}`, () => {
+    let target: BannerServer;
+    let env: NodeJS.ProcessEnv;
+    const cleanups: Array<() => Promise<void>> = [];
+
+    beforeAll(async () => {
+      await setup.setup?.();
+      target = await startBannerServer();
+      env = { ...process.env, ...(await setup.env?.(target)) };
+    }, timeout);
+
+    afterAll(async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      await target?.close();
+      await setup.teardown?.();
+    }, timeout);
+
+    async function open(): Promise<Opened> {
+      const options = await validateOptions(provider, await setup.options(target));
+      const logs: string[] = [];
+      const controller = new AbortController();
+      const ctx = createOpenContext({
+        pathId: 'contract',
+        mode,
+        target,
+        signal: controller.signal,
+        helpers: createHelpers(env),
+        redactor: new Redactor(),
+        onLog: (level: LogLevel, message: string) => logs.push(`${level} ${message}`),
+      });
+      const tunnel = await provider.open(options, ctx);
+      const close = async () => {
+        controller.abort();
+        await tunnel.close();
+      };
+      cleanups.push(close);
+      return { tunnel, logs, close };
+    }
+
+    it('is tagged by defineProvider and speaks API 1', () => {
+      expect(isProvider(provider)).toBe(true);
+      expect(provider.apiVersion).toBe(1);
+      expect(provider.name).toMatch(/^[a-z][a-z0-9-]*$/);
+      expect(provider.modes).toContain(mode);
+    });
+
+    it('detects its tool', { timeout }, async () => {
+      const result = await provider.detect({ ...createHelpers(env), signal: AbortSignal.timeout(timeout) });
+      expect(result.available, result.detail).toBe(true);
+    });
+
+    it('is ready when open resolves: the first dial reaches the target', { timeout }, async () => {
+      const { tunnel, close } = await open();
+      const socket = await tunnel.dial(AbortSignal.timeout(5000));
+      const banner = await firstBytes(socket, AbortSignal.timeout(5000));
+      socket.destroy();
+      expect(banner).toBe(target.banner);
+      expect(typeof tunnel.endpoint).toBe('string');
+      await close();
+    });
+
+    it('carries bytes both ways', { timeout }, async () => {
+      const { tunnel, close } = await open();
+      const socket = await tunnel.dial(AbortSignal.timeout(5000));
+      const payload = Buffer.from(`ping-${Date.now()}\n`);
+      const received = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (text.endsWith(payload.toString('latin1'))) resolve(text);
+        });
+        socket.once('error', reject);
+        socket.write(payload);
+      });
+      socket.destroy();
+      expect(received).toBe(target.banner + payload.toString('latin1'));
+      await close();
+    });
+
+    it('close() leaves no process behind', { timeout }, async () => {
+      const { tunnel, close } = await open();
+      const pid = tunnel.pid;
+      const children = pid ? await descendants(pid) : [];
+      await close();
+      await tunnel.close(); // idempotent
+      if (pid) expect(await isAlive(pid), `pid ${pid} still alive after close()`).toBe(false);
+      for (const child of children) expect(await isAlive(child), `child ${child} outlived close()`).toBe(false);
+    });
+
+    it('exited settles when the path dies by itself', { timeout }, async () => {
+      const { tunnel, close } = await open();
+      const crash = setup.crash ?? ((t: Tunnel) => (t.pid ? process.kill(t.pid, 'SIGKILL') : undefined));
+      if (!setup.crash && !tunnel.pid) {
+        // Nothing to kill: a provider without a process must say how it crashes.
+        expect(setup.crash, 'a provider without a pid must pass crash()').toBeDefined();
+      }
+      await crash(tunnel);
+      const info = await tunnel.exited;
+      expect(info).toHaveProperty('lastLines');
+      await close();
+    });
+
+    it('rejects bad options with a ConfigError naming the provider', async () => {
+      expect(setup.badOptions.length).toBeGreaterThan(0);
+      for (const bad of setup.badOptions) {
+        const error = await validateOptions(provider, bad).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, `options ${JSON.stringify(bad)} were accepted`).toBeInstanceOf(ConfigError);
+        expect((error as Error).message).toContain(`[tunnelmux] [${provider.name}]`);
+      }
+    });
+
+    if (setup.canary) {
+      const canary = setup.canary;
+      it('keeps the canary secret out of argv and logs', { timeout }, async () => {
+        const { tunnel, logs, close } = await open();
+        if (tunnel.pid) {
+          for (const pid of [tunnel.pid, ...(await descendants(tunnel.pid))]) {
+            const argv = await commandLine(pid).catch(() => '');
+            expect(argv, `pid ${pid} argv`).not.toContain(canary);
+          }
+        }
+        expect(logs.join('\n')).not.toContain(canary);
+        await close();
+      });
+    }
+  });
+}

@@ -1,0 +1,3 @@
+export { testProviderContract, type ContractSetup } from './contract';
+export { startBannerServer, type BannerServer } from './banner-server';
+export { commandLine, descendants, isAlive } from './process-state';
