@@ -1,1 +1,2 @@
-export {};
+// Each fake tool owns its folder and appends one export line here.
+export { fakeBinDir, fakeEnv } from '../paths';
