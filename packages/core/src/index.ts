@@ -43,3 +43,4 @@ export {
   TunnelmuxError,
   type TunnelmuxErrorOptions,
 } from './errors';
+export type { FrontDoor, FrontDoorConnection, FrontDoorOptions } from './front-door/front-door';

@@ -1,19 +1,23 @@
 import { z } from 'zod';
 import { duration } from './duration';
 
+const TARGET_HINT = 'must be host:port such as 127.0.0.1:22 or [::1]:22, or { host, port }';
+
 /** `host:port`, `[v6]:port` or `{ host, port }`. */
-export const target = z.union([
-  z.string().transform((value, ctx) => {
+export const target = z.unknown().transform((value, ctx): { host: string; port: number } => {
+  if (typeof value === 'string') {
     const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]]+):(\d+)$/.exec(value);
     const port = match ? Number(match[2]) : Number.NaN;
-    if (!match || !(port >= 1 && port <= 65535)) {
-      ctx.addIssue({ code: 'custom', message: 'must be host:port such as 127.0.0.1:22 or [::1]:22' });
-      return z.NEVER;
+    if (match && port >= 1 && port <= 65535) return { host: match[1]!, port };
+  } else if (value && typeof value === 'object') {
+    const { host, port } = value as { host?: unknown; port?: unknown };
+    if (typeof host === 'string' && host.length > 0 && Number.isInteger(port) && Number(port) >= 1 && Number(port) <= 65535) {
+      return { host, port: Number(port) };
     }
-    return { host: match[1]!, port };
-  }),
-  z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }),
-]);
+  }
+  ctx.addIssue({ code: 'custom', message: TARGET_HINT });
+  return z.NEVER;
+});
 
 export const protocol = z.enum(['ssh', 'tcp']);
 

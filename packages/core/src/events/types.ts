@@ -31,6 +31,7 @@ export type TunnelmuxEvent =
   | (Base & { type: 'no-healthy-path'; paths: number })
   | (Base & { type: 'healthy-path-restored'; pathId: string; downForMs: number })
   | (Base & { type: 'connection-refused'; reason: string; client?: string })
+  | (Base & { type: 'warning'; message: string })
   | (Base & { type: 'metrics'; snapshot: import('../metrics/types').MetricsSnapshot })
   | (Base & {
       type: 'error';
@@ -61,6 +62,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'no-healthy-path',
   'healthy-path-restored',
   'connection-refused',
+  'warning',
   'metrics',
   'error',
 ];

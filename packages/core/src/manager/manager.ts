@@ -5,6 +5,7 @@ import { EventBus, type Subscription, type SubscribeOptions } from '../events/ev
 import type { EventInput, PrimaryChangeReason, TunnelmuxEvent } from '../events/types';
 import { ConfigError, errorMessage, StateError } from '../errors';
 import { selectPrimary } from '../failover/select-primary';
+import { type FrontDoor, type FrontDoorOptions, openFrontDoor } from '../front-door/front-door';
 import { createPrometheusRegistry } from '../metrics/prometheus';
 import type { MetricsSnapshot } from '../metrics/types';
 import { isProvider, validateOptions } from '../provider/define-provider';
@@ -86,6 +87,7 @@ export class Manager implements AsyncDisposable {
   private noHealthyTotal = 0;
   private order = 0;
   private closing?: Promise<void>;
+  private readonly doors = new Set<FrontDoor>();
   private readonly metricsTimer?: NodeJS.Timeout;
 
   constructor(config: ManagerConfig = {}) {
@@ -274,10 +276,32 @@ export class Manager implements AsyncDisposable {
     return this.registry.contentType;
   }
 
+  /**
+   * Open a front door: a loopback port whose every connection goes through the primary, with connect-retry
+   * and (for `ssh`) first-byte failover onto the next healthy path.
+   */
+  async listen(options: FrontDoorOptions = {}): Promise<FrontDoor> {
+    this.assertOpen();
+    const door = await openFrontDoor(this, {
+      ...options,
+      defaultProtocol: this.settings.protocol,
+      defaultFirstByteTimeout: this.settings.failover.firstByteTimeout,
+    });
+    this.doors.add(door);
+    const close = door.close.bind(door);
+    return Object.assign(door, {
+      close: async () => {
+        this.doors.delete(door);
+        await close();
+      },
+    });
+  }
+
   /** Stop every path, end every subscription; the manager cannot be used afterwards. Idempotent. */
   shutdown(): Promise<void> {
     this.closing ??= (async () => {
       if (this.metricsTimer) clearInterval(this.metricsTimer);
+      await Promise.all([...this.doors].map((door) => door.close()));
       await this.stopAll();
       this.bus.close();
     })();

@@ -133,7 +133,10 @@ export class PathRunner {
   /** Start supervising; resolves after the first open attempt has an outcome (up, failing, or failed). */
   async start(): Promise<void> {
     // Wait for the outcome outside the lock, so a stop can abort a slow open.
-    await (await this.serialize(() => this.begin()));
+    const started = await this.serialize(() => this.begin());
+    await started.outcome;
+    // Stopped while opening: report the state the stop left, not the one it interrupted.
+    if (started.signal.aborted) await this.ops;
   }
 
   /** Stop supervising and close the tunnel; the path ends disconnected. */
@@ -143,10 +146,11 @@ export class PathRunner {
 
   /** Stop, then start again. */
   async restart(): Promise<void> {
-    await (await this.serialize(async () => {
+    const started = await this.serialize(async () => {
       await this.end('restarting');
       return this.begin();
-    }));
+    });
+    await started.outcome;
   }
 
   /** A live connection through this path failed: count it, and probe at once. */
@@ -225,9 +229,9 @@ export class PathRunner {
     return next;
   }
 
-  /** Start the supervision loop; returns a promise of its first outcome. */
-  private async begin(): Promise<Promise<void>> {
-    if (this.run) return Promise.resolve();
+  /** Start the supervision loop; `outcome` settles at its first outcome (boxed: an async function would adopt it). */
+  private async begin(): Promise<{ outcome: Promise<void>; signal: AbortSignal }> {
+    if (this.run) return { outcome: Promise.resolve(), signal: this.run.controller.signal };
     const controller = new AbortController();
     const firstOutcome = deferred();
     this.everConnected = false;
@@ -238,7 +242,7 @@ export class PathRunner {
     this.transition('connecting', 'started');
     const done = this.loop(controller.signal, firstOutcome.resolve).finally(firstOutcome.resolve);
     this.run = { controller, done };
-    return firstOutcome.promise;
+    return { outcome: firstOutcome.promise, signal: controller.signal };
   }
 
   private async end(reason: string): Promise<void> {

@@ -29,7 +29,8 @@ export function dialTcp(
 ): Promise<net.Socket> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port });
+    // Half-open so a client's half-close travels end to end.
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
     const done = (error?: Error) => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);

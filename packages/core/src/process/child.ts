@@ -2,6 +2,7 @@ import { execa, type ResultPromise } from 'execa';
 import { ProviderError } from '../errors';
 import type { ExitInfo } from '../provider/types';
 import { LineSplitter, RingBuffer } from './line-splitter';
+import { guardPid } from './reaper';
 
 export interface SpawnOptions {
   /** Extra environment on top of the helper's `env`; put secrets here. */
@@ -92,6 +93,11 @@ export function spawnChild(
       reason: error.shortMessage,
     }),
   );
+
+  if (subprocess.pid !== undefined) {
+    const unguard = guardPid(subprocess.pid);
+    void exited.then(unguard);
+  }
 
   let stopping: Promise<ExitInfo> | undefined;
   const handle: ChildHandle = {

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { type PrimaryCandidate, selectPrimary } from './select-primary';
+
+const path = (id: string, priority: number, extra: Partial<PrimaryCandidate> = {}): PrimaryCandidate => ({
+  id,
+  priority,
+  order: priority,
+  healthy: true,
+  running: true,
+  recovered: false,
+  ...extra,
+});
+const base = { autoFailover: true, autoRecover: true, minDwellMs: 10_000, now: 100_000 };
+
+describe('selectPrimary', () => {
+  it('picks the best healthy priority at first', () => {
+    expect(selectPrimary({ ...base, candidates: [path('b', 2), path('a', 1)] })).toEqual({
+      primary: 'a',
+      reason: 'initial',
+      clearPin: false,
+    });
+  });
+
+  it('fails over to the next healthy path when the primary is down', () => {
+    const out = selectPrimary({ ...base, current: 'a', candidates: [path('a', 1, { healthy: false }), path('b', 2), path('c', 3)] });
+    expect(out).toMatchObject({ primary: 'b', reason: 'failover' });
+  });
+
+  it('has no primary when nothing is healthy', () => {
+    const out = selectPrimary({ ...base, current: 'a', candidates: [path('a', 1, { healthy: false })] });
+    expect(out).toEqual({ primary: undefined, reason: 'failover', clearPin: false });
+  });
+
+  it('damps failback to a recovered path until it has dwelt', () => {
+    const recovered = (upSince: number) => path('a', 1, { recovered: true, upSince });
+    expect(selectPrimary({ ...base, current: 'b', candidates: [recovered(95_000), path('b', 2)] }).primary).toBe('b');
+    expect(selectPrimary({ ...base, current: 'b', candidates: [recovered(90_000), path('b', 2)] })).toMatchObject({
+      primary: 'a',
+      reason: 'failback',
+    });
+    expect(
+      selectPrimary({ ...base, autoRecover: false, current: 'b', candidates: [recovered(0), path('b', 2)] }).primary,
+    ).toBe('b');
+  });
+
+  it('moves at once to a better path that comes up for the first time', () => {
+    expect(selectPrimary({ ...base, current: 'b', candidates: [path('a', 1, { upSince: 99_999 }), path('b', 2)] }).primary).toBe('a');
+  });
+
+  it('holds a pin while the pinned path is healthy, and drops it when it is not', () => {
+    const candidates = [path('a', 1), path('c', 3)];
+    expect(selectPrimary({ ...base, current: 'a', pinned: 'c', candidates })).toMatchObject({ primary: 'c', reason: 'manual' });
+    const down = [path('a', 1), path('c', 3, { healthy: false })];
+    expect(selectPrimary({ ...base, current: 'c', pinned: 'c', candidates: down })).toEqual({
+      primary: 'a',
+      reason: 'failover',
+      clearPin: true,
+    });
+  });
+
+  it('keeps a down primary in manual mode while it is still supervised', () => {
+    const candidates = [path('a', 1, { healthy: false }), path('b', 2)];
+    expect(selectPrimary({ ...base, autoFailover: false, current: 'a', candidates }).primary).toBe('a');
+  });
+
+  it('breaks priority ties by start order', () => {
+    const out = selectPrimary({ ...base, candidates: [path('x', 1, { order: 2 }), path('y', 1, { order: 1 })] });
+    expect(out.primary).toBe('y');
+  });
+});

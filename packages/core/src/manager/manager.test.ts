@@ -1,0 +1,306 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { TunnelmuxEvent } from '../events/types';
+import { memoryProvider } from '../test-utils/memory-provider';
+import { createManager, type ManagerConfig } from './manager';
+
+const FAST = { interval: 1000, fastInterval: 250, timeout: 500, maxLatency: 300, fall: 3, rise: 2, minDwell: 5000 };
+
+function setup(extra: Partial<ManagerConfig> = {}) {
+  const memory = memoryProvider();
+  const manager = createManager({
+    target: '127.0.0.1:22',
+    protocol: 'ssh',
+    failover: FAST,
+    providers: [memory.provider],
+    random: () => 0.5,
+    metricsInterval: 0,
+    ...extra,
+  });
+  const events: TunnelmuxEvent[] = [];
+  manager.events.on((event) => events.push(event));
+  const of = <T extends TunnelmuxEvent['type']>(type: T) =>
+    events.filter((event): event is Extract<TunnelmuxEvent, { type: T }> => event.type === type);
+  return { manager, memory, events, of };
+}
+
+const paths = (...ids: string[]) => ids.map((id) => ({ id, provider: 'memory' }));
+
+describe('manager', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('starts paths in parallel, keeps order, and makes the best priority primary', async () => {
+    const { manager, of } = setup();
+    const starting = manager.startMultiple(paths('a', 'b', 'c'));
+    await vi.advanceTimersByTimeAsync(10);
+    const results = await starting;
+    expect(results.map((r) => [r.id, r.ok])).toEqual([
+      ['a', true],
+      ['b', true],
+      ['c', true],
+    ]);
+    expect(manager.list().map((p) => [p.id, p.priority, p.state])).toEqual([
+      ['a', 0, 'connected'],
+      ['b', 1, 'connected'],
+      ['c', 2, 'connected'],
+    ]);
+    expect(manager.getPrimary()).toBe('a');
+    expect(of('primary-change').at(-1)).toMatchObject({ to: 'a' });
+    await manager.shutdown();
+  });
+
+  it('fails over the instant the primary process exits, not at the next probe', async () => {
+    const { manager, memory, of } = setup();
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    memory.live('a')[0]!.crash();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(manager.getPrimary()).toBe('b');
+    expect(manager.status('a').state).toBe('reconnecting');
+    expect(of('failover')).toHaveLength(1);
+    expect(of('failover')[0]).toMatchObject({ from: 'a', to: 'b' });
+    expect(of('failover')[0]!.reason).toContain('process exited (code 1)');
+    await manager.shutdown();
+  });
+
+  it('marks a silent path down after `fall` failed probes and restarts it', async () => {
+    const { manager, memory, of } = setup();
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    memory.behaviour('a').dial = 'silent';
+    // Probes 1..3 each time out after 500 ms; the 2nd and 3rd come at the fast interval.
+    await vi.advanceTimersByTimeAsync(1000 + 500);
+    expect(manager.getPrimary()).toBe('a');
+    expect(manager.status('a').consecutiveFailures).toBe(1);
+    await vi.advanceTimersByTimeAsync(2 * (250 + 500));
+    expect(manager.getPrimary()).toBe('b');
+    expect(of('failover')[0]!.reason).toMatch(/3 probes failed in a row: no answer within 500 ms/);
+    expect(memory.tunnels('a')[0]!.closed).toBe(true);
+    await manager.shutdown();
+  });
+
+  it('counts latency over maxLatency as a failure', async () => {
+    const { manager, memory } = setup();
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    memory.behaviour('a').latencyMs = 400;
+    await vi.advanceTimersByTimeAsync(1000 + 400 + 2 * (250 + 400) + 10);
+    expect(manager.getPrimary()).toBe('b');
+    expect(manager.status('a').lastError ?? '').toMatch(/latency|probes failed/);
+    await manager.shutdown();
+  });
+
+  it('fails back only after the better path has risen and dwelt', async () => {
+    const { manager, memory, of } = setup();
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    memory.live('a')[0]!.crash();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(manager.getPrimary()).toBe('b');
+    // A short run counts as a flap: backoff ceiling 1000 ms x random 0.5 = 500 ms, reopen, `rise` = 2 probes.
+    await vi.advanceTimersByTimeAsync(500 + 10 + 250 + 10);
+    expect(manager.status('a').state).toBe('connected');
+    expect(manager.getPrimary()).toBe('b');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(manager.getPrimary()).toBe('b');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(manager.getPrimary()).toBe('a');
+    expect(of('primary-change').at(-1)).toMatchObject({ from: 'b', to: 'a', reason: 'failback' });
+    await manager.shutdown();
+  });
+
+  it('pins a manual primary until its path goes down', async () => {
+    const { manager, memory, of } = setup();
+    const starting = manager.startMultiple(paths('a', 'b', 'c'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    manager.setPrimary('c');
+    expect(manager.getPrimary()).toBe('c');
+    expect(of('primary-change').at(-1)).toMatchObject({ to: 'c', reason: 'manual' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(manager.getPrimary()).toBe('c');
+    memory.live('c')[0]!.crash();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(manager.getPrimary()).toBe('a');
+    expect(manager.status().pinned).toBeUndefined();
+    expect(() => manager.setPrimary('nope')).toThrow(/no path "nope"; known paths: a, b, c/);
+    await manager.shutdown();
+  });
+
+  it('reports a fatal error on first open once and does not retry it', async () => {
+    const { manager, memory, of } = setup();
+    memory.behaviour('a').openError = 'fatal';
+    const status = await manager.start({ id: 'a', provider: 'memory' });
+    expect(status.state).toBe('failed');
+    expect(status.lastError).toContain('[tunnelmux] [memory] authentication failed');
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(of('error')).toHaveLength(1);
+    expect(of('error')[0]).toMatchObject({ fatal: true, pathId: 'a' });
+    expect(memory.tunnels('a')).toHaveLength(0);
+    expect(manager.status('a').state).toBe('failed');
+    await manager.shutdown();
+  });
+
+  it('retries a transient open failure with backoff and says so', async () => {
+    const { manager, memory, of } = setup();
+    memory.behaviour('a').openError = 'transient';
+    const status = await manager.start({ id: 'a', provider: 'memory' });
+    expect(status.state).toBe('reconnecting');
+    expect(of('reconnecting')[0]).toMatchObject({ attempt: 1, delayMs: 250 });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(manager.status('a').state).toBe('connected');
+    await manager.shutdown();
+  });
+
+  it('says when no path is healthy, and when one returns', async () => {
+    const { manager, memory, of } = setup();
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    memory.behaviour('a').openError = 'transient';
+    memory.behaviour('b').openError = 'transient';
+    memory.live('a')[0]!.crash();
+    memory.live('b')[0]!.crash();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(manager.getPrimary()).toBeUndefined();
+    expect(manager.status().degraded).toBe(true);
+    expect(of('no-healthy-path')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(manager.status().degraded).toBe(false);
+    expect(of('healthy-path-restored')).toHaveLength(1);
+    expect(manager.getMetrics().noHealthyPathMs).toBeGreaterThan(0);
+    await manager.shutdown();
+  });
+
+  it('keeps the primary when auto failover is off', async () => {
+    const { manager, memory } = setup();
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    manager.enableAutoFailover(false);
+    memory.behaviour('a').openError = 'transient';
+    memory.live('a')[0]!.crash();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(manager.getPrimary()).toBe('a');
+    manager.enableAutoFailover(true);
+    expect(manager.getPrimary()).toBe('b');
+    await manager.shutdown();
+  });
+
+  it('redacts secrets a provider registers from every event', async () => {
+    const { manager, events } = setup();
+    const canary = 'canary-7f3a9b1c';
+    const starting = manager.start({ id: 'a', provider: 'memory', options: { secret: canary } });
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    expect(events.some((e) => e.type === 'log')).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(canary);
+    await manager.shutdown();
+  });
+});
+
+describe('manager races', () => {
+  it('stop during connect aborts the open and leaves no tunnel', async () => {
+    const { manager, memory } = setup();
+    memory.behaviour('a').openHangs = true;
+    const starting = manager.start({ id: 'a', provider: 'memory' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(manager.status('a').state).toBe('connecting');
+    await manager.stop('a');
+    expect((await starting).state).toBe('disconnected');
+    expect(memory.live('a')).toHaveLength(0);
+    await manager.shutdown();
+  });
+
+  it('restart during stop ends connected with exactly one live tunnel', async () => {
+    const { manager, memory } = setup();
+    await manager.start({ id: 'a', provider: 'memory' });
+    const stopping = manager.stop('a');
+    const restarting = manager.restart('a');
+    await Promise.all([stopping, restarting]);
+    expect(manager.status('a').state).toBe('connected');
+    expect(memory.live('a')).toHaveLength(1);
+    await manager.shutdown();
+    expect(memory.live('a')).toHaveLength(0);
+  });
+
+  it('two concurrent restarts end connected with exactly one live tunnel', async () => {
+    const { manager, memory } = setup();
+    await manager.start({ id: 'a', provider: 'memory' });
+    await Promise.all([manager.restart('a'), manager.restart('a')]);
+    expect(manager.status('a').state).toBe('connected');
+    expect(memory.live('a')).toHaveLength(1);
+    expect(memory.tunnels('a')).toHaveLength(3);
+    await manager.shutdown();
+  });
+
+  it('shutdown during startMultiple leaves nothing open and refuses new work', async () => {
+    const { manager, memory } = setup();
+    memory.behaviour('b').openHangs = true;
+    const starting = manager.startMultiple(paths('a', 'b', 'c'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await manager.shutdown();
+    const results = await starting;
+    expect(results).toHaveLength(3);
+    for (const id of ['a', 'b', 'c']) expect(memory.live(id)).toHaveLength(0);
+    expect(manager.list().every((p) => p.state === 'disconnected')).toBe(true);
+    await expect(manager.start({ id: 'd', provider: 'memory' })).rejects.toThrow(/shut down/);
+  });
+});
+
+describe('manager input', () => {
+  it('names the field, the value and the expectation', async () => {
+    const { manager } = setup();
+    await expect(manager.start({ id: 'a', provider: 'nope' })).rejects.toThrow(
+      '[tunnelmux] path "a": provider must be a registered provider, got "nope" (string); registered: memory',
+    );
+    await expect(manager.start({ id: 'a b', provider: 'memory' })).rejects.toThrow(/path "a b" id: must be letters/);
+    await expect(manager.start({ id: 'a', provider: 'memory', options: { port: 1 } })).rejects.toThrow(
+      /\[tunnelmux\] \[memory\] path "a": option "\(options\)": .*port/,
+    );
+    await expect(manager.start({ id: 'a', provider: 'memory', target: 'nohost' })).rejects.toThrow(
+      /target: must be host:port/,
+    );
+    expect(() => createManager({ failover: { interval: 'soon' } })).toThrow(
+      /manager config failover.interval: must be a duration such as 500ms, 2s or 1m .*got "soon" \(string\)/,
+    );
+    expect(() => createManager({ failover: { fall: 0 } })).toThrow(/failover.fall/);
+    expect(() => createManager({ failover: { bogus: 1 } as never })).toThrow(/bogus/);
+    expect(() => manager.register({ name: 'x' } as never)).toThrow(/made with defineProvider/);
+    await manager.start({ id: 'a', provider: 'memory' });
+    await expect(manager.start({ id: 'a', provider: 'memory' })).rejects.toThrow(/already exists/);
+    await manager.shutdown();
+  });
+
+  it('exports metrics as a snapshot and as Prometheus text', async () => {
+    const { manager } = setup();
+    await manager.start({ id: 'a', provider: 'memory' });
+    const snapshot = manager.getMetrics();
+    expect(snapshot.paths[0]).toMatchObject({ id: 'a', state: 'connected', primary: true });
+    expect(snapshot.paths[0]!.latencyMs.samples).toBe(1);
+    const text = await manager.prometheus();
+    expect(text).toContain('tunnelmux_path_up{path="a",provider="memory"} 1');
+    expect(text).toContain('tunnelmux_path_state{path="a",provider="memory",state="connected"} 1');
+    expect(text).toMatch(/tunnelmux_path_latency_seconds\{path="a",provider="memory",quantile="0.5"\} /);
+    expect(text).toContain('tunnelmux_failovers_total 0');
+    await manager.shutdown();
+  });
+
+  it('disposes with `await using`', async () => {
+    const memory = memoryProvider();
+    {
+      await using manager = createManager({ target: '127.0.0.1:22', providers: [memory.provider], metricsInterval: 0 });
+      await manager.start({ id: 'a', provider: 'memory' });
+      expect(memory.live('a')).toHaveLength(1);
+    }
+    expect(memory.live('a')).toHaveLength(0);
+  });
+});

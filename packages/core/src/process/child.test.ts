@@ -1,0 +1,76 @@
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { isAlive } from '../testing/process-state';
+import { spawnChild } from './child';
+
+const node = process.execPath;
+
+describe('spawnChild', () => {
+  it('streams lines, keeps the last ones and reports the exit', async () => {
+    const child = spawnChild(node, ['-e', 'for (let i = 0; i < 100; i++) console.log("line " + i); console.error("bye"); process.exit(3)'], process.env, {
+      keepLines: 5,
+    });
+    const info = await child.exited;
+    expect(info.code).toBe(3);
+    expect(info.lastLines).toHaveLength(5);
+    expect(info.lastLines).toContain('bye');
+  });
+
+  it('waits for a readiness line and rejects if the process exits first', async () => {
+    const ready = spawnChild(node, ['-e', 'console.log("listening on 1"); setInterval(() => {}, 1000)'], process.env);
+    await expect(ready.waitForLine(/listening on/, { timeoutMs: 10_000 })).resolves.toMatchObject({ stream: 'stdout' });
+    await ready.stop();
+    const dies = spawnChild(node, ['-e', 'console.error("bad token"); process.exit(1)'], process.env);
+    await expect(dies.waitForLine(/listening/, { timeoutMs: 10_000 })).rejects.toThrow(/exited \(code 1\) before printing/);
+  });
+
+  it('stops with SIGTERM, then SIGKILL after the grace period', async () => {
+    const stubborn = spawnChild(
+      node,
+      ['-e', 'process.on("SIGTERM", () => console.log("ignoring TERM")); console.log("up"); setInterval(() => {}, 1000)'],
+      process.env,
+      { killGraceMs: 300 },
+    );
+    await stubborn.waitForLine(/up/, { timeoutMs: 10_000 });
+    const info = await stubborn.stop();
+    expect(info.signal).toBe('SIGKILL');
+    expect(await isAlive(stubborn.pid!)).toBe(false);
+  });
+
+  it('passes secrets by environment and never needs argv for them', async () => {
+    const child = spawnChild(node, ['-e', 'console.log(process.env.TOKEN.length)'], process.env, { env: { TOKEN: 'abcd' } });
+    const line = await child.waitForLine(/\d/, { timeoutMs: 10_000 });
+    expect(line.text).toBe('4');
+    await child.exited;
+  });
+
+  it('kills its tunnels within 2 s when the owning process is SIGKILLed', async () => {
+    // A parent that opens a path whose provider spawns a long-lived tool, prints the tool's pid, then idles.
+    const core = new URL('../../dist/index.js', import.meta.url).pathname;
+    const script = `
+      const { createManager, defineProvider } = await import(${JSON.stringify(core)});
+      const { PassThrough } = await import('node:stream');
+      const provider = defineProvider({ apiVersion: 1, name: 'sleeper', summary: 's', modes: ['access'],
+        options: { '~standard': { version: 1, vendor: 'x', validate: (value) => ({ value }) } },
+        async open(_options, ctx) {
+          const child = ctx.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+          return { endpoint: 'x', pid: child.pid, exited: child.exited, dial: async () => new PassThrough(),
+            close: async () => { await child.stop(); } };
+        } });
+      const manager = createManager({ target: '127.0.0.1:9', providers: [provider], metricsInterval: 0 });
+      await manager.start({ id: 'a', provider: 'sleeper' });
+      console.log(manager.status('a').pid);
+      setInterval(() => {}, 1000);`;
+    const parent = execa(node, ['--input-type=module', '-e', script], { reject: false, buffer: false });
+    const pid = await new Promise<number>((resolve, reject) => {
+      parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      parent.once('exit', () => reject(new Error('parent exited early')));
+    });
+    expect(await isAlive(pid)).toBe(true);
+    parent.kill('SIGKILL');
+    await parent;
+    const deadline = Date.now() + 2000;
+    while ((await isAlive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await isAlive(pid), `tunnel pid ${pid} outlived its SIGKILLed owner`).toBe(false);
+  });
+});
