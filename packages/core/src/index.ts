@@ -1,7 +1,31 @@
+export { parseDuration } from './config/duration';
+export type { FailoverInput, FailoverSettings, PathSpecInput } from './config/schema';
+export {
+  ConfigError,
+  describeValue,
+  ProviderError,
+  StateError,
+  TunnelmuxError,
+  type TunnelmuxErrorOptions,
+} from './errors';
+export type { SubscribeOptions, Subscription } from './events/event-bus';
+export type { EventOf, EventType, PrimaryChangeReason, TunnelmuxEvent } from './events/types';
+export { EVENT_TYPES } from './events/types';
+export type { FrontDoor, FrontDoorConnection, FrontDoorOptions } from './front-door/front-door';
+export {
+  createManager,
+  Manager,
+  type ManagerConfig,
+  type ManagerStatus,
+  type Route,
+  type StartResult,
+} from './manager/manager';
+export type { PathStatus } from './manager/path-runner';
+export type { LatencyStats, MetricsSnapshot, PathMetrics } from './metrics/types';
+export type { ChildHandle, ChildLine, SpawnOptions } from './process/child';
 export { defineProvider, isProvider, validateOptions } from './provider/define-provider';
 export {
   API_VERSION,
-  PROVIDER_TAG,
   type BinarySpec,
   type CheckResult,
   type DetectContext,
@@ -12,35 +36,11 @@ export {
   type Mode,
   type OpenContext,
   type OptionsSchema,
+  PROVIDER_TAG,
   type Provider,
   type ProviderDefinition,
   type ProviderHelpers,
   type Target,
   type Tunnel,
 } from './provider/types';
-export type { ChildHandle, ChildLine, SpawnOptions } from './process/child';
-export {
-  createManager,
-  Manager,
-  type ManagerConfig,
-  type ManagerStatus,
-  type Route,
-  type StartResult,
-} from './manager/manager';
-export type { PathStatus } from './manager/path-runner';
-export { type PathState, PATH_STATES, TRANSITIONS } from './state/transitions';
-export type { EventType, EventOf, PrimaryChangeReason, TunnelmuxEvent } from './events/types';
-export { EVENT_TYPES } from './events/types';
-export type { Subscription, SubscribeOptions } from './events/event-bus';
-export type { LatencyStats, MetricsSnapshot, PathMetrics } from './metrics/types';
-export type { FailoverInput, FailoverSettings, PathSpecInput } from './config/schema';
-export { parseDuration } from './config/duration';
-export {
-  ConfigError,
-  describeValue,
-  ProviderError,
-  StateError,
-  TunnelmuxError,
-  type TunnelmuxErrorOptions,
-} from './errors';
-export type { FrontDoor, FrontDoorConnection, FrontDoorOptions } from './front-door/front-door';
+export { PATH_STATES, type PathState, TRANSITIONS } from './state/transitions';

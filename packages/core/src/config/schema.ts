@@ -11,7 +11,13 @@ export const target = z.unknown().transform((value, ctx): { host: string; port: 
     if (match && port >= 1 && port <= 65535) return { host: match[1]!, port };
   } else if (value && typeof value === 'object') {
     const { host, port } = value as { host?: unknown; port?: unknown };
-    if (typeof host === 'string' && host.length > 0 && Number.isInteger(port) && Number(port) >= 1 && Number(port) <= 65535) {
+    if (
+      typeof host === 'string' &&
+      host.length > 0 &&
+      Number.isInteger(port) &&
+      Number(port) >= 1 &&
+      Number(port) <= 65535
+    ) {
       return { host, port: Number(port) };
     }
   }
@@ -58,7 +64,10 @@ export const pathSchema = z
   .object({
     id: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be letters, digits, dot, dash or underscore (max 63)'),
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+        'must be letters, digits, dot, dash or underscore (max 63)',
+      ),
     provider: z.string().min(1),
     priority: z.number().int().min(0).optional(),
     mode: z.enum(['access', 'expose']).default('access'),

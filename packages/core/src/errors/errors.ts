@@ -57,10 +57,7 @@ export class ConfigError extends TunnelmuxError {
   readonly field?: string;
   readonly value?: unknown;
 
-  constructor(
-    message: string,
-    options: TunnelmuxErrorOptions & { field?: string; value?: unknown } = {},
-  ) {
+  constructor(message: string, options: TunnelmuxErrorOptions & { field?: string; value?: unknown } = {}) {
     super(message, { ...options, fatal: true, code: options.code ?? 'ERR_CONFIG' });
     this.field = options.field;
     this.value = options.value;
@@ -89,7 +86,10 @@ export class ProviderError extends TunnelmuxError {
   readonly lastLines: string[];
 
   constructor(message: string, options: TunnelmuxErrorOptions & { lastLines?: string[] } = {}) {
-    super(message, { ...options, code: options.code ?? (options.fatal ? 'ERR_PROVIDER_FATAL' : 'ERR_PROVIDER') });
+    super(message, {
+      ...options,
+      code: options.code ?? (options.fatal ? 'ERR_PROVIDER_FATAL' : 'ERR_PROVIDER'),
+    });
     this.lastLines = options.lastLines ?? [];
   }
 }

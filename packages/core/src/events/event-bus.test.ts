@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { EventBus } from './event-bus';
 
-const probe = (n: number) => ({ type: 'probe' as const, pathId: 'a', provider: 'p', ok: true, consecutiveFailures: n });
+const probe = (n: number) => ({
+  type: 'probe' as const,
+  pathId: 'a',
+  provider: 'p',
+  ok: true,
+  consecutiveFailures: n,
+});
 
 describe('EventBus', () => {
   it('delivers matching events in order as an async iterable', async () => {
@@ -36,7 +42,9 @@ describe('EventBus', () => {
 
   it('rejects unknown event names with the list of known ones', () => {
     const bus = new EventBus();
-    expect(() => bus.subscribe('nope' as never)).toThrow(/unknown event type "nope"; expected one of state-change/);
+    expect(() => bus.subscribe('nope' as never)).toThrow(
+      /unknown event type "nope"; expected one of state-change/,
+    );
   });
 
   it('ends subscriptions on close and on abort', async () => {

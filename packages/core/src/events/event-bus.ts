@@ -136,7 +136,8 @@ export class EventBus {
     }
     const entry = {
       accepts: (event: TunnelmuxEvent) =>
-        (!names || names.has(event.type)) && (!filter || (filter as (event: TunnelmuxEvent) => boolean)(event)),
+        (!names || names.has(event.type)) &&
+        (!filter || (filter as (event: TunnelmuxEvent) => boolean)(event)),
       subscription: new BoundedSubscription<TunnelmuxEvent>(
         size,
         () => this.subscribers.delete(entry),

@@ -22,7 +22,13 @@ export type TunnelmuxEvent =
   | (PathBase & { type: 'connected'; endpoint: string; publicUrl?: string; pid?: number })
   | (PathBase & { type: 'disconnected'; reason: string })
   | (PathBase & { type: 'reconnecting'; attempt: number; delayMs: number; reason: string })
-  | (PathBase & { type: 'probe'; ok: boolean; latencyMs?: number; error?: string; consecutiveFailures: number })
+  | (PathBase & {
+      type: 'probe';
+      ok: boolean;
+      latencyMs?: number;
+      error?: string;
+      consecutiveFailures: number;
+    })
   | (PathBase & { type: 'dial-failed'; reason: string; source: 'front-door' | 'provider' })
   | (PathBase & { type: 'public-url'; publicUrl: string })
   | (PathBase & { type: 'log'; level: LogLevel; message: string; fields?: Record<string, unknown> })
@@ -46,7 +52,11 @@ export type EventType = TunnelmuxEvent['type'];
 export type EventOf<T extends EventType> = Extract<TunnelmuxEvent, { type: T }>;
 
 /** Distributive Omit, so each member of the union keeps its own fields. */
-export type EventInput = TunnelmuxEvent extends infer E ? (E extends unknown ? Omit<E, 'time' | 'seq'> : never) : never;
+export type EventInput = TunnelmuxEvent extends infer E
+  ? E extends unknown
+    ? Omit<E, 'time' | 'seq'>
+    : never
+  : never;
 
 export const EVENT_TYPES: readonly EventType[] = [
   'state-change',

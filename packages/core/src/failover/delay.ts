@@ -1,5 +1,9 @@
 /** Wait `ms`, or less when `signal` aborts or `wake` is called; uses the global timers (fakeable in tests). */
-export function delay(ms: number, signal?: AbortSignal, onWake?: (wake: () => void) => void): Promise<'timeout' | 'woken' | 'aborted'> {
+export function delay(
+  ms: number,
+  signal?: AbortSignal,
+  onWake?: (wake: () => void) => void,
+): Promise<'timeout' | 'woken' | 'aborted'> {
   return new Promise((resolve) => {
     const finish = (how: 'timeout' | 'woken' | 'aborted') => {
       clearTimeout(timer);

@@ -27,7 +27,10 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
   const now = options.now ?? (() => performance.now());
   const started = now();
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+  const timer = setTimeout(
+    () => controller.abort(new Error(`no answer within ${options.timeoutMs} ms`)),
+    options.timeoutMs,
+  );
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let stream: Duplex | undefined;
@@ -45,11 +48,18 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
       if (early) return { ok: false, latencyMs, error: `the path closed the connection at once (${early})` };
     }
     if (latencyMs > options.maxLatencyMs) {
-      return { ok: false, latencyMs, error: `latency ${Math.round(latencyMs)} ms is over maxLatency ${options.maxLatencyMs} ms` };
+      return {
+        ok: false,
+        latencyMs,
+        error: `latency ${Math.round(latencyMs)} ms is over maxLatency ${options.maxLatencyMs} ms`,
+      };
     }
     return { ok: true, latencyMs };
   } catch (error) {
-    return { ok: false, error: controller.signal.aborted ? errorMessage(controller.signal.reason) : errorMessage(error) };
+    return {
+      ok: false,
+      error: controller.signal.aborted ? errorMessage(controller.signal.reason) : errorMessage(error),
+    };
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);

@@ -22,7 +22,11 @@ describe('selectPrimary', () => {
   });
 
   it('fails over to the next healthy path when the primary is down', () => {
-    const out = selectPrimary({ ...base, current: 'a', candidates: [path('a', 1, { healthy: false }), path('b', 2), path('c', 3)] });
+    const out = selectPrimary({
+      ...base,
+      current: 'a',
+      candidates: [path('a', 1, { healthy: false }), path('b', 2), path('c', 3)],
+    });
     expect(out).toMatchObject({ primary: 'b', reason: 'failover' });
   });
 
@@ -33,23 +37,34 @@ describe('selectPrimary', () => {
 
   it('damps failback to a recovered path until it has dwelt', () => {
     const recovered = (upSince: number) => path('a', 1, { recovered: true, upSince });
-    expect(selectPrimary({ ...base, current: 'b', candidates: [recovered(95_000), path('b', 2)] }).primary).toBe('b');
-    expect(selectPrimary({ ...base, current: 'b', candidates: [recovered(90_000), path('b', 2)] })).toMatchObject({
+    expect(
+      selectPrimary({ ...base, current: 'b', candidates: [recovered(95_000), path('b', 2)] }).primary,
+    ).toBe('b');
+    expect(
+      selectPrimary({ ...base, current: 'b', candidates: [recovered(90_000), path('b', 2)] }),
+    ).toMatchObject({
       primary: 'a',
       reason: 'failback',
     });
     expect(
-      selectPrimary({ ...base, autoRecover: false, current: 'b', candidates: [recovered(0), path('b', 2)] }).primary,
+      selectPrimary({ ...base, autoRecover: false, current: 'b', candidates: [recovered(0), path('b', 2)] })
+        .primary,
     ).toBe('b');
   });
 
   it('moves at once to a better path that comes up for the first time', () => {
-    expect(selectPrimary({ ...base, current: 'b', candidates: [path('a', 1, { upSince: 99_999 }), path('b', 2)] }).primary).toBe('a');
+    expect(
+      selectPrimary({ ...base, current: 'b', candidates: [path('a', 1, { upSince: 99_999 }), path('b', 2)] })
+        .primary,
+    ).toBe('a');
   });
 
   it('holds a pin while the pinned path is healthy, and drops it when it is not', () => {
     const candidates = [path('a', 1), path('c', 3)];
-    expect(selectPrimary({ ...base, current: 'a', pinned: 'c', candidates })).toMatchObject({ primary: 'c', reason: 'manual' });
+    expect(selectPrimary({ ...base, current: 'a', pinned: 'c', candidates })).toMatchObject({
+      primary: 'c',
+      reason: 'manual',
+    });
     const down = [path('a', 1), path('c', 3, { healthy: false })];
     expect(selectPrimary({ ...base, current: 'c', pinned: 'c', candidates: down })).toEqual({
       primary: 'a',
@@ -64,7 +79,10 @@ describe('selectPrimary', () => {
   });
 
   it('breaks priority ties by start order', () => {
-    const out = selectPrimary({ ...base, candidates: [path('x', 1, { order: 2 }), path('y', 1, { order: 1 })] });
+    const out = selectPrimary({
+      ...base,
+      candidates: [path('x', 1, { order: 2 }), path('y', 1, { order: 1 })],
+    });
     expect(out.primary).toBe('y');
   });
 });

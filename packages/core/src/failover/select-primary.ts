@@ -33,7 +33,8 @@ export interface SelectOutcome {
   clearPin: boolean;
 }
 
-const byPreference = (a: PrimaryCandidate, b: PrimaryCandidate) => a.priority - b.priority || a.order - b.order;
+const byPreference = (a: PrimaryCandidate, b: PrimaryCandidate) =>
+  a.priority - b.priority || a.order - b.order;
 
 /**
  * Strict priority with a pin and damped failback: the primary is the pinned path while it is healthy, else the
@@ -41,8 +42,11 @@ const byPreference = (a: PrimaryCandidate, b: PrimaryCandidate) => a.priority - 
  */
 export function selectPrimary(input: SelectInput): SelectOutcome {
   const byId = new Map(input.candidates.map((candidate) => [candidate.id, candidate]));
-  const change = (primary: string | undefined, reason: PrimaryChangeReason, clearPin = false): SelectOutcome =>
-    primary === input.current ? { primary, clearPin } : { primary, reason, clearPin };
+  const change = (
+    primary: string | undefined,
+    reason: PrimaryChangeReason,
+    clearPin = false,
+  ): SelectOutcome => (primary === input.current ? { primary, clearPin } : { primary, reason, clearPin });
 
   let clearPin = false;
   if (input.pinned !== undefined) {
@@ -58,7 +62,8 @@ export function selectPrimary(input: SelectInput): SelectOutcome {
     if (!input.autoFailover || !input.autoRecover || !best || byPreference(best, current) >= 0) {
       return { primary: current.id, clearPin };
     }
-    const dwelt = !best.recovered || (best.upSince !== undefined && input.now - best.upSince >= input.minDwellMs);
+    const dwelt =
+      !best.recovered || (best.upSince !== undefined && input.now - best.upSince >= input.minDwellMs);
     return dwelt ? change(best.id, 'failback', clearPin) : { primary: current.id, clearPin };
   }
   // Manual mode keeps a primary that is still supervised, even while it is down.

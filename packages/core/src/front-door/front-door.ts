@@ -216,7 +216,9 @@ export async function openFrontDoor(
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
     server.listen({ host, port, exclusive: true }, () => resolve());
   });
-  server.on('error', (error) => manager.emit({ type: 'warning', message: `front door: ${errorMessage(error)}` }));
+  server.on('error', (error) =>
+    manager.emit({ type: 'warning', message: `front door: ${errorMessage(error)}` }),
+  );
   const bound = server.address() as net.AddressInfo;
   const address = { host: bound.address, port: bound.port };
   if (!isLoopback(host)) {
@@ -234,9 +236,21 @@ export async function openFrontDoor(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         const deadline = Date.now() + drainTimeout;
         while (live.size > 0 && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))),
+          );
         }
+        const gone = [...live.values()].flatMap(({ sockets }) =>
+          [...sockets].map(
+            (socket) =>
+              new Promise((resolve) =>
+                socket.destroyed ? resolve(undefined) : socket.once('close', resolve),
+              ),
+          ),
+        );
         for (const { sockets } of live.values()) for (const socket of sockets) socket.destroy();
+        // Wait for the cut sockets to report closed, so counters are settled when close() resolves.
+        await Promise.race([Promise.all(gone), new Promise((resolve) => setTimeout(resolve, 1000))]);
         await stopped;
       })();
       return closing;
@@ -263,11 +277,17 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
     );
   }
   if (error.code === 'EACCES') {
-    return new TunnelmuxError(`front door may not listen on ${where}: permission denied; use a port above 1023`, {
-      cause: error,
-      fatal: true,
-      code: 'ERR_PORT_DENIED',
-    });
+    return new TunnelmuxError(
+      `front door may not listen on ${where}: permission denied; use a port above 1023`,
+      {
+        cause: error,
+        fatal: true,
+        code: 'ERR_PORT_DENIED',
+      },
+    );
   }
-  return new TunnelmuxError(`front door cannot listen on ${where}: ${error.message}`, { cause: error, fatal: true });
+  return new TunnelmuxError(`front door cannot listen on ${where}: ${error.message}`, {
+    cause: error,
+    fatal: true,
+  });
 }

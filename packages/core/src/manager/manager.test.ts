@@ -3,7 +3,15 @@ import type { TunnelmuxEvent } from '../events/types';
 import { memoryProvider } from '../test-utils/memory-provider';
 import { createManager, type ManagerConfig } from './manager';
 
-const FAST = { interval: 1000, fastInterval: 250, timeout: 500, maxLatency: 300, fall: 3, rise: 2, minDwell: 5000 };
+const FAST = {
+  interval: 1000,
+  fastInterval: 250,
+  timeout: 500,
+  maxLatency: 300,
+  fall: 3,
+  rise: 2,
+  minDwell: 5000,
+};
 
 function setup(extra: Partial<ManagerConfig> = {}) {
   const memory = memoryProvider();
@@ -27,7 +35,9 @@ const paths = (...ids: string[]) => ids.map((id) => ({ id, provider: 'memory' })
 
 describe('manager', () => {
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+    });
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -262,7 +272,9 @@ describe('manager input', () => {
     await expect(manager.start({ id: 'a', provider: 'nope' })).rejects.toThrow(
       '[tunnelmux] path "a": provider must be a registered provider, got "nope" (string); registered: memory',
     );
-    await expect(manager.start({ id: 'a b', provider: 'memory' })).rejects.toThrow(/path "a b" id: must be letters/);
+    await expect(manager.start({ id: 'a b', provider: 'memory' })).rejects.toThrow(
+      /path "a b" id: must be letters/,
+    );
     await expect(manager.start({ id: 'a', provider: 'memory', options: { port: 1 } })).rejects.toThrow(
       /\[tunnelmux\] \[memory\] path "a": option "\(options\)": .*port/,
     );
@@ -297,7 +309,11 @@ describe('manager input', () => {
   it('disposes with `await using`', async () => {
     const memory = memoryProvider();
     {
-      await using manager = createManager({ target: '127.0.0.1:22', providers: [memory.provider], metricsInterval: 0 });
+      await using manager = createManager({
+        target: '127.0.0.1:22',
+        providers: [memory.provider],
+        metricsInterval: 0,
+      });
       await manager.start({ id: 'a', provider: 'memory' });
       expect(memory.live('a')).toHaveLength(1);
     }

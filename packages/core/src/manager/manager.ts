@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import { configErrorFrom } from '../config/format-issues';
-import { failoverSchema, type FailoverInput, type PathSpecInput, pathSchema, protocol, target } from '../config/schema';
-import { EventBus, type Subscription, type SubscribeOptions } from '../events/event-bus';
+import {
+  type FailoverInput,
+  failoverSchema,
+  type PathSpecInput,
+  pathSchema,
+  protocol,
+  target,
+} from '../config/schema';
+import { ConfigError, StateError } from '../errors';
+import { EventBus, type SubscribeOptions, type Subscription } from '../events/event-bus';
 import type { EventInput, PrimaryChangeReason, TunnelmuxEvent } from '../events/types';
-import { ConfigError, errorMessage, StateError } from '../errors';
 import { selectPrimary } from '../failover/select-primary';
 import { type FrontDoor, type FrontDoorOptions, openFrontDoor } from '../front-door/front-door';
 import { createPrometheusRegistry } from '../metrics/prometheus';
@@ -154,7 +161,12 @@ export class Manager implements AsyncDisposable {
           const status = this.pathStatus(runner);
           return status.state === 'connected'
             ? { id, ok: true, status }
-            : { id, ok: false, status, error: new StateError(status.lastError ?? `path "${id}" is ${status.state}`) };
+            : {
+                id,
+                ok: false,
+                status,
+                error: new StateError(status.lastError ?? `path "${id}" is ${status.state}`),
+              };
         } catch (error) {
           return { id, ok: false, error: error instanceof Error ? error : new Error(String(error)) };
         }
@@ -215,7 +227,8 @@ export class Manager implements AsyncDisposable {
       '*',
       (event) =>
         ('pathId' in event && event.pathId === id) ||
-        ((event.type === 'primary-change' || event.type === 'failover') && (event.from === id || event.to === id)),
+        ((event.type === 'primary-change' || event.type === 'failover') &&
+          (event.from === id || event.to === id)),
       options,
     );
   }
@@ -260,7 +273,8 @@ export class Manager implements AsyncDisposable {
       primary: this.primaryId,
       failovers: this.failovers,
       primaryChanges: this.primaryChanges,
-      noHealthyPathMs: this.noHealthyTotal + (this.noHealthySince === undefined ? 0 : now - this.noHealthySince),
+      noHealthyPathMs:
+        this.noHealthyTotal + (this.noHealthySince === undefined ? 0 : now - this.noHealthySince),
       refusedConnections: this.refused,
       eventsDropped: this.bus.dropped,
       paths: this.sortedRunners().map((runner) => runner.metrics(runner.id === this.primaryId)),
@@ -316,7 +330,8 @@ export class Manager implements AsyncDisposable {
   routes(): Route[] {
     const runners = this.sortedRunners().filter((runner) => runner.tunnel !== undefined);
     const healthy = (runner: PathRunner) => runner.state === 'connected';
-    const rank = (runner: PathRunner) => (runner.id === this.primaryId && healthy(runner) ? 0 : healthy(runner) ? 1 : 2);
+    const rank = (runner: PathRunner) =>
+      runner.id === this.primaryId && healthy(runner) ? 0 : healthy(runner) ? 1 : 2;
     return runners
       .map((runner, index) => ({ runner, index }))
       .sort((a, b) => rank(a.runner) - rank(b.runner) || a.index - b.index)
@@ -350,11 +365,14 @@ export class Manager implements AsyncDisposable {
     if (!parsed.success) throw configErrorFrom(parsed.error, input, idHint);
     const spec = parsed.data;
     if (this.paths.has(spec.id)) {
-      throw new ConfigError(`path "${spec.id}" already exists; use restart("${spec.id}") or pick another id`, {
-        field: 'id',
-        value: spec.id,
-        pathId: spec.id,
-      });
+      throw new ConfigError(
+        `path "${spec.id}" already exists; use restart("${spec.id}") or pick another id`,
+        {
+          field: 'id',
+          value: spec.id,
+          pathId: spec.id,
+        },
+      );
     }
     const provider = this.providers.get(spec.provider);
     if (!provider) {
@@ -379,7 +397,8 @@ export class Manager implements AsyncDisposable {
     }
     const options = await validateOptions(provider, spec.options, { pathId: spec.id });
     // Another start with the same id may have won while options were validated.
-    if (this.paths.has(spec.id)) throw new ConfigError(`path "${spec.id}" already exists`, { pathId: spec.id });
+    if (this.paths.has(spec.id))
+      throw new ConfigError(`path "${spec.id}" already exists`, { pathId: spec.id });
     this.assertOpen();
     const runner = new PathRunner(
       spec,
@@ -492,4 +511,3 @@ export class Manager implements AsyncDisposable {
 export function createManager(config: ManagerConfig = {}): Manager {
   return new Manager(config);
 }
-

@@ -1,13 +1,13 @@
-import type { EventBus } from '../events/event-bus';
+import type { FailoverSettings, PathSpec } from '../config/schema';
 import { ConfigError, errorMessage, isFatal, TunnelmuxError } from '../errors';
+import type { EventBus } from '../events/event-bus';
 import { Backoff } from '../failover/backoff';
 import { delay } from '../failover/delay';
 import { probeTunnel } from '../failover/probe';
-import type { FailoverSettings, PathSpec } from '../config/schema';
 import { LatencyWindow } from '../metrics/latency-window';
 import type { LatencyStats, PathMetrics } from '../metrics/types';
-import { describeExit } from '../process/child';
 import { formatTarget } from '../net/tcp';
+import { describeExit } from '../process/child';
 import { createOpenContext } from '../provider/open-context';
 import type { Redactor } from '../provider/redactor';
 import type { CheckResult, ExitInfo, Provider, ProviderHelpers, Target, Tunnel } from '../provider/types';
@@ -219,7 +219,13 @@ export class PathRunner {
 
   private latencyStats(): LatencyStats {
     const l = this.latency;
-    return { last: l.last, p50: l.percentile(50), p95: l.percentile(95), p99: l.percentile(99), samples: l.count };
+    return {
+      last: l.last,
+      p50: l.percentile(50),
+      p95: l.percentile(95),
+      p99: l.percentile(99),
+      samples: l.count,
+    };
   }
 
   // Operations on one path run one at a time, so racing stop/restart calls end in a defined state.
@@ -303,10 +309,13 @@ export class PathRunner {
     const timer = setTimeout(
       () =>
         controller.abort(
-          new TunnelmuxError(`path "${this.id}" did not open within ${openTimeout} ms (failover.openTimeout)`, {
-            provider: this.provider.name,
-            pathId: this.id,
-          }),
+          new TunnelmuxError(
+            `path "${this.id}" did not open within ${openTimeout} ms (failover.openTimeout)`,
+            {
+              provider: this.provider.name,
+              pathId: this.id,
+            },
+          ),
         ),
       openTimeout,
     );
@@ -362,7 +371,11 @@ export class PathRunner {
   }
 
   /** Probe until the path goes down; returns why, or undefined when stopped. */
-  private async supervise(tunnel: Tunnel, signal: AbortSignal, settled: () => void): Promise<string | undefined> {
+  private async supervise(
+    tunnel: Tunnel,
+    signal: AbortSignal,
+    settled: () => void,
+  ): Promise<string | undefined> {
     const s = this.host.settings;
     const needed = this.everConnected ? s.rise : 1;
     let exit: ExitInfo | undefined;
@@ -454,7 +467,12 @@ export class PathRunner {
   private async waitToRetry(signal: AbortSignal): Promise<'timeout' | 'woken' | 'aborted'> {
     const delayMs = this.backoff.next();
     this.nextAttemptAt = Date.now() + delayMs;
-    this.emit({ type: 'reconnecting', attempt: this.backoff.attempt, delayMs, reason: this.lastError ?? 'down' });
+    this.emit({
+      type: 'reconnecting',
+      attempt: this.backoff.attempt,
+      delayMs,
+      reason: this.lastError ?? 'down',
+    });
     const how = await delay(delayMs, signal);
     this.nextAttemptAt = undefined;
     return how;
@@ -464,7 +482,9 @@ export class PathRunner {
     if (!tunnel.check || Date.now() - this.lastCheckAt < CHECK_EVERY_MS) return;
     this.lastCheckAt = Date.now();
     try {
-      this.hint = await tunnel.check(AbortSignal.any([signal, AbortSignal.timeout(this.host.settings.timeout * 5)]));
+      this.hint = await tunnel.check(
+        AbortSignal.any([signal, AbortSignal.timeout(this.host.settings.timeout * 5)]),
+      );
     } catch (error) {
       this.hint = { ok: false, detail: errorMessage(error) };
     }

@@ -16,7 +16,11 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
   };
   const labels = ['path', 'provider'] as const;
 
-  const pathGauge = (name: string, help: string, value: (p: MetricsSnapshot['paths'][number]) => number | undefined) =>
+  const pathGauge = (
+    name: string,
+    help: string,
+    value: (p: MetricsSnapshot['paths'][number]) => number | undefined,
+  ) =>
     new Gauge({
       name,
       help,
@@ -59,7 +63,9 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
       }
     },
   });
-  pathGauge('tunnelmux_path_primary', 'Whether the path is the primary (1) or not (0).', (p) => (p.primary ? 1 : 0));
+  pathGauge('tunnelmux_path_primary', 'Whether the path is the primary (1) or not (0).', (p) =>
+    p.primary ? 1 : 0,
+  );
   pathGauge('tunnelmux_path_priority', 'The path priority; lower is preferred.', (p) => p.priority);
   new Gauge({
     name: 'tunnelmux_path_latency_seconds',
@@ -75,7 +81,8 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
           ['0.95', l.p95],
           ['0.99', l.p99],
         ] as const) {
-          if (value !== undefined) this.set({ path: path.id, provider: path.provider, quantile }, value / 1000);
+          if (value !== undefined)
+            this.set({ path: path.id, provider: path.provider, quantile }, value / 1000);
         }
       }
     },
@@ -83,14 +90,42 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
   pathGauge('tunnelmux_path_last_latency_seconds', 'The latest end-to-end probe latency.', (p) =>
     p.latencyMs.last === undefined ? undefined : p.latencyMs.last / 1000,
   );
-  pathCounter('tunnelmux_path_bytes_in_total', 'Bytes received from the path (towards clients).', (p) => p.bytesIn);
-  pathCounter('tunnelmux_path_bytes_out_total', 'Bytes sent into the path (from clients).', (p) => p.bytesOut);
-  pathGauge('tunnelmux_path_active_connections', 'Client connections open through the path.', (p) => p.activeConnections);
-  pathCounter('tunnelmux_path_connections_total', 'Client connections carried by the path.', (p) => p.totalConnections);
-  pathCounter('tunnelmux_path_failed_dials_total', 'Dials through the path that failed.', (p) => p.failedDials);
+  pathCounter(
+    'tunnelmux_path_bytes_in_total',
+    'Bytes received from the path (towards clients).',
+    (p) => p.bytesIn,
+  );
+  pathCounter(
+    'tunnelmux_path_bytes_out_total',
+    'Bytes sent into the path (from clients).',
+    (p) => p.bytesOut,
+  );
+  pathGauge(
+    'tunnelmux_path_active_connections',
+    'Client connections open through the path.',
+    (p) => p.activeConnections,
+  );
+  pathCounter(
+    'tunnelmux_path_connections_total',
+    'Client connections carried by the path.',
+    (p) => p.totalConnections,
+  );
+  pathCounter(
+    'tunnelmux_path_failed_dials_total',
+    'Dials through the path that failed.',
+    (p) => p.failedDials,
+  );
   pathCounter('tunnelmux_path_restarts_total', 'Times the path was reopened.', (p) => p.restarts);
-  pathGauge('tunnelmux_path_uptime_seconds', 'Seconds since the path last came up.', (p) => p.uptimeMs / 1000);
-  pathGauge('tunnelmux_path_consecutive_failures', 'Consecutive failed probes.', (p) => p.consecutiveFailures);
+  pathGauge(
+    'tunnelmux_path_uptime_seconds',
+    'Seconds since the path last came up.',
+    (p) => p.uptimeMs / 1000,
+  );
+  pathGauge(
+    'tunnelmux_path_consecutive_failures',
+    'Consecutive failed probes.',
+    (p) => p.consecutiveFailures,
+  );
 
   const managerCounter = (name: string, help: string, value: (s: MetricsSnapshot) => number) =>
     new Counter({
@@ -102,10 +137,30 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
         this.inc(value(read()));
       },
     });
-  managerCounter('tunnelmux_failovers_total', 'Primary switches caused by a failing primary.', (s) => s.failovers);
-  managerCounter('tunnelmux_primary_changes_total', 'Primary switches for any reason.', (s) => s.primaryChanges);
-  managerCounter('tunnelmux_no_healthy_path_seconds_total', 'Time spent with no healthy path.', (s) => s.noHealthyPathMs / 1000);
-  managerCounter('tunnelmux_refused_connections_total', 'Client connections refused for want of a path.', (s) => s.refusedConnections);
-  managerCounter('tunnelmux_events_dropped_total', 'Events dropped by slow subscribers.', (s) => s.eventsDropped);
+  managerCounter(
+    'tunnelmux_failovers_total',
+    'Primary switches caused by a failing primary.',
+    (s) => s.failovers,
+  );
+  managerCounter(
+    'tunnelmux_primary_changes_total',
+    'Primary switches for any reason.',
+    (s) => s.primaryChanges,
+  );
+  managerCounter(
+    'tunnelmux_no_healthy_path_seconds_total',
+    'Time spent with no healthy path.',
+    (s) => s.noHealthyPathMs / 1000,
+  );
+  managerCounter(
+    'tunnelmux_refused_connections_total',
+    'Client connections refused for want of a path.',
+    (s) => s.refusedConnections,
+  );
+  managerCounter(
+    'tunnelmux_events_dropped_total',
+    'Events dropped by slow subscribers.',
+    (s) => s.eventsDropped,
+  );
   return registry;
 }

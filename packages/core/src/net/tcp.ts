@@ -67,7 +67,9 @@ export async function waitForPort(
   let settled: { error: Error } | undefined;
   options.until?.then(
     () => {
-      settled = { error: new TunnelmuxError(`gave up waiting for ${formatTarget(target)}: the process ended`) };
+      settled = {
+        error: new TunnelmuxError(`gave up waiting for ${formatTarget(target)}: the process ended`),
+      };
     },
     (error: unknown) => {
       settled = { error: error instanceof Error ? error : new Error(String(error)) };
@@ -84,9 +86,12 @@ export async function waitForPort(
     } catch (error) {
       if (options.signal?.aborted) throw abortReason(options.signal);
       if (Date.now() >= deadline) {
-        throw new TunnelmuxError(`${formatTarget(target)} did not accept connections within ${timeoutMs} ms`, {
-          cause: error,
-        });
+        throw new TunnelmuxError(
+          `${formatTarget(target)} did not accept connections within ${timeoutMs} ms`,
+          {
+            cause: error,
+          },
+        );
       }
     }
     await sleep(delay).catch(() => undefined);

@@ -7,9 +7,14 @@ const node = process.execPath;
 
 describe('spawnChild', () => {
   it('streams lines, keeps the last ones and reports the exit', async () => {
-    const child = spawnChild(node, ['-e', 'for (let i = 0; i < 100; i++) console.log("line " + i); console.error("bye"); process.exit(3)'], process.env, {
-      keepLines: 5,
-    });
+    const child = spawnChild(
+      node,
+      ['-e', 'for (let i = 0; i < 100; i++) console.log("line " + i); console.error("bye"); process.exit(3)'],
+      process.env,
+      {
+        keepLines: 5,
+      },
+    );
     const info = await child.exited;
     expect(info.code).toBe(3);
     expect(info.lastLines).toHaveLength(5);
@@ -17,17 +22,28 @@ describe('spawnChild', () => {
   });
 
   it('waits for a readiness line and rejects if the process exits first', async () => {
-    const ready = spawnChild(node, ['-e', 'console.log("listening on 1"); setInterval(() => {}, 1000)'], process.env);
-    await expect(ready.waitForLine(/listening on/, { timeoutMs: 10_000 })).resolves.toMatchObject({ stream: 'stdout' });
+    const ready = spawnChild(
+      node,
+      ['-e', 'console.log("listening on 1"); setInterval(() => {}, 1000)'],
+      process.env,
+    );
+    await expect(ready.waitForLine(/listening on/, { timeoutMs: 10_000 })).resolves.toMatchObject({
+      stream: 'stdout',
+    });
     await ready.stop();
     const dies = spawnChild(node, ['-e', 'console.error("bad token"); process.exit(1)'], process.env);
-    await expect(dies.waitForLine(/listening/, { timeoutMs: 10_000 })).rejects.toThrow(/exited \(code 1\) before printing/);
+    await expect(dies.waitForLine(/listening/, { timeoutMs: 10_000 })).rejects.toThrow(
+      /exited \(code 1\) before printing/,
+    );
   });
 
   it('stops with SIGTERM, then SIGKILL after the grace period', async () => {
     const stubborn = spawnChild(
       node,
-      ['-e', 'process.on("SIGTERM", () => console.log("ignoring TERM")); console.log("up"); setInterval(() => {}, 1000)'],
+      [
+        '-e',
+        'process.on("SIGTERM", () => console.log("ignoring TERM")); console.log("up"); setInterval(() => {}, 1000)',
+      ],
       process.env,
       { killGraceMs: 300 },
     );
@@ -38,7 +54,9 @@ describe('spawnChild', () => {
   });
 
   it('passes secrets by environment and never needs argv for them', async () => {
-    const child = spawnChild(node, ['-e', 'console.log(process.env.TOKEN.length)'], process.env, { env: { TOKEN: 'abcd' } });
+    const child = spawnChild(node, ['-e', 'console.log(process.env.TOKEN.length)'], process.env, {
+      env: { TOKEN: 'abcd' },
+    });
     const line = await child.waitForLine(/\d/, { timeoutMs: 10_000 });
     expect(line.text).toBe('4');
     await child.exited;

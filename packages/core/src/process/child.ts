@@ -84,7 +84,8 @@ export function spawnChild(
       code: result.exitCode ?? null,
       signal: result.signal ?? null,
       lastLines: keep.toArray(),
-      reason: result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined,
+      reason:
+        result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined,
     }),
     (error: { exitCode?: number; signal?: string; shortMessage?: string }) => ({
       code: error.exitCode ?? null,

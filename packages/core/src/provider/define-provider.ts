@@ -19,7 +19,11 @@ export function defineProvider<Options>(definition: ProviderDefinition<Options>)
     ConfigError.invalid(`provider field "${field}"`, value, expected, { provider: where });
   if (!definition || typeof definition !== 'object') throw fail('definition', definition, 'an object');
   if (definition.apiVersion !== API_VERSION) {
-    throw fail('apiVersion', definition.apiVersion, `${API_VERSION} (this @tunnelmux/core speaks API ${API_VERSION})`);
+    throw fail(
+      'apiVersion',
+      definition.apiVersion,
+      `${API_VERSION} (this @tunnelmux/core speaks API ${API_VERSION})`,
+    );
   }
   if (typeof definition.name !== 'string' || !NAME.test(definition.name)) {
     throw fail('name', definition.name, 'lowercase letters, digits and dashes, starting with a letter');
@@ -43,7 +47,9 @@ export function defineProvider<Options>(definition: ProviderDefinition<Options>)
 
 /** True for objects made by `defineProvider`, from any copy of core. */
 export function isProvider(value: unknown): value is Provider {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PROVIDER_TAG] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PROVIDER_TAG] === true
+  );
 }
 
 function isSchema(value: unknown): value is OptionsSchema {
@@ -66,7 +72,8 @@ export async function validateOptions<Options>(
     );
     const field = keys.length > 0 ? keys.map(String).join('.') : '(options)';
     const value = keys.reduce<unknown>(
-      (node, key) => (node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined),
+      (node, key) =>
+        node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined,
       options,
     );
     return { field, value, message: issue.message };
@@ -86,7 +93,10 @@ export async function validateOptions<Options>(
 }
 
 /** The default `detect`: find the binary and parse its version output. */
-async function detectBinary(definition: Pick<ProviderDefinition, 'binary'>, ctx: DetectContext): Promise<DetectResult> {
+async function detectBinary(
+  definition: Pick<ProviderDefinition, 'binary'>,
+  ctx: DetectContext,
+): Promise<DetectResult> {
   const binary = definition.binary;
   if (!binary) return { available: true, detail: 'needs no external tool' };
   const found = await ctx.which(binary.command, ctx.bin);
@@ -120,7 +130,12 @@ async function detectBinary(definition: Pick<ProviderDefinition, 'binary'>, ctx:
     }
     return { available: true, path: found, version };
   } catch (error) {
-    return { available: false, path: found, detail: `could not run ${found}: ${String(error)}`, install: binary.install };
+    return {
+      available: false,
+      path: found,
+      detail: `could not run ${found}: ${String(error)}`,
+      install: binary.install,
+    };
   }
 }
 

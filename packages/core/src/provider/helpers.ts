@@ -1,6 +1,6 @@
+import { dialTcp, freePort, waitForPort } from '../net/tcp';
 import { spawnChild } from '../process/child';
 import { which } from '../process/which';
-import { dialTcp, freePort, waitForPort } from '../net/tcp';
 import type { ProviderHelpers } from './types';
 
 /** The helpers every provider context carries, bound to one environment. */

@@ -1,5 +1,5 @@
-import type { Logger, LogLevel, Mode, OpenContext, ProviderHelpers, Target } from './types';
 import type { Redactor } from './redactor';
+import type { Logger, LogLevel, Mode, OpenContext, ProviderHelpers, Target } from './types';
 
 export interface OpenContextInput {
   pathId: string;
@@ -17,7 +17,12 @@ export interface OpenContextInput {
 export function createOpenContext(input: OpenContextInput): OpenContext {
   const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
     input.onLog?.(level, input.redactor.text(message), fields && input.redactor.value(fields));
-  const log: Logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+  const log: Logger = {
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+  };
   return {
     ...input.helpers,
     pathId: input.pathId,

@@ -3,7 +3,13 @@ import { StateError } from '../errors';
 /** The life of a path. */
 export type PathState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
 
-export const PATH_STATES: readonly PathState[] = ['disconnected', 'connecting', 'connected', 'reconnecting', 'failed'];
+export const PATH_STATES: readonly PathState[] = [
+  'disconnected',
+  'connecting',
+  'connected',
+  'reconnecting',
+  'failed',
+];
 
 /** Every allowed transition, written down once. */
 export const TRANSITIONS: Readonly<Record<PathState, readonly PathState[]>> = {

@@ -1,4 +1,4 @@
-import { PassThrough, type Duplex } from 'node:stream';
+import { type Duplex, PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { ProviderError } from '../errors';
 import { defineProvider } from '../provider/define-provider';
@@ -41,7 +41,9 @@ export function memoryProvider() {
         ctx.log.info(`using token ${options.secret}`);
       }
       if (b.openHangs) {
-        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+        );
       }
       if (b.openError) {
         const fatal = b.openError === 'fatal';
@@ -83,7 +85,8 @@ export class MemoryTunnel implements Tunnel {
   async dial(): Promise<Duplex> {
     this.dials += 1;
     if (this.closed) throw new Error('tunnel closed');
-    if (this.b.dial === 'refuse') throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    if (this.b.dial === 'refuse')
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     const stream = new PassThrough();
     if (this.b.dial === 'close') setTimeout(() => stream.end(), 0);
     if (this.b.dial === 'speak') {

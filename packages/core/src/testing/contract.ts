@@ -128,7 +128,8 @@ export function testProviderContract<Options>(setup: ContractSetup<Options>): vo
       await close();
       await tunnel.close(); // idempotent
       if (pid) expect(await isAlive(pid), `pid ${pid} still alive after close()`).toBe(false);
-      for (const child of children) expect(await isAlive(child), `child ${child} outlived close()`).toBe(false);
+      for (const child of children)
+        expect(await isAlive(child), `child ${child} outlived close()`).toBe(false);
     });
 
     it('exited settles when the path dies by itself', { timeout }, async () => {

@@ -1,3 +1,3 @@
-export { testProviderContract, type ContractSetup } from './contract';
-export { startBannerServer, type BannerServer } from './banner-server';
+export { type BannerServer, startBannerServer } from './banner-server';
+export { type ContractSetup, testProviderContract } from './contract';
 export { commandLine, descendants, isAlive } from './process-state';

@@ -1,0 +1,97 @@
+import net from 'node:net';
+import { z } from 'zod';
+import { defineProvider } from '../provider/define-provider';
+import type { ExitInfo, Tunnel } from '../provider/types';
+
+export type RelayMode = 'ok' | 'silent' | 'refuse';
+
+/** An in-process TCP relay per path, switchable between forwarding, silence and refusal; for front door tests. */
+export function relayProvider() {
+  const modes = new Map<string, RelayMode>();
+  const relays = new Map<string, RelayTunnel>();
+  const provider = defineProvider({
+    apiVersion: 1,
+    name: 'relay',
+    summary: 'in-process relay for tests',
+    modes: ['access'],
+    options: z.object({}).strict(),
+    async open(_options, ctx) {
+      const mode = () => modes.get(ctx.pathId) ?? 'ok';
+      const tunnel = await RelayTunnel.open(ctx.target, mode, ctx.dialTcp);
+      relays.set(ctx.pathId, tunnel);
+      return tunnel;
+    },
+  });
+  return {
+    provider,
+    setMode: (id: string, mode: RelayMode) => modes.set(id, mode),
+    relay: (id: string) => relays.get(id),
+  };
+}
+
+class RelayTunnel implements Tunnel {
+  readonly exited: Promise<ExitInfo>;
+  accepted = 0;
+  private resolveExit!: (info: ExitInfo) => void;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly endpoint: string,
+    private readonly port: number,
+    private readonly dialTcp: (
+      t: { host: string; port: number },
+      o?: { signal?: AbortSignal },
+    ) => Promise<import('node:stream').Duplex>,
+  ) {
+    this.exited = new Promise((resolve) => {
+      this.resolveExit = resolve;
+    });
+  }
+
+  static async open(
+    target: { host: string; port: number },
+    mode: () => RelayMode,
+    dialTcp: RelayTunnel['dialTcp'],
+  ): Promise<RelayTunnel> {
+    let tunnel: RelayTunnel | undefined;
+    const server = net.createServer({ allowHalfOpen: true }, (client) => {
+      tunnel!.accepted += 1;
+      tunnel!.sockets.add(client);
+      client.on('close', () => tunnel!.sockets.delete(client));
+      client.on('error', () => client.destroy());
+      const current = mode();
+      if (current === 'refuse') return client.resetAndDestroy();
+      if (current === 'silent') return client.pause();
+      const upstream = net.connect({ ...target, allowHalfOpen: true });
+      tunnel!.sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    tunnel = new RelayTunnel(server, `127.0.0.1:${port}`, port, dialTcp);
+    return tunnel;
+  }
+
+  dial(signal?: AbortSignal) {
+    return this.dialTcp({ host: '127.0.0.1', port: this.port }, { signal });
+  }
+
+  /** Simulate the tunnel process dying: stop listening, cut everything. */
+  crash(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.server.close();
+    this.resolveExit({ code: 1, signal: null, lastLines: ['relay crashed'] });
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.resolveExit({ code: 0, signal: null, lastLines: [] });
+  }
+}
