@@ -1,5 +1,13 @@
 export { parseDuration } from './config/duration';
-export type { FailoverInput, FailoverSettings, PathSpecInput } from './config/schema';
+export {
+  type FailoverInput,
+  type FailoverSettings,
+  failoverSchema,
+  type PathSpecInput,
+  pathSchema,
+  protocol as protocolSchema,
+  target as targetSchema,
+} from './config/schema';
 export {
   ConfigError,
   describeValue,

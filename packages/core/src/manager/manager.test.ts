@@ -205,6 +205,19 @@ describe('manager', () => {
     await manager.shutdown();
   });
 
+  it('probes an undialable path through its own check when it asks for that', async () => {
+    const { manager, memory } = setup();
+    Object.assign(memory.behaviour('x'), { checkOnly: true, dial: 'refuse' });
+    const starting = manager.start({ id: 'x', provider: 'memory' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect((await starting).state).toBe('connected');
+    memory.behaviour('x').checkOk = false;
+    await vi.advanceTimersByTimeAsync(1000 + 2 * 250 + 10);
+    expect(manager.status('x').state).toBe('reconnecting');
+    expect(manager.status('x').lastError).toContain('/ready answered 503');
+    await manager.shutdown();
+  });
+
   it('redacts secrets a provider registers from every event', async () => {
     const { manager, events } = setup();
     const canary = 'canary-7f3a9b1c';

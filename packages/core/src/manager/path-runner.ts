@@ -3,7 +3,7 @@ import { ConfigError, errorMessage, isFatal, TunnelmuxError } from '../errors';
 import type { EventBus } from '../events/event-bus';
 import { Backoff } from '../failover/backoff';
 import { delay } from '../failover/delay';
-import { probeTunnel } from '../failover/probe';
+import { type ProbeResult, probeTunnel } from '../failover/probe';
 import { LatencyWindow } from '../metrics/latency-window';
 import type { LatencyStats, PathMetrics } from '../metrics/types';
 import { formatTarget } from '../net/tcp';
@@ -400,12 +400,15 @@ export class PathRunner {
     for (;;) {
       if (signal.aborted) return undefined;
       if (exit) return exitReason(exit);
-      const result = await probeTunnel(tunnel, {
-        protocol: this.protocol,
-        timeoutMs: s.timeout,
-        maxLatencyMs: s.maxLatency,
-        signal,
-      });
+      const result =
+        tunnel.health === 'check' && tunnel.check
+          ? await checkAsProbe(tunnel, s.timeout, signal)
+          : await probeTunnel(tunnel, {
+              protocol: this.protocol,
+              timeoutMs: s.timeout,
+              maxLatencyMs: s.maxLatency,
+              signal,
+            });
       if (signal.aborted) return undefined;
       // A crash is down at that instant, whatever the probe said.
       if (exit) return exitReason(exit);
@@ -523,6 +526,21 @@ export class PathRunner {
 
 type PathEventInput = Extract<import('../events/types').EventInput, { pathId: string; provider: string }>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A provider's own readiness as the probe, for paths that cannot be dialled from here. */
+async function checkAsProbe(tunnel: Tunnel, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+  const started = performance.now();
+  try {
+    const hint = await tunnel.check!(AbortSignal.any([signal, AbortSignal.timeout(timeoutMs * 5)]));
+    return {
+      ok: hint.ok,
+      latencyMs: hint.latencyMs ?? performance.now() - started,
+      error: hint.ok ? undefined : hint.detail,
+    };
+  } catch (error) {
+    return { ok: false, error: errorMessage(error) };
+  }
+}
 
 async function closeQuietly(tunnel: Tunnel): Promise<void> {
   try {

@@ -67,6 +67,11 @@ export interface Tunnel {
   readonly pid?: number;
   /** An optional provider-specific hint (cloudflared /ready, tailscale ping…). */
   check?(signal: AbortSignal): Promise<CheckResult>;
+  /**
+   * What the probes use: `dial` (default, end to end) or `check`, for an expose path whose public address
+   * cannot be dialled from this machine.
+   */
+  readonly health?: 'dial' | 'check';
   /** Settles when the path dies by itself. */
   readonly exited: Promise<ExitInfo>;
   /** Tear it down: SIGTERM, then SIGKILL after a grace period. Idempotent. */

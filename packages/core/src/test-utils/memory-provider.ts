@@ -14,6 +14,9 @@ export interface MemoryBehaviour {
   openError?: 'transient' | 'fatal';
   /** The next open never resolves until aborted. */
   openHangs?: boolean;
+  /** Probe through `check()` instead of `dial()` (an expose path that cannot be dialled from here). */
+  checkOnly?: boolean;
+  checkOk?: boolean;
 }
 
 /** An in-process provider whose tunnels are PassThrough pairs: for unit tests of the manager logic. */
@@ -71,12 +74,14 @@ export function memoryProvider() {
 
 export class MemoryTunnel implements Tunnel {
   readonly endpoint = 'memory';
+  readonly health: 'dial' | 'check';
   closed = false;
   dials = 0;
   readonly exited: Promise<ExitInfo>;
   private resolveExit!: (info: ExitInfo) => void;
 
   constructor(private readonly b: MemoryBehaviour) {
+    this.health = b.checkOnly ? 'check' : 'dial';
     this.exited = new Promise((resolve) => {
       this.resolveExit = resolve;
     });
@@ -95,6 +100,10 @@ export class MemoryTunnel implements Tunnel {
       else setTimeout(write, 0);
     }
     return stream;
+  }
+
+  async check() {
+    return { ok: this.b.checkOk ?? true, detail: this.b.checkOk === false ? '/ready answered 503' : 'ready' };
   }
 
   /** Simulate the process dying. */
