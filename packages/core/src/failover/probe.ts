@@ -6,10 +6,14 @@ export interface ProbeResult {
   ok: boolean;
   latencyMs?: number;
   error?: string;
+  /** The target sent bytes first (tcp probes learn this, so a silent black hole can be caught later). */
+  spoke?: boolean;
 }
 
 export interface ProbeOptions {
   protocol: 'ssh' | 'tcp';
+  /** tcp only: the target is known to speak first, so wait for its first bytes as for ssh. */
+  expectFirstByte?: boolean;
   timeoutMs: number;
   maxLatencyMs: number;
   signal?: AbortSignal;
@@ -36,25 +40,30 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
   let stream: Duplex | undefined;
   try {
     stream = await tunnel.dial(controller.signal);
-    if (options.protocol === 'ssh') {
+    let spoke: boolean | undefined;
+    if (options.protocol === 'ssh' || options.expectFirstByte) {
       const banner = await firstBytes(stream, controller.signal);
-      if (!banner.startsWith('SSH-')) {
+      spoke = true;
+      if (options.protocol === 'ssh' && !banner.startsWith('SSH-')) {
         return { ok: false, error: `expected an SSH banner, got ${JSON.stringify(banner.slice(0, 40))}` };
       }
     }
     const latencyMs = now() - started;
-    if (options.protocol === 'tcp') {
-      const early = await closedWithin(stream, Math.min(TCP_SETTLE_MS, options.timeoutMs), controller.signal);
-      if (early) return { ok: false, latencyMs, error: `the path closed the connection at once (${early})` };
+    if (spoke === undefined) {
+      const settled = await settle(stream, Math.min(TCP_SETTLE_MS, options.timeoutMs), controller.signal);
+      if (settled.closed)
+        return { ok: false, latencyMs, error: `the path closed the connection at once (${settled.closed})` };
+      spoke = settled.spoke;
     }
     if (latencyMs > options.maxLatencyMs) {
       return {
         ok: false,
         latencyMs,
+        spoke,
         error: `latency ${Math.round(latencyMs)} ms is over maxLatency ${options.maxLatencyMs} ms`,
       };
     }
-    return { ok: true, latencyMs };
+    return { ok: true, latencyMs, spoke };
   } catch (error) {
     return {
       ok: false,
@@ -103,25 +112,34 @@ export function firstBytes(stream: Duplex, signal: AbortSignal): Promise<string>
   });
 }
 
-/** Resolves with a reason when the stream ends or errors within `ms`, or undefined when it stays open. */
-function closedWithin(stream: Duplex, ms: number, signal: AbortSignal): Promise<string | undefined> {
+/** Watch a fresh connection for `ms`: did it close at once, or did the target speak? */
+function settle(
+  stream: Duplex,
+  ms: number,
+  signal: AbortSignal,
+): Promise<{ closed?: string; spoke: boolean }> {
   return new Promise((resolve) => {
-    const finish = (reason: string | undefined) => {
+    let spoke = false;
+    const finish = (closed: string | undefined) => {
       clearTimeout(timer);
+      stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('close', onEnd);
       stream.off('error', onError);
       signal.removeEventListener('abort', onAbortSignal);
-      resolve(reason);
+      resolve({ closed, spoke });
     };
-    const onEnd = () => finish('end of stream');
+    const onData = () => {
+      spoke = true;
+    };
+    const onEnd = () => finish(spoke ? undefined : 'end of stream');
     const onError = (error: Error) => finish(error.message);
     const onAbortSignal = () => finish(undefined);
     const timer = setTimeout(() => finish(undefined), ms);
+    stream.on('data', onData);
     stream.once('end', onEnd);
     stream.once('close', onEnd);
     stream.once('error', onError);
-    stream.resume();
     signal.addEventListener('abort', onAbortSignal, { once: true });
   });
 }

@@ -62,6 +62,8 @@ export async function openFrontDoor(
   const dialTimeout = options.dialTimeout ?? 2000;
   const holdLimit = options.holdLimit ?? DEFAULT_HOLD_LIMIT;
   const drainTimeout = options.drainTimeout ?? 5000;
+  // How long one side may take to flush after the other has closed.
+  const lingerMs = 30_000;
   const live = new Map<number, { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> }>();
   let nextId = 1;
   let closing: Promise<void> | undefined;
@@ -197,19 +199,19 @@ export async function openFrontDoor(
     client.pipe(upstream);
     client.resume();
     upstream.resume();
-    let closed = 0;
-    const done = () => {
-      closed += 1;
-      if (closed === 1) {
-        // One side is fully gone: nothing more can flow, so end the other too.
-        client.destroy();
-        upstream.destroy();
+    let finished = false;
+    const done = (other: Duplex) => (hadError?: boolean) => {
+      if (!finished) {
+        finished = true;
         runner.activeConnections -= 1;
         runner.lastActive = Date.now();
       }
+      // An error cuts both ways at once; a clean close lets what is queued for the other side flush first.
+      if (hadError === true) other.destroy();
+      else closeAfterFlush(other, lingerMs);
     };
-    client.once('close', done);
-    upstream.once('close', done);
+    client.once('close', done(upstream));
+    upstream.once('close', done(client));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -260,6 +262,17 @@ export async function openFrontDoor(
     },
   };
   return door;
+}
+
+/** End a stream once its queued writes are out, and destroy it at the latest after `lingerMs`. */
+function closeAfterFlush(stream: Duplex, lingerMs: number): void {
+  if (stream.destroyed) return;
+  const timer = setTimeout(() => stream.destroy(), lingerMs);
+  timer.unref();
+  stream.once('close', () => clearTimeout(timer));
+  stream.end();
+  if (stream.writableFinished) stream.destroy();
+  else stream.once('finish', () => stream.destroy());
 }
 
 function describePaths(manager: Manager): string {

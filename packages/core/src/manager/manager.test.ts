@@ -95,6 +95,18 @@ describe('manager', () => {
     await manager.shutdown();
   });
 
+  it('with protocol tcp, learns that the target speaks first and then catches a silent black hole', async () => {
+    const { manager, memory } = setup({ protocol: 'tcp' });
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(100);
+    await starting;
+    memory.behaviour('a').dial = 'silent';
+    await vi.advanceTimersByTimeAsync(1000 + 500 + 2 * (250 + 500) + 10);
+    expect(manager.getPrimary()).toBe('b');
+    expect(manager.status('a').lastError).toMatch(/no answer within 500 ms/);
+    await manager.shutdown();
+  });
+
   it('counts latency over maxLatency as a failure', async () => {
     const { manager, memory } = setup();
     const starting = manager.startMultiple(paths('a', 'b'));

@@ -95,6 +95,7 @@ export class Manager implements AsyncDisposable {
   private order = 0;
   private closing?: Promise<void>;
   private readonly doors = new Set<FrontDoor>();
+  private readonly speaksFirst = new Set<string>();
   private readonly metricsTimer?: NodeJS.Timeout;
 
   constructor(config: ManagerConfig = {}) {
@@ -415,6 +416,7 @@ export class Manager implements AsyncDisposable {
         settings: this.settings.failover,
         random: (this.settings.random as (() => number) | undefined) ?? Math.random,
         changed: () => this.reselect(),
+        speaksFirst: this.speaksFirst,
       },
     );
     this.paths.set(spec.id, runner);

@@ -22,6 +22,8 @@ export interface RunnerHost {
   random: () => number;
   /** Called after every state change and probe, so the manager can re-choose the primary. */
   changed(runner: PathRunner): void;
+  /** tcp targets (`host:port`) seen to speak first; learned from probes, shared by the paths to them. */
+  speaksFirst: Set<string>;
 }
 
 /** Everything `status` reports about one path. */
@@ -405,10 +407,12 @@ export class PathRunner {
           ? await checkAsProbe(tunnel, s.timeout, signal)
           : await probeTunnel(tunnel, {
               protocol: this.protocol,
+              expectFirstByte: this.host.speaksFirst.has(formatTarget(this.target)),
               timeoutMs: s.timeout,
               maxLatencyMs: s.maxLatency,
               signal,
             });
+      if (result.ok && result.spoke) this.host.speaksFirst.add(formatTarget(this.target));
       if (signal.aborted) return undefined;
       // A crash is down at that instant, whatever the probe said.
       if (exit) return exitReason(exit);

@@ -79,21 +79,36 @@ export function spawnChild(
     source.on('end', () => splitter.end());
   }
 
-  const exited: Promise<ExitInfo> = subprocess.then(
-    (result) => ({
-      code: result.exitCode ?? null,
-      signal: result.signal ?? null,
-      lastLines: keep.toArray(),
-      reason:
-        result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined,
-    }),
-    (error: { exitCode?: number; signal?: string; shortMessage?: string }) => ({
-      code: error.exitCode ?? null,
-      signal: error.signal ?? null,
-      lastLines: keep.toArray(),
-      reason: error.shortMessage,
-    }),
-  );
+  // Settled by whichever comes first: the process 'exit' event (a crash is known at once; stdio gets up to 50 ms
+  // to deliver the last lines) or execa's result (which also covers spawn failures such as ENOENT).
+  const exited = new Promise<ExitInfo>((resolve) => {
+    subprocess.once('exit', (code, signal) => {
+      const streams = [subprocess.stdout, subprocess.stderr].filter((s) => s && !s.readableEnded);
+      const ended = Promise.all(streams.map((s) => new Promise((done) => s!.once('close', done))));
+      void Promise.race([ended, new Promise((done) => setTimeout(done, 50))]).then(() =>
+        resolve({ code, signal, lastLines: keep.toArray() }),
+      );
+    });
+    subprocess.then(
+      (result) =>
+        resolve({
+          code: result.exitCode ?? null,
+          signal: result.signal ?? null,
+          lastLines: keep.toArray(),
+          reason:
+            result.failed && result.exitCode === undefined && !result.signal
+              ? result.shortMessage
+              : undefined,
+        }),
+      (error: { exitCode?: number; signal?: string; shortMessage?: string }) =>
+        resolve({
+          code: error.exitCode ?? null,
+          signal: error.signal ?? null,
+          lastLines: keep.toArray(),
+          reason: error.shortMessage,
+        }),
+    );
+  });
 
   if (subprocess.pid !== undefined) {
     const unguard = guardPid(subprocess.pid);

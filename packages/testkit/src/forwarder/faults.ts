@@ -33,7 +33,11 @@ export function readFaults(file: string | undefined): Faults {
 }
 
 /** Poll a fault file (cheap, portable, no inotify limits); returns a stop function. */
-export function watchFaults(file: string | undefined, onChange: (faults: Faults) => void, everyMs = 50): () => void {
+export function watchFaults(
+  file: string | undefined,
+  onChange: (faults: Faults) => void,
+  everyMs = 50,
+): () => void {
   if (!file) return () => undefined;
   let last = '';
   const tick = () => {

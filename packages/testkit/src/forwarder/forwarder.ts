@@ -24,7 +24,8 @@ export class Forwarder {
 
   /** Listen; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
-    const server = net.createServer((client) => this.accept(client));
+    // Half-open both ways, so a client's half-close reaches the target and the reply still comes back.
+    const server = net.createServer({ allowHalfOpen: true }, (client) => this.accept(client));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -72,7 +73,7 @@ export class Forwarder {
     const delayMs = mode === 'slow' ? (this.faults.latencyMs ?? 300) : 0;
     const connect = () => {
       const target = typeof this.options.target === 'function' ? this.options.target() : this.options.target;
-      const upstream = net.connect(target);
+      const upstream = net.connect({ ...target, allowHalfOpen: true });
       this.held.add(upstream);
       upstream.on('close', () => this.held.delete(upstream));
       upstream.on('error', (error) => {

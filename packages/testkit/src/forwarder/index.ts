@@ -1,2 +1,2 @@
-export { Forwarder, type ForwarderOptions } from './forwarder';
 export { type Faults, readFaults, watchFaults, writeFaults } from './faults';
+export { Forwarder, type ForwarderOptions } from './forwarder';
