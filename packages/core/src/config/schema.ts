@@ -57,6 +57,8 @@ export const failoverSchema = z
     backoffMax: duration.default(30_000),
     /** A path up this long is stable: its backoff and flap count reset. */
     stableAfter: duration.default(60_000),
+    /** A path whose probes fail is restarted once its live connections are gone, or after this long. */
+    drainBeforeRestart: duration.default(10_000),
   })
   .strict();
 

@@ -107,6 +107,27 @@ describe('manager', () => {
     await manager.shutdown();
   });
 
+  it('takes a probed-down path out of rotation at once but restarts it only when its live connections are gone', async () => {
+    const { manager, memory } = setup();
+    const starting = manager.startMultiple(paths('a', 'b'));
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    const runner = (manager as unknown as { paths: Map<string, { activeConnections: number }> }).paths.get(
+      'a',
+    )!;
+    runner.activeConnections = 1;
+    memory.behaviour('a').dial = 'silent';
+    await vi.advanceTimersByTimeAsync(1000 + 500 + 2 * (250 + 500) + 10);
+    expect(manager.getPrimary()).toBe('b');
+    expect(manager.status('a').state).toBe('reconnecting');
+    expect(memory.tunnels('a')[0]!.closed).toBe(false);
+    // The live connection ends: the restart goes ahead.
+    runner.activeConnections = 0;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(memory.tunnels('a')[0]!.closed).toBe(true);
+    await manager.shutdown();
+  });
+
   it('counts latency over maxLatency as a failure', async () => {
     const { manager, memory } = setup();
     const starting = manager.startMultiple(paths('a', 'b'));

@@ -399,6 +399,8 @@ export class PathRunner {
       return `process exited (${info.reason ?? describeExit(info)})${tail}`;
     };
     const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
+    // Set while the path is down by its probes but still carries live connections.
+    let drainingSince: number | undefined;
     for (;;) {
       if (signal.aborted) return undefined;
       if (exit) return exitReason(exit);
@@ -434,10 +436,14 @@ export class PathRunner {
         consecutiveFailures: this.consecutiveFailures,
       });
       if (this.state !== 'connected' && this.consecutiveSuccesses >= needed) {
+        drainingSince = undefined;
         this.comeUp(tunnel);
         settled();
       } else if (this.consecutiveFailures >= s.fall) {
-        return `${this.consecutiveFailures} probes failed in a row: ${result.error ?? 'unknown error'}`;
+        const reason = `${this.consecutiveFailures} probes failed in a row: ${result.error ?? 'unknown error'}`;
+        drainingSince ??= Date.now();
+        if (!this.holdForDrain(reason, drainingSince)) return reason;
+        settled();
       }
       this.host.changed(this);
       void this.runCheck(tunnel, signal);
@@ -449,10 +455,34 @@ export class PathRunner {
       });
       this.wake = undefined;
       // Passive failures may have pushed the path over the edge while it slept.
-      if (this.state === 'connected' && this.consecutiveFailures >= s.fall) {
-        return `${this.consecutiveFailures} failures in a row, including failed dials of live traffic`;
+      if (this.consecutiveFailures >= s.fall) {
+        const reason = `${this.consecutiveFailures} failures in a row, including failed dials of live traffic`;
+        drainingSince ??= Date.now();
+        if (!this.holdForDrain(reason, drainingSince)) return reason;
       }
     }
+  }
+
+  /**
+   * A path its probes call down is out of rotation at once, but while it still carries live connections its
+   * restart waits (up to `drainBeforeRestart`), so a false alarm under load does not cut working sessions.
+   * Returns true while the restart should wait.
+   */
+  private holdForDrain(reason: string, since: number): boolean {
+    const wait =
+      this.activeConnections > 0 &&
+      Date.now() - since < this.host.settings.drainBeforeRestart &&
+      this.everConnected;
+    if (wait && this.state === 'connected') {
+      this.lastError = reason;
+      this.upSince = undefined;
+      this.recovered = true;
+      this.transition(
+        'reconnecting',
+        `${reason}; restart waits for ${this.activeConnections} live connection(s)`,
+      );
+    }
+    return wait;
   }
 
   private comeUp(tunnel: Tunnel): void {
