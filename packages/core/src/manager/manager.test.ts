@@ -192,6 +192,21 @@ describe('manager', () => {
     await manager.shutdown();
   });
 
+  it('does not restart a path whose tool exits with a fatal reason after it opened', async () => {
+    const { manager, memory, of } = setup();
+    await vi.advanceTimersByTimeAsync(0);
+    const starting = manager.start({ id: 'a', provider: 'memory' });
+    await vi.advanceTimersByTimeAsync(10);
+    await starting;
+    memory.live('a')[0]!.crash(1, true);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(manager.status('a').state).toBe('failed');
+    expect(memory.tunnels('a')).toHaveLength(1);
+    expect(of('error')).toHaveLength(1);
+    expect(of('error')[0]).toMatchObject({ fatal: true });
+    await manager.shutdown();
+  });
+
   it('retries a transient open failure with backoff and says so', async () => {
     const { manager, memory, of } = setup();
     memory.behaviour('a').openError = 'transient';

@@ -298,6 +298,18 @@ export class PathRunner {
       }
       if (signal.aborted || reason === undefined) return;
       this.lastError = reason;
+      // (supervise() set lastExit when the process ended; TypeScript cannot see that.)
+      if ((this.lastExit as ExitInfo | undefined)?.fatal) {
+        // The tool said retrying cannot help: report once and stop, as for a fatal first open.
+        this.reportError(
+          new TunnelmuxError(reason, { provider: this.provider.name, pathId: this.id, fatal: true }),
+        );
+        this.upSince = undefined;
+        this.transition('failed', reason);
+        this.run = undefined;
+        settled();
+        return;
+      }
       this.goDown(reason);
       settled();
       if ((await this.waitToRetry(signal)) === 'aborted') return;

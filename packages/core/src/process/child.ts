@@ -18,6 +18,8 @@ export interface SpawnOptions {
   maxLineLength?: number;
   /** Feed stdin from this; default ignore. 'pipe' keeps stdin open for the child. */
   stdin?: 'ignore' | 'pipe';
+  /** stdout carries data (e.g. `tailscale nc`): leave it raw, not split into lines or kept. */
+  rawStdout?: boolean;
 }
 
 /** A line a child printed, with the stream it came from. */
@@ -71,7 +73,7 @@ export function spawnChild(
     keep.push(text);
     for (const listener of listeners) listener({ stream, text });
   };
-  for (const stream of ['stdout', 'stderr'] as const) {
+  for (const stream of options.rawStdout ? (['stderr'] as const) : (['stdout', 'stderr'] as const)) {
     const source = subprocess[stream];
     if (!source) continue;
     const splitter = new LineSplitter(emit(stream), options.maxLineLength ?? 4096);

@@ -46,6 +46,8 @@ export interface ExitInfo {
   lastLines: string[];
   /** Why it ended, when the provider knows better than the exit code. */
   reason?: string;
+  /** Retrying cannot help (credentials revoked, login required): the path goes to `failed`, not restarted. */
+  fatal?: boolean;
 }
 
 /** A provider-specific health hint; never the only truth. */

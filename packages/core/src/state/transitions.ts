@@ -17,8 +17,8 @@ export const TRANSITIONS: Readonly<Record<PathState, readonly PathState[]>> = {
   disconnected: ['connecting'],
   // opened and proven by a probe / open failed and will retry / fatal / stopped
   connecting: ['connected', 'reconnecting', 'failed', 'disconnected'],
-  // went down (crash, probes, passive) / stopped
-  connected: ['reconnecting', 'disconnected'],
+  // went down (crash, probes, passive) / a fatal exit (credentials revoked) / stopped
+  connected: ['reconnecting', 'failed', 'disconnected'],
   // back up / a fatal error while reopening / stopped
   reconnecting: ['connected', 'failed', 'disconnected'],
   // restarted by hand / stopped

@@ -107,8 +107,14 @@ export class MemoryTunnel implements Tunnel {
   }
 
   /** Simulate the process dying. */
-  crash(code = 1): void {
-    this.resolveExit({ code, signal: null, lastLines: ['boom'] });
+  crash(code = 1, fatal = false): void {
+    this.resolveExit({
+      code,
+      signal: null,
+      lastLines: ['boom'],
+      fatal,
+      reason: fatal ? 'login required' : undefined,
+    });
   }
 
   async close(): Promise<void> {
