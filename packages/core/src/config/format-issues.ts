@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError, describeValue } from '../errors';
+import { ConfigError, describeFieldValue } from '../errors';
 
 /** Turn zod issues into one ConfigError naming each field, the bad value and the expectation. */
 export function configErrorFrom(error: z.ZodError, input: unknown, where: string): ConfigError {
@@ -16,7 +16,7 @@ export function configErrorFrom(error: z.ZodError, input: unknown, where: string
     return {
       field,
       value,
-      text: `${where}${field}: ${issue.message}${unknownKeys}, got ${describeValue(value)}`,
+      text: `${where}${field}: ${issue.message}${unknownKeys}, got ${describeFieldValue(field, value)}`,
     };
   });
   const first = parts[0];

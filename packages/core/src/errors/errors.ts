@@ -11,6 +11,20 @@ export interface TunnelmuxErrorOptions {
   code?: string;
 }
 
+const SECRET_FIELD = /pass|secret|token|auth|credential|private|api[-_]?key|^key$/i;
+
+/** True for field names whose values must never be echoed (tokens, passwords, keys). */
+export function isSecretField(field: string): boolean {
+  return field.split('.').some((part) => SECRET_FIELD.test(part));
+}
+
+/** Like `describeValue`, but a secret field's value is only described by its type. */
+export function describeFieldValue(field: string, value: unknown): string {
+  return isSecretField(field) && value !== undefined
+    ? `a ${typeof value} (value hidden)`
+    : describeValue(value);
+}
+
 /** Render a value the way error messages quote it: `"abc" (string)`, `-1 (number)`. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';

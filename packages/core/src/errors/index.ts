@@ -1,8 +1,10 @@
 export {
   ConfigError,
+  describeFieldValue,
   describeValue,
   errorMessage,
   isFatal,
+  isSecretField,
   ProviderError,
   StateError,
   TunnelmuxError,

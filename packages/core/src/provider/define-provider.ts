@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { ConfigError, describeValue } from '../errors';
+import { ConfigError, describeFieldValue, isSecretField } from '../errors';
 import {
   API_VERSION,
   type DetectContext,
@@ -80,14 +80,17 @@ export async function validateOptions<Options>(
   });
   const first = details[0]!;
   const text = details
-    .map((detail) => `option "${detail.field}": ${detail.message}, got ${describeValue(detail.value)}`)
+    .map(
+      (detail) =>
+        `option "${detail.field}": ${detail.message}, got ${describeFieldValue(detail.field, detail.value)}`,
+    )
     .join('; ');
   return Promise.reject(
     new ConfigError(`${where}${text}`, {
       provider: provider.name,
       pathId: context.pathId,
       field: first.field,
-      value: first.value,
+      value: isSecretField(first.field) ? undefined : first.value,
     }),
   );
 }
