@@ -1,0 +1,104 @@
+// Test helpers (not part of the package's exports): a real OpenContext from core, recorded.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createManager, defineProvider, type LogLevel, type OpenContext, type Target } from '@tunnelmux/core';
+import { descendants } from '@tunnelmux/core/testing';
+import { z } from 'zod';
+
+export interface LogRecord {
+  level: LogLevel;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+export interface Harness {
+  /** Core's own context (spawn helper, redactor, helpers), with logs and dial failures recorded first. */
+  ctx: OpenContext;
+  /** What the provider logged, before core's redaction (so a leak shows even if redaction would hide it). */
+  logs: LogRecord[];
+  dialFailures: string[];
+  /** Abort `ctx.signal`, as the manager does on stop or open timeout. */
+  abort(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Core exports no context factory, so borrow the manager's: start a path whose provider hands over its
+ * OpenContext and keeps "opening" until the harness closes.
+ */
+export async function openHarness(env: NodeJS.ProcessEnv, target: Target): Promise<Harness> {
+  let hand!: (ctx: OpenContext) => void;
+  const handed = new Promise<OpenContext>((resolve) => {
+    hand = resolve;
+  });
+  const grabber = defineProvider({
+    apiVersion: 1,
+    name: 'context-grabber',
+    summary: 'hands its open context to a test',
+    modes: ['access'],
+    options: z.object({}).strict(),
+    open: (_options, ctx) => {
+      hand(ctx);
+      return new Promise<never>((_, reject) =>
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
+      );
+    },
+  });
+  const manager = createManager({
+    env,
+    target,
+    providers: [grabber],
+    failover: { openTimeout: 600_000 },
+    metricsInterval: 0,
+  });
+  void manager.start({ id: 'harness', provider: 'context-grabber' }).catch(() => undefined);
+  const base = await handed;
+  const controller = new AbortController();
+  const logs: LogRecord[] = [];
+  const dialFailures: string[] = [];
+  const record = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    logs.push({ level, message, fields });
+    base.log[level](message, fields);
+  };
+  const ctx: OpenContext = {
+    ...base,
+    signal: AbortSignal.any([base.signal, controller.signal]),
+    log: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+    reportDialFailure: (reason) => {
+      dialFailures.push(reason);
+      base.reportDialFailure(reason);
+    },
+  };
+  return { ctx, logs, dialFailures, abort: () => controller.abort(), close: () => manager.shutdown() };
+}
+
+/** A temporary folder removed by the returned function. */
+export function tempDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tunnelmux-cloudflare-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Our child processes whose command line contains `needle` (to find a cloudflared whose open never resolved). */
+export async function childrenMatching(needle: string): Promise<number[]> {
+  const { readFile } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const pid of await descendants(process.pid)) {
+    const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (argv.split('\0').join(' ').includes(needle)) found.push(pid);
+  }
+  return found;
+}
+
+/** Poll `check` until it is true or `timeoutMs` passes (bounded; for conditions with no event to await). */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,243 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ConfigError,
+  type DetectContext,
+  type DetectResult,
+  defineProvider,
+  type ExitInfo,
+  type OpenContext,
+  type OptionsSchema,
+  ProviderError,
+  type Target,
+  type Tunnel,
+} from '@tunnelmux/core';
+import { CHANNEL_OPEN_FAILED, type ExplainInput, explainSshFailure } from './explain';
+import { listenerBelongsTo } from './listener';
+import { optionsSchema, type SshOptions } from './options';
+
+const NAME = 'ssh';
+const INSTALL =
+  'install OpenSSH: `apt-get install openssh-client` (Debian/Ubuntu), `brew install openssh`, https://www.openssh.com/';
+
+/** `OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.x` → `9.2p1`. */
+export function parseSshVersion(output: string): string | undefined {
+  return /OpenSSH_([0-9][\w.]*)/.exec(output)?.[1];
+}
+
+/** The ssh command line for one path; nothing secret goes here (keys are files, never passwords). */
+export function sshArgs(options: SshOptions, target: Target, localPort: number): string[] {
+  const targetHost = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const args = [
+    '-N',
+    '-L',
+    `127.0.0.1:${localPort}:${targetHost}:${target.port}`,
+    '-o',
+    'ExitOnForwardFailure=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `ServerAliveInterval=${options.serverAliveInterval}`,
+    '-o',
+    `ServerAliveCountMax=${options.serverAliveCountMax}`,
+    '-o',
+    `ConnectTimeout=${options.connectTimeout}`,
+  ];
+  if (options.identityFile) args.push('-o', 'IdentitiesOnly=yes', '-i', options.identityFile);
+  if (options.knownHostsFile)
+    args.push('-o', `UserKnownHostsFile=${quoteConfigValue(options.knownHostsFile)}`);
+  args.push('-o', `StrictHostKeyChecking=${options.strictHostKeyChecking}`);
+  if (options.configFile) args.push('-F', options.configFile);
+  for (const [key, value] of Object.entries(options.sshOptions))
+    args.push('-o', `${key}=${quoteConfigValue(value)}`);
+  args.push('-p', String(options.port), options.user ? `${options.user}@${options.host}` : options.host);
+  return args;
+}
+
+// ssh splits `-o` values on spaces: quote paths that hold one.
+function quoteConfigValue(value: string): string {
+  return /\s/.test(value) ? `"${value.replace(/"/g, '')}"` : value;
+}
+
+async function detect(ctx: DetectContext): Promise<DetectResult> {
+  const found = await ctx.which('ssh', ctx.bin);
+  if (!found) {
+    return {
+      available: false,
+      detail: `ssh not found ${ctx.bin ? `at ${ctx.bin}` : 'on PATH'}`,
+      install: INSTALL,
+    };
+  }
+  // `ssh -V` prints its version on stderr and exits 0.
+  const info = await ctx.spawn(found, ['-V'], { signal: ctx.signal }).exited;
+  const output = info.lastLines.join('\n');
+  const version = parseSshVersion(output);
+  if (!version) {
+    return {
+      available: false,
+      path: found,
+      detail: `\`${found} -V\` did not print an OpenSSH version (got ${JSON.stringify(output.slice(0, 200))})`,
+      install: INSTALL,
+    };
+  }
+  return { available: true, path: found, version, detail: output.split('\n')[0] };
+}
+
+async function open(options: SshOptions, ctx: OpenContext): Promise<Tunnel> {
+  if (ctx.mode !== 'access') {
+    throw ConfigError.invalid('mode', ctx.mode, '"access" (ssh forwards a local port to a target)', {
+      provider: NAME,
+      pathId: ctx.pathId,
+    });
+  }
+  if (options.strictHostKeyChecking === 'no') {
+    ctx.log.warn(
+      `strictHostKeyChecking is "no" for ${options.host}: any host key is trusted, so a man in the middle would go unnoticed`,
+    );
+  }
+  const bin = await ctx.which(options.bin ?? 'ssh', options.bin);
+  if (!bin) {
+    throw new ProviderError(`ssh not found ${options.bin ? `at ${options.bin}` : 'on PATH'}; ${INSTALL}`, {
+      provider: NAME,
+      pathId: ctx.pathId,
+      fatal: true,
+    });
+  }
+
+  const localPort = options.localPort ?? (await ctx.freePort('127.0.0.1'));
+  const local: Target = { host: '127.0.0.1', port: localPort };
+  const destination = `${options.user ? `${options.user}@` : ''}${options.host}:${options.port}`;
+  const explainInput: ExplainInput = {
+    destination,
+    host: options.host,
+    port: options.port,
+    localPort,
+    knownHostsFile: options.knownHostsFile,
+    identityFile: options.identityFile,
+  };
+  const targetText = `${ctx.target.host}:${ctx.target.port}`;
+  const args = sshArgs(options, ctx.target, localPort);
+  ctx.log.debug(`starting ${bin} ${args.join(' ')}`);
+
+  const child = ctx.spawn(bin, args, {
+    signal: ctx.signal,
+    // BatchMode already forbids prompts; this keeps an askpass helper from popping up too.
+    env: { SSH_ASKPASS_REQUIRE: 'never' },
+    keepLines: 100,
+  });
+  let ended = false;
+  let closing: Promise<void> | undefined;
+  void child.exited.then(() => {
+    ended = true;
+  });
+
+  child.onLine(({ text }) => {
+    const line = text.replace(/\r$/, '');
+    if (!line) return;
+    const channel = CHANNEL_OPEN_FAILED.exec(line);
+    if (channel) {
+      // The jump host is up but cannot reach the target: a failed dial, not a dead path.
+      ctx.reportDialFailure(`${destination} cannot reach ${targetText}: ${channel[1]}`);
+      ctx.log.warn(`ssh: ${line}`);
+      return;
+    }
+    if (/^Warning: Permanently added/.test(line)) ctx.log.info(`ssh: ${line}`);
+    else ctx.log.warn(`ssh: ${line}`);
+  });
+
+  const timeoutMs = (options.connectTimeout + 20) * 1000;
+  try {
+    await waitForForward(ctx, child.pid, local, child.exited, () => ended, timeoutMs);
+  } catch (error) {
+    const byItself = ended;
+    const info = await child.stop();
+    if (ctx.signal.aborted && !byItself) throw error;
+    if (byItself) {
+      const why = explainSshFailure(info.lastLines, explainInput);
+      throw new ProviderError(why.message, {
+        provider: NAME,
+        pathId: ctx.pathId,
+        fatal: why.fatal,
+        lastLines: info.lastLines,
+        cause: error,
+      });
+    }
+    throw new ProviderError(
+      `ssh to ${destination} did not open its forward on 127.0.0.1:${localPort} within ${timeoutMs} ms`,
+      { provider: NAME, pathId: ctx.pathId, lastLines: info.lastLines, cause: error },
+    );
+  }
+  ctx.log.info(`forwarding 127.0.0.1:${localPort} to ${targetText} through ${destination}`);
+
+  const exited: Promise<ExitInfo> = child.exited.then((info) => {
+    if (closing) return info;
+    return { ...info, reason: describeDrop(info, explainInput) };
+  });
+
+  return {
+    endpoint: `127.0.0.1:${localPort}`,
+    pid: child.pid,
+    exited,
+    dial: (signal) => ctx.dialTcp(local, { signal, timeoutMs: 5000 }),
+    async check() {
+      if (ended) return { ok: false, detail: 'ssh has exited' };
+      const mine = child.pid === undefined ? undefined : await listenerBelongsTo(child.pid, localPort);
+      return mine === false
+        ? { ok: false, detail: `ssh no longer listens on 127.0.0.1:${localPort}` }
+        : { ok: true, detail: `ssh pid ${child.pid} forwards 127.0.0.1:${localPort}` };
+    },
+    close() {
+      closing ??= child.stop().then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/**
+ * Ready = the forward's port accepts, after auth, and the listener is ssh's own (a squatter on a fixed
+ * `localPort` answers too, until ssh fails to bind it and exits). Never a fixed sleep.
+ */
+async function waitForForward(
+  ctx: OpenContext,
+  pid: number | undefined,
+  local: Target,
+  exited: Promise<ExitInfo>,
+  hasEnded: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (hasEnded()) throw new ProviderError('ssh exited before its forward was ready', { provider: NAME });
+    await ctx.waitForPort(local, {
+      signal: ctx.signal,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      until: exited,
+    });
+    const mine = pid === undefined ? undefined : await listenerBelongsTo(pid, local.port);
+    if (mine !== false && !hasEnded()) return;
+    if (Date.now() > deadline) {
+      throw new ProviderError(`another program answers on 127.0.0.1:${local.port}, not ssh`, {
+        provider: NAME,
+      });
+    }
+    // Someone else holds the port: wait (bounded) for ssh to bind it or to give up.
+    await Promise.race([exited, sleep(50, undefined, { signal: ctx.signal })]);
+  }
+}
+
+function describeDrop(info: ExitInfo, input: ExplainInput): string {
+  if (info.signal) return `ssh to ${input.destination} was killed by ${info.signal}`;
+  if (info.code === 0) return `ssh to ${input.destination} exited (code 0)`;
+  return explainSshFailure(info.lastLines, input).message;
+}
+
+/** The `ssh` provider: an OpenSSH local forward (`ssh -N -L`) through a jump host. */
+export const sshProvider = defineProvider<SshOptions>({
+  apiVersion: 1,
+  name: NAME,
+  summary: 'SSH local forward through a jump host (OpenSSH ssh -N -L)',
+  modes: ['access'],
+  binary: { command: 'ssh', versionArgs: ['-V'], install: INSTALL, parseVersion: parseSshVersion },
+  options: optionsSchema as OptionsSchema<SshOptions>,
+  detect,
+  open,
+});

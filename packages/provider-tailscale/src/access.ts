@@ -1,0 +1,212 @@
+import type { Duplex } from 'node:stream';
+import type { CheckResult, ExitInfo, OpenContext, Tunnel } from '@tunnelmux/core';
+import { abortError, locateTailscale, TailscaleCli, tailscaleError } from './cli';
+import { formatGoDuration } from './duration';
+import { NcStream } from './nc';
+import type { TailscaleOptions } from './options';
+import { interpretPing } from './ping';
+import {
+  backendProblem,
+  isDaemonDown,
+  type Peer,
+  readStatus,
+  requirePeer,
+  resolvePeer,
+  type TailscaleStatus,
+} from './status';
+
+/** How long `tailscale ping` waits for the one pong of a check. */
+const PING_TIMEOUT_MS = 2000;
+/** Status polls that may fail in a row (timeouts, garbage) before the path is declared dead. */
+const POLL_FAILURES_ALLOWED = 3;
+
+/**
+ * Open an access path to a tailnet peer. There is no long-running process: readiness is `tailscale status`
+ * saying the backend is Running and the peer Online; each dial then goes straight to the peer's tailnet IP
+ * or through its own `tailscale nc` child.
+ */
+export async function openAccess(options: TailscaleOptions, ctx: OpenContext): Promise<Tunnel> {
+  const bin = await locateTailscale(ctx, options.bin);
+  const cli = new TailscaleCli(bin, options.socket, ctx);
+  const status = await readStatus(cli, { signal: ctx.signal });
+  const problem = backendProblem(status, cli);
+  if (problem) throw tailscaleError(problem.message, { fatal: problem.fatal });
+  const peer = requirePeer(status, options.host);
+  const via = options.dial === 'auto' ? (status.TUN === false ? 'nc' : 'direct') : options.dial;
+  const port = options.port ?? ctx.target.port;
+  if (via === 'direct' && status.TUN === false) {
+    ctx.log.warn(
+      'tailscaled runs without a TUN device (userspace networking): direct dials to tailnet IPs will fail; use dial: "nc" or "auto"',
+    );
+  }
+  ctx.log.info(
+    `peer ${peer.name} (${peer.ip}) is online; connections go ${via === 'nc' ? 'through `tailscale nc`' : 'directly'} to port ${port}`,
+  );
+  return new AccessTunnel(cli, ctx, options, peer, port, via);
+}
+
+class AccessTunnel implements Tunnel {
+  readonly endpoint: string;
+  readonly pid = undefined;
+  readonly exited: Promise<ExitInfo>;
+  private settle!: (info: ExitInfo) => void;
+  private readonly stopping = new AbortController();
+  private readonly streams = new Set<NcStream>();
+  private closing?: Promise<void>;
+
+  constructor(
+    private readonly cli: TailscaleCli,
+    private readonly ctx: OpenContext,
+    private readonly options: TailscaleOptions,
+    private readonly peer: Peer,
+    private readonly port: number,
+    private readonly via: 'direct' | 'nc',
+  ) {
+    const address = peer.ip.includes(':') ? `[${peer.ip}]:${port}` : `${peer.ip}:${port}`;
+    this.endpoint = via === 'nc' ? `tailscale nc ${peer.name} ${port}` : `${peer.name} ${address}`;
+    this.exited = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    // A path that is stopped while still open must not keep polling or leave nc children behind.
+    ctx.signal.addEventListener('abort', () => void this.close(), {
+      once: true,
+      signal: this.stopping.signal,
+    });
+    void this.poll();
+  }
+
+  async dial(signal?: AbortSignal): Promise<Duplex> {
+    if (this.closing) throw tailscaleError(`the path to ${this.peer.name} is closed`);
+    if (signal?.aborted) throw abortError(signal);
+    if (this.via === 'direct') {
+      try {
+        return await this.ctx.dialTcp({ host: this.peer.ip, port: this.port }, { signal });
+      } catch (error) {
+        if (signal?.aborted) throw abortError(signal);
+        throw tailscaleError(`connect to ${this.endpoint} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    return this.dialNc();
+  }
+
+  private async dialNc(): Promise<Duplex> {
+    // The IP, not the name: no MagicDNS lookup per connection, and the same peer the status check found.
+    const child = this.cli.spawn(['nc', this.peer.ip, String(this.port)], {
+      stdin: 'pipe',
+      killGraceMs: 1000,
+    });
+    if (child.pid === undefined) {
+      const info = await child.exited;
+      throw tailscaleError(`could not start \`${this.cli.display('nc')}\`: ${info.reason ?? 'spawn failed'}`);
+    }
+    const stream = new NcStream(
+      child,
+      `\`${this.cli.display('nc', this.peer.ip, String(this.port))}\``,
+      (reason) => this.ctx.reportDialFailure(reason),
+    );
+    this.streams.add(stream);
+    stream.on('error', () => undefined);
+    stream.once('close', () => this.streams.delete(stream));
+    // Raced with close(): the stream must not outlive the path.
+    if (this.closing) stream.destroy();
+    return stream;
+  }
+
+  async check(signal: AbortSignal): Promise<CheckResult> {
+    const result = await this.cli.run(
+      [
+        'ping',
+        '--c',
+        '1',
+        '--timeout',
+        formatGoDuration(PING_TIMEOUT_MS),
+        '--until-direct=false',
+        this.peer.ip,
+      ],
+      { signal, timeoutMs: PING_TIMEOUT_MS + 8000 },
+    );
+    return interpretPing(result);
+  }
+
+  /**
+   * Re-read `tailscale status` every pollInterval; settle `exited` when the backend stops or logs out, the
+   * daemon goes away, or the peer goes offline or leaves. Blips (a slow or garbled status, Starting) are
+   * tolerated up to POLL_FAILURES_ALLOWED in a row.
+   */
+  private async poll(): Promise<void> {
+    const stop = this.stopping.signal;
+    let failures = 0;
+    while (!stop.aborted) {
+      await sleep(this.options.pollInterval, stop);
+      if (stop.aborted) return;
+      let reason: string | undefined;
+      let blip: string | undefined;
+      try {
+        const status = await readStatus(this.cli, {
+          signal: stop,
+          timeoutMs: Math.max(10_000, this.options.pollInterval),
+        });
+        const problem = backendProblem(status, this.cli);
+        if (problem?.fatal) reason = problem.message;
+        else if (problem) blip = problem.message;
+        else reason = this.peerProblem(status);
+      } catch (error) {
+        if (stop.aborted) return;
+        const message = (error as Error).message;
+        if (isDaemonDown(message)) reason = message;
+        else blip = message;
+      }
+      if (blip) {
+        failures += 1;
+        if (failures >= POLL_FAILURES_ALLOWED) reason = blip;
+        else this.ctx.log.warn(`status poll ${failures}/${POLL_FAILURES_ALLOWED} failed: ${blip}`);
+      } else {
+        failures = 0;
+      }
+      if (reason) {
+        this.ctx.log.warn(reason);
+        this.finish({ code: null, signal: null, lastLines: [reason], reason });
+        return;
+      }
+    }
+  }
+
+  /** Why the peer can no longer be reached, from a fresh status; undefined while it is online. */
+  private peerProblem(status: TailscaleStatus): string | undefined {
+    const lookup = resolvePeer(status, this.peer.ip);
+    if (!lookup.found)
+      return `peer ${this.peer.name} (${this.peer.ip}) left the tailnet: it is no longer in \`tailscale status\``;
+    if (!lookup.found.online) return `peer ${this.peer.name} went offline`;
+    return undefined;
+  }
+
+  private finish(info: ExitInfo): void {
+    this.settle(info);
+    this.stopping.abort();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.finish({ code: null, signal: null, lastLines: [], reason: 'closed' });
+      const streams = [...this.streams];
+      for (const stream of streams) stream.destroy();
+      await Promise.all(streams.map((stream) => stream.gone));
+    })();
+    return this.closing;
+  }
+}
+
+/** Wait `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

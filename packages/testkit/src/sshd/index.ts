@@ -1,0 +1,2 @@
+export { generateKey, type KeyPair, knownHostName, knownHostsLine } from './keys';
+export { type Sshd, type SshdOptions, startSshd } from './sshd';
