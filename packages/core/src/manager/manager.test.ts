@@ -337,7 +337,7 @@ describe('manager input', () => {
       /path "a b" id: must be letters/,
     );
     await expect(manager.start({ id: 'a', provider: 'memory', options: { port: 1 } })).rejects.toThrow(
-      /\[tunnelmux\] \[memory\] path "a": option "\(options\)": .*port/,
+      /\[tunnelmux\] \[memory\] path "a": options: .*port/,
     );
     await expect(manager.start({ id: 'a', provider: 'memory', target: 'nohost' })).rejects.toThrow(
       /target: must be host:port/,

@@ -104,6 +104,7 @@ export class PathRunner {
   private run?: { controller: AbortController; done: Promise<void> };
   private ops: Promise<unknown> = Promise.resolve();
   private wake?: () => void;
+  private probing = false;
   private lastCheckAt = 0;
   private opens = 0;
 
@@ -159,6 +160,8 @@ export class PathRunner {
   suspect(reason: string, source: 'front-door' | 'provider'): void {
     this.failedDials += 1;
     this.emit({ type: 'dial-failed', reason, source });
+    // A provider reporting the failure of a probe's own dial: the probe result already counts it.
+    if (source === 'provider' && this.probing) return;
     if (this.state === 'connected') {
       this.consecutiveFailures += 1;
       this.consecutiveSuccesses = 0;
@@ -416,6 +419,7 @@ export class PathRunner {
     for (;;) {
       if (signal.aborted) return undefined;
       if (exit) return exitReason(exit);
+      this.probing = true;
       const result =
         tunnel.health === 'check' && tunnel.check
           ? await checkAsProbe(tunnel, s.timeout, signal)
@@ -426,6 +430,7 @@ export class PathRunner {
               maxLatencyMs: s.maxLatency,
               signal,
             });
+      this.probing = false;
       if (result.ok && result.spoke) this.host.speaksFirst.add(formatTarget(this.target));
       if (signal.aborted) return undefined;
       // A crash is down at that instant, whatever the probe said.

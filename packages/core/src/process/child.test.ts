@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '../testing/process-state';
@@ -60,6 +64,38 @@ describe('spawnChild', () => {
     const line = await child.waitForLine(/\d/, { timeoutMs: 10_000 });
     expect(line.text).toBe('4');
     await child.exited;
+  });
+
+  it('runs a registered undo when the owning process is SIGKILLed, and not one that was withdrawn', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tunnelmux-undo-'));
+    const core = new URL('../../dist/index.js', import.meta.url).pathname;
+    const script = `
+      const { createManager, defineProvider } = await import(${JSON.stringify(core)});
+      const { PassThrough } = await import('node:stream');
+      const provider = defineProvider({ apiVersion: 1, name: 'pub', summary: 's', modes: ['expose'],
+        options: { '~standard': { version: 1, vendor: 'x', validate: (value) => ({ value }) } },
+        async open(_options, ctx) {
+          ctx.undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/kept"'], { OUT: ${JSON.stringify(dir)} })();
+          ctx.undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/undone"'], { OUT: ${JSON.stringify(dir)} });
+          return { endpoint: 'x', exited: new Promise(() => {}), dial: async () => new PassThrough(), close: async () => {} };
+        } });
+      const manager = createManager({ target: '127.0.0.1:9', providers: [provider], metricsInterval: 0 });
+      await manager.start({ id: 'a', provider: 'pub', mode: 'expose' });
+      console.log('published');
+      setInterval(() => {}, 1000);`;
+    const parent = execa(node, ['--input-type=module', '-e', script], { reject: false, buffer: false });
+    await new Promise<void>((resolve, reject) => {
+      parent.stdout!.once('data', () => resolve());
+      parent.once('exit', () => reject(new Error('parent exited early')));
+    });
+    parent.kill('SIGKILL');
+    await parent;
+    const undone = path.join(dir, 'undone');
+    const deadline = Date.now() + 5000;
+    while (!existsSync(undone) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await readFile(undone, 'utf8')).toBe('withdrawn\n');
+    expect(existsSync(path.join(dir, 'kept'))).toBe(false);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('kills its tunnels within 2 s when the owning process is SIGKILLed', async () => {

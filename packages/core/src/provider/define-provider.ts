@@ -80,9 +80,11 @@ export async function validateOptions<Options>(
   });
   const first = details[0]!;
   const text = details
-    .map(
-      (detail) =>
-        `option "${detail.field}": ${detail.message}, got ${describeFieldValue(detail.field, detail.value)}`,
+    // A whole-object issue (unknown keys) names the keys in its message; echoing the object could leak a secret.
+    .map((detail) =>
+      detail.field === '(options)'
+        ? `options: ${detail.message}`
+        : `option "${detail.field}": ${detail.message}, got ${describeFieldValue(detail.field, detail.value)}`,
     )
     .join('; ');
   return Promise.reject(

@@ -1,5 +1,6 @@
 import { dialTcp, freePort, waitForPort } from '../net/tcp';
 import { spawnChild } from '../process/child';
+import { undoIfOrphaned } from '../process/reaper';
 import { which } from '../process/which';
 import type { ProviderHelpers } from './types';
 
@@ -12,5 +13,6 @@ export function createHelpers(env: NodeJS.ProcessEnv = process.env): ProviderHel
     waitForPort,
     dialTcp,
     which: (command, bin) => which(command, env, bin),
+    undoIfOrphaned,
   };
 }

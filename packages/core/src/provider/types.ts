@@ -109,6 +109,12 @@ export interface ProviderHelpers {
   dialTcp(target: Target, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Duplex>;
   /** Find an executable on PATH (or use `bin` when given); undefined when absent. */
   which(command: string, bin?: string): Promise<string | undefined>;
+  /**
+   * Run `command args` if tunnelmux dies (even by SIGKILL) before the returned function is called: the undo
+   * of a publication that outlives any process, e.g. `tailscale serve --tcp=2222 off`. Call the returned
+   * function once the provider has undone it itself. Give `command` as an absolute path; `env` is exported first.
+   */
+  undoIfOrphaned(command: string, args: readonly string[], env?: Record<string, string>): () => void;
 }
 
 export interface DetectContext extends ProviderHelpers {

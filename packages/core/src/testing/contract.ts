@@ -12,8 +12,8 @@ import { commandLine, descendants, isAlive } from './process-state';
 /** What a provider brings to the contract suite. */
 export interface ContractSetup<Options> {
   provider: Provider<Options>;
-  /** Options that open a working path to `target`, an SSH-like loopback server the suite runs. */
-  options: (target: Target) => Options | Promise<Options>;
+  /** Options (as a user writes them) that open a working path to `target`, an SSH-like loopback server the suite runs. */
+  options: (target: Target) => unknown;
   /** Environment for the provider's processes (e.g. PATH with the fake binaries first). */
   env?: (target: Target) => NodeJS.ProcessEnv | Promise<NodeJS.ProcessEnv>;
   /** Option sets that must be rejected with a ConfigError. */

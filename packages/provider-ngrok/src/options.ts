@@ -1,0 +1,151 @@
+import { parseDuration } from '@tunnelmux/core';
+import { z } from 'zod';
+
+/** A parsed `tcp://host:port`. */
+export interface TcpAddress {
+  host: string;
+  port: number;
+}
+
+const TCP_ADDRESS = /^tcp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** `tcp://0.tcp.ngrok.io:12345` → `{ host, port }`; undefined when it is not that shape. */
+export function parseTcpAddress(value: string): TcpAddress | undefined {
+  const match = TCP_ADDRESS.exec(value.trim());
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (!(port >= 1 && port <= 65535)) return undefined;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** `host:port`, bracketing IPv6. */
+export function formatAddress(address: TcpAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+const tcpAddress = z.string().refine((value) => parseTcpAddress(value) !== undefined, {
+  message: 'must look like tcp://host:port',
+});
+
+const duration = (fallback: number) =>
+  z
+    .union([z.number(), z.string()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const parsed = parseDuration(value);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 2s or 1m' });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** The API base: https anywhere, plain http only on loopback (the key travels in a header). */
+const apiUrl = z
+  .string()
+  .default('https://api.ngrok.com')
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)' },
+  )
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const SELECTORS = ['address', 'url', 'id', 'metadata'] as const;
+
+/**
+ * One ngrok path's options. Access mode reaches a TCP address an ngrok agent publishes on the far side:
+ * `address` fixes it; `url`, `id` or `metadata` look it up through the ngrok API (and again when it moves).
+ */
+const shape = {
+  /** A fixed public address, `tcp://0.tcp.ngrok.io:12345`; no API lookup. */
+  address: tcpAddress.optional(),
+  /** Look up the online endpoint with this public URL (a reserved TCP address). */
+  url: tcpAddress.optional(),
+  /** Look up the endpoint with this id (`ep_…`); changes whenever an ephemeral endpoint restarts. */
+  id: z
+    .string()
+    .regex(/^ep_\w+$/, 'must be an endpoint id such as ep_2abc…')
+    .optional(),
+  /** Look up the newest online TCP endpoint whose metadata equals this (`ngrok tcp 22 --metadata …`). */
+  metadata: z.string().min(1).optional(),
+  /** The ngrok API base URL. */
+  apiUrl,
+  /** The environment variable holding the ngrok API key (never put the key itself in the config). */
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as NGROK_API_KEY')
+    .default('NGROK_API_KEY'),
+  /** How often an open path looks its endpoint up again on its own; 0 turns it off. */
+  refreshInterval: duration(30_000),
+  /** The least time between two lookups (dial failures re-resolve at most this often). */
+  resolveInterval: duration(2_000),
+  /** Time limit of one TCP connect to the public address. */
+  dialTimeout: duration(5_000),
+  /** Time limit of one API request. */
+  apiTimeout: duration(10_000),
+  /** Most pages of `GET /endpoints` followed through `next_page_uri`. */
+  maxPages: z.number().int().min(1).max(1000).default(20),
+};
+const KNOWN = new Set(Object.keys(shape));
+const SECRETISH = /key|token|secret|password|credential/i;
+
+export const optionsSchema = z
+  .object(shape)
+  // Unknown keys are reported here rather than by .strict(), whose error would quote the whole options
+  // object, a secret pasted into the config included.
+  .loose()
+  .superRefine((options, ctx) => {
+    for (const key of Object.keys(options)) {
+      if (KNOWN.has(key)) continue;
+      const secret = SECRETISH.test(key);
+      ctx.addIssue({
+        code: 'custom',
+        // A path below the value makes the error say "got nothing" instead of echoing the secret.
+        path: secret ? [key, '(value hidden)'] : [key],
+        message: secret
+          ? 'is not an option, and secrets never go in the config: put the ngrok API key in the environment variable "apiKeyEnv" names (NGROK_API_KEY by default)'
+          : `is not an option of the ngrok provider (known: ${[...KNOWN].join(', ')})`,
+      });
+    }
+    const given = SELECTORS.filter((key) => options[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: given.length > 1 ? [given[1]!] : [],
+        message:
+          given.length === 0
+            ? 'needs one of "address" (a fixed tcp://host:port) or "url", "id", "metadata" (look the endpoint up through the ngrok API)'
+            : `cannot be combined with "${given[0]}"; give exactly one of ${SELECTORS.join(', ')}`,
+      });
+    }
+  });
+
+export type NgrokOptions = z.output<typeof optionsSchema>;
+
+/** How the endpoint is chosen when it is looked up. */
+export type Selector =
+  | { by: 'url'; value: string }
+  | { by: 'id'; value: string }
+  | { by: 'metadata'; value: string };
+
+/** The lookup selector of these options, or undefined for a fixed `address`. */
+export function selectorOf(options: NgrokOptions): Selector | undefined {
+  if (options.url !== undefined) return { by: 'url', value: options.url };
+  if (options.id !== undefined) return { by: 'id', value: options.id };
+  if (options.metadata !== undefined) return { by: 'metadata', value: options.metadata };
+  return undefined;
+}
+
+/** `metadata "home-ssh"`, for messages. */
+export function describeSelector(selector: Selector): string {
+  return `${selector.by} ${JSON.stringify(selector.value)}`;
+}

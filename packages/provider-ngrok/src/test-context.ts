@@ -1,0 +1,88 @@
+// A hand-made OpenContext for scenario tests: it records logs, secrets and dial failures, and redacts nothing,
+// so a test that finds no key in the logs proves the provider never wrote it.
+import net from 'node:net';
+import type { OpenContext, Target } from '@tunnelmux/core';
+
+export interface RecordingContext extends OpenContext {
+  logs: string[];
+  secrets: string[];
+  dialFailures: string[];
+  abort(): void;
+}
+
+function dialTcp(
+  target: Target,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port });
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.removeListener('error', done);
+      if (error) {
+        socket.destroy();
+        reject(error);
+      } else resolve(socket);
+    };
+    const onAbort = () => done(new Error('aborted'));
+    const timer = setTimeout(
+      () => done(new Error(`connect timed out after ${options.timeoutMs ?? 5000} ms`)),
+      options.timeoutMs ?? 5000,
+    );
+    socket.once('connect', () => done());
+    socket.once('error', done);
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** An access-mode context over `env`; `spawn` is not needed by access mode and throws. */
+export function recordingContext(env: NodeJS.ProcessEnv): RecordingContext {
+  const controller = new AbortController();
+  const logs: string[] = [];
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    logs.push(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
+  const secrets: string[] = [];
+  const dialFailures: string[] = [];
+  return {
+    env,
+    spawn: () => {
+      throw new Error('access mode must not spawn a process');
+    },
+    freePort: async () => 0,
+    waitForPort: async () => undefined,
+    dialTcp,
+    which: async () => undefined,
+    pathId: 'test',
+    mode: 'access',
+    target: { host: '127.0.0.1', port: 22 },
+    signal: controller.signal,
+    log: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') },
+    secret: (value) => secrets.push(value),
+    reportDialFailure: (reason) => dialFailures.push(reason),
+    setPublicUrl: () => undefined,
+    logs,
+    secrets,
+    dialFailures,
+    abort: () => controller.abort(),
+  };
+}
+
+/** The first bytes a socket sends (the SSH banner), or a rejection after `timeoutMs`. */
+export function firstBytes(
+  socket: NodeJS.ReadableStream & { destroy(): void },
+  timeoutMs = 5000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no bytes within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('data', (chunk: Buffer) => {
+      clearTimeout(timer);
+      resolve(chunk.toString('latin1'));
+    });
+    socket.once('error', (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}

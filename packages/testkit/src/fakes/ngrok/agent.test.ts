@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFaults } from '../../forwarder/faults';
+import { testkitRoot } from '../../paths';
+import { startFakeNgrokAgent } from './launch';
+
+const run = promisify(execFile);
+const BIN = path.join(testkitRoot(), 'dist', 'bin', 'ngrok.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'fake-ngrok-'));
+
+/** Run the fake to completion; resolves with its exit code and output. */
+async function ngrok(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const childEnv = { ...process.env, ...env };
+  if (!('NGROK_AUTHTOKEN' in env)) delete childEnv.NGROK_AUTHTOKEN;
+  return run(process.execPath, [BIN, ...args], { env: childEnv, timeout: 15_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+}
+
+/** The first bytes through `port` within `timeoutMs`, or undefined when it stays silent. */
+function banner(port: number, timeoutMs = 1000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (value?: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(), timeoutMs);
+    socket.once('data', (chunk) => done(chunk.toString('latin1')));
+    socket.once('error', () => done());
+  });
+}
+
+describe('fake ngrok agent', () => {
+  let target: BannerServer;
+  beforeAll(async () => {
+    target = await startBannerServer();
+  });
+  afterAll(async () => {
+    await target.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints its version like the real agent', async () => {
+    expect(await ngrok(['version'])).toMatchObject({ code: 0, stdout: 'ngrok version 3.39.2\n' });
+  });
+
+  it('fails auth with ERR_NGROK_4018 without a token, on both streams, exit 1', async () => {
+    const result = await ngrok(['tcp', '22', '--log', 'stdout', '--log-format', 'logfmt']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /^t=\S+ lvl=info msg="starting web service" obj=web addr=127\.0\.0\.1:\d+$/m,
+    );
+    expect(result.stdout).toContain('lvl=crit msg="command failed"');
+    expect(result.stdout).toContain('\\r\\n\\r\\nERR_NGROK_4018\\r\\n"');
+    expect(result.stderr).toContain(
+      'ERROR:  ERR_NGROK_4018\nERROR:  https://ngrok.com/docs/errors/err_ngrok_4018\nERROR:\n',
+    );
+  });
+
+  it('takes the token from --authtoken, a --config file or NGROK_AUTHTOKEN (and rejects "bad")', async () => {
+    const config = path.join(dir, 'ngrok.yml');
+    writeFileSync(config, 'version: 3\nagent:\n  authtoken: bad\n', { mode: 0o600 });
+    expect((await ngrok(['tcp', '22', '--config', config])).stderr).toContain('ERR_NGROK_105');
+    expect((await ngrok(['tcp', '22', '--authtoken=bad'])).stderr).toContain('ERR_NGROK_105');
+    expect((await ngrok(['tcp', '22'], { NGROK_AUTHTOKEN: 'bad' })).stderr).toContain('Your authtoken: bad');
+  });
+
+  it('rejects unknown flags like cobra', async () => {
+    expect(await ngrok(['tcp', '22', '-v'])).toMatchObject({ code: 1 });
+    expect((await ngrok(['tcp', '22', '--nope'])).stderr).toBe('ERROR:  unknown flag: --nope\n');
+  });
+
+  it('forwards its public port to the local one and serves /api/tunnels', async () => {
+    const agent = await startFakeNgrokAgent({ port: target.port });
+    try {
+      expect(agent.publicUrl).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      expect(await banner(agent.publicPort)).toBe(target.banner);
+      const response = await fetch(`http://${agent.webAddr}/api/tunnels`);
+      const body = (await response.json()) as {
+        tunnels: Array<{ public_url: string; proto: string; metrics: { conns: { count: number } } }>;
+      };
+      expect(body.tunnels[0]).toMatchObject({ public_url: agent.publicUrl, proto: 'tcp' });
+      expect(body.tunnels[0]!.metrics.conns.count).toBe(1);
+      expect(agent.lines.some((line) => line.includes('"msg":"join connections"'))).toBe(true);
+    } finally {
+      await agent.stop();
+    }
+    expect(await agent.exited).toBe(0);
+  });
+
+  it('hangs at start when told to, retrying the session forever', async () => {
+    const faultsFile = path.join(dir, 'hang.json');
+    writeFaults(faultsFile, { startup: 'hang' });
+    const error = await startFakeNgrokAgent({ port: target.port, faultsFile, timeoutMs: 1500 }).catch(
+      (e: Error) => e,
+    );
+    expect(String(error)).toContain('printed no "started tunnel"');
+    expect(String(error)).toContain('failed to reconnect session');
+  });
+
+  it('crashes at start, or later when the fault file says so', async () => {
+    const faultsFile = path.join(dir, 'crash.json');
+    writeFaults(faultsFile, { startup: 'crash' });
+    expect(
+      (await ngrok(['tcp', '22'], { NGROK_AUTHTOKEN: 'ok', TUNNELMUX_FAKE_FAULTS: faultsFile })).code,
+    ).toBe(1);
+    writeFaults(faultsFile, {});
+    const agent = await startFakeNgrokAgent({ port: target.port, faultsFile });
+    writeFaults(faultsFile, { mode: 'crash' });
+    expect(await agent.exited).toBe(1);
+  });
+
+  it('black-holes, slows down and flaps', async () => {
+    const faultsFile = path.join(dir, 'modes.json');
+    writeFaults(faultsFile, { mode: 'blackhole' });
+    const agent = await startFakeNgrokAgent({ port: target.port, faultsFile });
+    try {
+      expect(await banner(agent.publicPort, 500)).toBeUndefined();
+      writeFaults(faultsFile, { mode: 'slow', latencyMs: 300 });
+      // Poll until the agent picked the new plan up (it reads the file every 50 ms).
+      let started = Date.now();
+      let text: string | undefined;
+      for (let i = 0; i < 20 && !text; i++) {
+        started = Date.now();
+        text = await banner(agent.publicPort, 2000);
+      }
+      expect(text).toBe(target.banner);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      writeFaults(faultsFile, { mode: 'flap', flapMs: 300 });
+      const seen = new Set<boolean>();
+      for (let i = 0; i < 40 && seen.size < 2; i++)
+        seen.add((await banner(agent.publicPort, 250)) !== undefined);
+      expect(seen).toEqual(new Set([true, false]));
+    } finally {
+      await agent.stop();
+    }
+  });
+});
