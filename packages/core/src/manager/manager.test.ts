@@ -33,6 +33,13 @@ function setup(extra: Partial<ManagerConfig> = {}) {
 
 const paths = (...ids: string[]) => ids.map((id) => ({ id, provider: 'memory' }));
 
+/** Start memory paths under fake timers: let their first probes run, then wait for the results. */
+async function startAll(manager: ReturnType<typeof createManager>, ...ids: string[]) {
+  const starting = manager.startMultiple(paths(...ids));
+  await vi.advanceTimersByTimeAsync(10);
+  return starting;
+}
+
 describe('manager', () => {
   beforeEach(() => {
     vi.useFakeTimers({
@@ -65,9 +72,7 @@ describe('manager', () => {
 
   it('fails over the instant the primary process exits, not at the next probe', async () => {
     const { manager, memory, of } = setup();
-    const starting = manager.startMultiple(paths('a', 'b'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b');
     memory.live('a')[0]!.crash();
     await vi.advanceTimersByTimeAsync(0);
     expect(manager.getPrimary()).toBe('b');
@@ -80,9 +85,7 @@ describe('manager', () => {
 
   it('marks a silent path down after `fall` failed probes and restarts it', async () => {
     const { manager, memory, of } = setup();
-    const starting = manager.startMultiple(paths('a', 'b'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b');
     memory.behaviour('a').dial = 'silent';
     // Probes 1..3 each time out after 500 ms; the 2nd and 3rd come at the fast interval.
     await vi.advanceTimersByTimeAsync(1000 + 500);
@@ -109,9 +112,7 @@ describe('manager', () => {
 
   it('takes a probed-down path out of rotation at once but restarts it only when its live connections are gone', async () => {
     const { manager, memory } = setup();
-    const starting = manager.startMultiple(paths('a', 'b'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b');
     const runner = (manager as unknown as { paths: Map<string, { activeConnections: number }> }).paths.get(
       'a',
     )!;
@@ -130,9 +131,7 @@ describe('manager', () => {
 
   it('counts latency over maxLatency as a failure', async () => {
     const { manager, memory } = setup();
-    const starting = manager.startMultiple(paths('a', 'b'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b');
     memory.behaviour('a').latencyMs = 400;
     await vi.advanceTimersByTimeAsync(1000 + 400 + 2 * (250 + 400) + 10);
     expect(manager.getPrimary()).toBe('b');
@@ -142,9 +141,7 @@ describe('manager', () => {
 
   it('fails back only after the better path has risen and dwelt', async () => {
     const { manager, memory, of } = setup();
-    const starting = manager.startMultiple(paths('a', 'b'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b');
     memory.live('a')[0]!.crash();
     await vi.advanceTimersByTimeAsync(0);
     expect(manager.getPrimary()).toBe('b');
@@ -162,9 +159,7 @@ describe('manager', () => {
 
   it('pins a manual primary until its path goes down', async () => {
     const { manager, memory, of } = setup();
-    const starting = manager.startMultiple(paths('a', 'b', 'c'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b', 'c');
     manager.setPrimary('c');
     expect(manager.getPrimary()).toBe('c');
     expect(of('primary-change').at(-1)).toMatchObject({ to: 'c', reason: 'manual' });
@@ -220,9 +215,7 @@ describe('manager', () => {
 
   it('says when no path is healthy, and when one returns', async () => {
     const { manager, memory, of } = setup();
-    const starting = manager.startMultiple(paths('a', 'b'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b');
     memory.behaviour('a').openError = 'transient';
     memory.behaviour('b').openError = 'transient';
     memory.live('a')[0]!.crash();
@@ -240,9 +233,7 @@ describe('manager', () => {
 
   it('keeps the primary when auto failover is off', async () => {
     const { manager, memory } = setup();
-    const starting = manager.startMultiple(paths('a', 'b'));
-    await vi.advanceTimersByTimeAsync(10);
-    await starting;
+    await startAll(manager, 'a', 'b');
     manager.enableAutoFailover(false);
     memory.behaviour('a').openError = 'transient';
     memory.live('a')[0]!.crash();
