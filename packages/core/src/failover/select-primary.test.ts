@@ -52,6 +52,25 @@ describe('selectPrimary', () => {
     ).toBe('b');
   });
 
+  it('makes a flapping path dwell longer before failback', () => {
+    const flapper = (flaps: number) => path('a', 1, { recovered: true, upSince: 85_000, flaps });
+    expect(selectPrimary({ ...base, current: 'b', candidates: [flapper(1), path('b', 2)] }).primary).toBe(
+      'a',
+    );
+    expect(selectPrimary({ ...base, current: 'b', candidates: [flapper(2), path('b', 2)] }).primary).toBe(
+      'b',
+    );
+  });
+
+  it('calls the loss of a stopped primary a stop, not a failover', () => {
+    const out = selectPrimary({
+      ...base,
+      current: 'a',
+      candidates: [path('a', 1, { healthy: false, running: false })],
+    });
+    expect(out).toEqual({ primary: undefined, reason: 'stopped', clearPin: false });
+  });
+
   it('moves at once to a better path that comes up for the first time', () => {
     expect(
       selectPrimary({ ...base, current: 'b', candidates: [path('a', 1, { upSince: 99_999 }), path('b', 2)] })

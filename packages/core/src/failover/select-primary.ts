@@ -13,6 +13,8 @@ export interface PrimaryCandidate {
   upSince?: number;
   /** It has been down at least once since it first came up, so failback to it is damped. */
   recovered: boolean;
+  /** Recent short runs (flaps); each one after the first lengthens the dwell before failback to it. */
+  flaps?: number;
 }
 
 export interface SelectInput {
@@ -62,13 +64,18 @@ export function selectPrimary(input: SelectInput): SelectOutcome {
     if (!input.autoFailover || !input.autoRecover || !best || byPreference(best, current) >= 0) {
       return { primary: current.id, clearPin };
     }
-    const dwelt =
-      !best.recovered || (best.upSince !== undefined && input.now - best.upSince >= input.minDwellMs);
+    if (!best.recovered) return change(best.id, 'initial', clearPin);
+    // Repeat offenders must prove themselves for longer: the dwell grows with recent flaps.
+    const dwellMs = input.minDwellMs * (1 + Math.min(Math.max(0, (best.flaps ?? 0) - 1), 8));
+    const dwelt = best.upSince !== undefined && input.now - best.upSince >= dwellMs;
     return dwelt ? change(best.id, 'failback', clearPin) : { primary: current.id, clearPin };
   }
   // Manual mode keeps a primary that is still supervised, even while it is down.
   if (!input.autoFailover && current?.running) return { primary: current.id, clearPin };
-  if (!best) return change(undefined, input.current === undefined ? 'initial' : 'failover', clearPin);
+  if (!best) {
+    const why = input.current === undefined ? 'initial' : current?.running === false ? 'stopped' : 'failover';
+    return change(undefined, why, clearPin);
+  }
   const reason: PrimaryChangeReason =
     input.current === undefined ? 'initial' : current?.running === false ? 'stopped' : 'failover';
   return change(best.id, clearPin && input.current === input.pinned ? 'failover' : reason, clearPin);

@@ -93,7 +93,7 @@ describe('manager', () => {
     expect(manager.status('a').consecutiveFailures).toBe(1);
     await vi.advanceTimersByTimeAsync(2 * (250 + 500));
     expect(manager.getPrimary()).toBe('b');
-    expect(of('failover')[0]!.reason).toMatch(/3 probes failed in a row: no answer within 500 ms/);
+    expect(of('failover')[0]!.reason).toMatch(/3 failures in a row: no answer within 500 ms/);
     expect(memory.tunnels('a')[0]!.closed).toBe(true);
     await manager.shutdown();
   });

@@ -435,6 +435,7 @@ export class Manager implements AsyncDisposable {
         running: runner.running,
         upSince: runner.upSince,
         recovered: runner.recovered,
+        flaps: runner.flaps,
       })),
       current: this.primaryId,
       pinned: this.pinnedId,

@@ -63,6 +63,8 @@ export interface PathStatus {
 }
 
 type Deferred = { promise: Promise<void>; resolve: () => void };
+/** One supervision run: its first outcome, and the signal that ends it. */
+type RunHandle = { outcome: Promise<void>; signal: AbortSignal };
 const deferred = (): Deferred => {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => {
@@ -71,6 +73,8 @@ const deferred = (): Deferred => {
   return { promise, resolve };
 };
 
+// How long an aborted open may take to clean up after itself before the stop goes on without it.
+const OPEN_CLEANUP_MS = 5000;
 // How often a provider's `check` hint runs at most.
 const CHECK_EVERY_MS = 10_000;
 
@@ -105,6 +109,7 @@ export class PathRunner {
   private ops: Promise<unknown> = Promise.resolve();
   private wake?: () => void;
   private probing = false;
+  private latestRun: RunHandle = { outcome: Promise.resolve(), signal: new AbortController().signal };
   private lastCheckAt = 0;
   private opens = 0;
 
@@ -129,6 +134,11 @@ export class PathRunner {
     return this.spec.id;
   }
 
+  /** Recent flaps of this path, from its backoff. */
+  get flaps(): number {
+    return this.backoff.flapCount;
+  }
+
   get running(): boolean {
     return this.run !== undefined;
   }
@@ -136,10 +146,7 @@ export class PathRunner {
   /** Start supervising; resolves after the first open attempt has an outcome (up, failing, or failed). */
   async start(): Promise<void> {
     // Wait for the outcome outside the lock, so a stop can abort a slow open.
-    const started = await this.serialize(() => this.begin());
-    await started.outcome;
-    // Stopped while opening: report the state the stop left, not the one it interrupted.
-    if (started.signal.aborted) await this.ops;
+    await this.settle(await this.serialize(() => this.begin()));
   }
 
   /** Stop supervising and close the tunnel; the path ends disconnected. */
@@ -153,7 +160,23 @@ export class PathRunner {
       await this.end('restarting');
       return this.begin();
     });
-    await started.outcome;
+    await this.settle(started);
+  }
+
+  /**
+   * Wait for a run's first outcome; if a later stop or restart overtook it, wait for what that one left
+   * instead, so callers never see a half state such as `connecting`.
+   */
+  private async settle(started: RunHandle): Promise<void> {
+    let current = started;
+    await current.outcome;
+    // Bounded: each turn follows a newer run, and runs are only made by calls that are already queued.
+    while (current.signal.aborted) {
+      await this.ops;
+      if (this.latestRun === current) return;
+      current = this.latestRun;
+      await current.outcome;
+    }
   }
 
   /** A live connection through this path failed: count it, and probe at once. */
@@ -241,7 +264,7 @@ export class PathRunner {
   }
 
   /** Start the supervision loop; `outcome` settles at its first outcome (boxed: an async function would adopt it). */
-  private async begin(): Promise<{ outcome: Promise<void>; signal: AbortSignal }> {
+  private async begin(): Promise<RunHandle> {
     if (this.run) return { outcome: Promise.resolve(), signal: this.run.controller.signal };
     const controller = new AbortController();
     const firstOutcome = deferred();
@@ -253,7 +276,8 @@ export class PathRunner {
     this.transition('connecting', 'started');
     const done = this.loop(controller.signal, firstOutcome.resolve).finally(firstOutcome.resolve);
     this.run = { controller, done };
-    return { outcome: firstOutcome.promise, signal: controller.signal };
+    this.latestRun = { outcome: firstOutcome.promise, signal: controller.signal };
+    return this.latestRun;
   }
 
   private async end(reason: string): Promise<void> {
@@ -295,26 +319,16 @@ export class PathRunner {
       let reason: string | undefined;
       try {
         reason = await this.supervise(tunnel, signal, settled);
-      } finally {
-        this.tunnel = undefined;
-        await closeQuietly(tunnel);
+      } catch (error) {
+        reason = `supervision failed: ${errorMessage(error)}`;
       }
-      if (signal.aborted || reason === undefined) return;
-      this.lastError = reason;
-      // (supervise() set lastExit when the process ended; TypeScript cannot see that.)
-      if ((this.lastExit as ExitInfo | undefined)?.fatal) {
-        // The tool said retrying cannot help: report once and stop, as for a fatal first open.
-        this.reportError(
-          new TunnelmuxError(reason, { provider: this.provider.name, pathId: this.id, fatal: true }),
-        );
-        this.upSince = undefined;
-        this.transition('failed', reason);
-        this.run = undefined;
-        settled();
-        return;
-      }
-      this.goDown(reason);
+      this.tunnel = undefined;
+      // Down first, teardown second: a frozen tunnel's kill grace must not delay the failover.
+      const down = signal.aborted || reason === undefined ? undefined : this.markDown(reason);
+      await closeQuietly(tunnel);
+      if (down === undefined) return;
       settled();
+      if (down === 'failed') return;
       if ((await this.waitToRetry(signal)) === 'aborted') return;
     }
   }
@@ -374,6 +388,11 @@ export class PathRunner {
       return tunnel;
     } catch (error) {
       abandoned = true;
+      if (controller.signal.aborted) {
+        // The provider saw the abort too: give its own cleanup a bounded moment, so no process outlives a stop.
+        const late = await Promise.race([opening.catch(() => undefined), delay(OPEN_CLEANUP_MS)]);
+        if (late && typeof late === 'object') await closeQuietly(late);
+      }
       throw error instanceof TunnelmuxError
         ? error
         : new TunnelmuxError(`path "${this.id}" failed to open: ${errorMessage(error)}`, {
@@ -457,12 +476,14 @@ export class PathRunner {
         this.comeUp(tunnel);
         settled();
       } else if (this.consecutiveFailures >= s.fall) {
-        const reason = `${this.consecutiveFailures} probes failed in a row: ${result.error ?? 'unknown error'}`;
+        const reason = `${this.consecutiveFailures} failures in a row: ${result.error ?? 'unknown error'}`;
         drainingSince ??= Date.now();
         if (!this.holdForDrain(reason, drainingSince)) return reason;
         settled();
       }
-      this.host.changed(this);
+      // Selection depends on states (their transitions call changed()) and on dwell time, which only matters
+      // for a recovered path waiting to take the primary back: only its probes need to re-run the selection.
+      if (this.recovered && this.state === 'connected') this.host.changed(this);
       void this.runCheck(tunnel, signal);
       const steady = this.state === 'connected' && this.consecutiveFailures === 0;
       const base = steady ? s.interval : fastInterval;
@@ -500,6 +521,24 @@ export class PathRunner {
       );
     }
     return wait;
+  }
+
+  /** The tunnel is gone or judged dead: record why and leave the rotation (or fail, if retrying cannot help). */
+  private markDown(reason: string): 'failed' | 'reconnecting' {
+    this.lastError = reason;
+    // (supervise() set lastExit when the process ended; TypeScript cannot see that.)
+    if ((this.lastExit as ExitInfo | undefined)?.fatal) {
+      // The tool said retrying cannot help: report once and stop, as for a fatal first open.
+      this.reportError(
+        new TunnelmuxError(reason, { provider: this.provider.name, pathId: this.id, fatal: true }),
+      );
+      this.upSince = undefined;
+      this.transition('failed', reason);
+      this.run = undefined;
+      return 'failed';
+    }
+    this.goDown(reason);
+    return 'reconnecting';
   }
 
   private comeUp(tunnel: Tunnel): void {

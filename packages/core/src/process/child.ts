@@ -81,13 +81,13 @@ export function spawnChild(
     source.on('end', () => splitter.end());
   }
 
-  // Settled by whichever comes first: the process 'exit' event (a crash is known at once; stdio gets up to 50 ms
-  // to deliver the last lines) or execa's result (which also covers spawn failures such as ENOENT).
+  // Settled by whichever comes first: the process 'exit' event (a crash is known at once; stdio gets up to 500 ms
+  // to deliver the last lines; pipes close at once unless a grandchild holds them) or execa's result (which also covers spawn failures such as ENOENT).
   const exited = new Promise<ExitInfo>((resolve) => {
     subprocess.once('exit', (code, signal) => {
       const streams = [subprocess.stdout, subprocess.stderr].filter((s) => s && !s.readableEnded);
       const ended = Promise.all(streams.map((s) => new Promise((done) => s!.once('close', done))));
-      void Promise.race([ended, new Promise((done) => setTimeout(done, 50))]).then(() =>
+      void Promise.race([ended, new Promise((done) => setTimeout(done, 500))]).then(() =>
         resolve({ code, signal, lastLines: keep.toArray() }),
       );
     });
