@@ -1,0 +1,66 @@
+// Issue 6: start-up cost of the CLI. Median wall time of `tunnelmux --version` and `tunnelmux providers --json`
+// against `node -e 0` in the same run (goal: under 2x node). Commands import their modules lazily, so these two
+// must not load core, zod or the YAML parser.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { main, ms, QUICK, ROOT, ratio, reporter, summarize } from './lib.js';
+
+const NAME = 'cli-startup';
+const RUNS = QUICK ? 5 : 21;
+const BIN = path.join(ROOT, 'packages/cli/dist/bin.js');
+
+/** Wall time of one run of `node args`, in ms; fails on a non-zero exit. */
+function once(args, cwd, env) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) {
+    throw new Error(`node ${args.join(' ')} exited ${result.status}: ${String(result.stderr).slice(0, 500)}`);
+  }
+  return elapsed;
+}
+
+await main(NAME, 5 * 60_000, async () => {
+  const report = reporter(NAME);
+  report.title(`median of ${RUNS} runs each, interleaved`);
+  if (!existsSync(BIN)) {
+    console.error(
+      `${NAME}: ${path.relative(ROOT, BIN)} is missing; build it: pnpm turbo run build --filter=@tunnelmux/cli...`,
+    );
+    process.exit(2);
+  }
+  // An empty folder and plugin home, so discovery looks only where a fresh user's CLI would.
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'tmx-bench-'));
+  const env = { ...process.env, TUNNELMUX_HOME: path.join(cwd, 'home'), NO_COLOR: '1' };
+  const cases = {
+    'node -e 0': ['-e', '0'],
+    'tunnelmux --version': [BIN, '--version'],
+    'tunnelmux providers --json': [BIN, 'providers', '--json'],
+  };
+  const times = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
+  try {
+    // One warm-up each (file cache), then rounds that alternate so machine load hits every case alike.
+    for (const args of Object.values(cases)) once(args, cwd, env);
+    for (let round = 0; round < RUNS; round++) {
+      for (const [name, args] of Object.entries(cases)) times[name].push(once(args, cwd, env));
+    }
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+  const base = summarize(times['node -e 0']).p50;
+  for (const [name, values] of Object.entries(times)) {
+    const stats = summarize(values);
+    report.figure(
+      name,
+      `median ${ms(stats.p50)}, p90 ${ms(stats.p90)}, ${ratio(stats.p50, base)} of node -e 0`,
+    );
+  }
+  report.note('goal: each tunnelmux command under 2.00x of node -e 0');
+});
