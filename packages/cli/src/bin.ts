@@ -1,1 +1,17 @@
-export {};
+#!/usr/bin/env node
+import { VERSION } from './version';
+
+// A closed pipe (`tunnelmux events -f | head`) ends the command quietly instead of crashing it.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  // The one answer scripts ask for most needs no argument parser.
+  process.stdout.write(`${VERSION}\n`);
+} else {
+  const { run } = await import('./cli');
+  process.exitCode = await run(process.argv);
+}

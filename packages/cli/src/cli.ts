@@ -1,0 +1,299 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, messageOf } from './util/errors';
+import { VERSION } from './version';
+
+/** Options every command that talks to a running `up` takes. */
+export interface ControlOptions {
+  json?: boolean;
+  socket?: string;
+  name?: string;
+  config?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ tunnelmux init                        write tunnelmux.yaml interactively
+  $ tunnelmux up                          open every path and the front door (Ctrl-C stops all)
+  $ ssh -p 2222 127.0.0.1                 connect through whichever path is primary
+  $ tunnelmux status                      ask the running instance
+  $ tunnelmux primary cf                  pin path "cf" as primary (--clear to unpin)
+  $ tunnelmux events --follow --type failover
+  $ tunnelmux metrics --format prometheus
+  $ tunnelmux doctor                      what is missing and how to fix it
+  $ tunnelmux demo                        a self-contained failover demo, no tunnel tools needed
+
+Config: tunnelmux.yaml (or .yml/.json) in this folder, or --config FILE.
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.`;
+
+// Each action imports its command module only when it runs, so start-up stays light.
+type Action = (...args: never[]) => Promise<void>;
+const lazy =
+  <M>(load: () => Promise<M>, pick: (module: M) => Action) =>
+  async (...args: unknown[]) => {
+    const action = pick(await load()) as (...a: unknown[]) => Promise<void>;
+    await action(...args);
+  };
+
+function controlOptions(command: Command): Command {
+  return command
+    .option('--json', 'print JSON for scripts')
+    .option('--socket <file>', 'control socket of the running instance')
+    .option('--name <name>', 'instance name (picks the socket; default from the config, else "default")')
+    .option('-c, --config <file>', 'config file, to read the instance name from');
+}
+
+/** Build the `tunnelmux` program. */
+export function buildProgram(): Command {
+  const program = new Command('tunnelmux')
+    .description('One stable local TCP port carried over several tunnels at once, with live failover.')
+    .version(VERSION, '-v, --version', 'print the version')
+    .showHelpAfterError('(run tunnelmux --help for usage)')
+    .addHelpText('after', EXAMPLES);
+
+  program
+    .command('up')
+    .description('open every path in the config, serve the front door, and fail over live (Ctrl-C stops all)')
+    .option('-c, --config <file>', 'config file (default: tunnelmux.yaml/.yml/.json here)')
+    .option('-l, --listen <addr>', 'front door address, overrides the config (e.g. 127.0.0.1:2222)')
+    .option(
+      '--name <name>',
+      'instance name, for the control socket (default from the config, else "default")',
+    )
+    .option('--socket <file>', 'control socket path (default $XDG_RUNTIME_DIR/tunnelmux/<name>.sock)')
+    .option(
+      '--metrics-listen <addr>',
+      'serve Prometheus /metrics here (loopback only unless --metrics-public)',
+    )
+    .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
+    .option('--json', 'print events as NDJSON instead of the live view')
+    .addHelpText(
+      'after',
+      `
+On a terminal: a live view of paths, latency, bytes and failovers. Piped: one log line per event.
+
+Examples:
+  $ tunnelmux up
+  $ tunnelmux up --config ~/tunnels/devbox.yaml --listen 127.0.0.1:2200
+  $ tunnelmux up --json | jq 'select(.type == "failover")'
+  $ tunnelmux up --metrics-listen 127.0.0.1:9464`,
+    )
+    .action(
+      lazy(
+        () => import('./commands/up'),
+        (m) => m.up,
+      ),
+    );
+
+  controlOptions(program.command('status'))
+    .description('state of every path of the running instance')
+    .addHelpText('after', '\nExamples:\n  $ tunnelmux status\n  $ tunnelmux status --json | jq .primary')
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.status,
+      ),
+    );
+
+  controlOptions(program.command('list'))
+    .description('the paths of the running instance, one per line')
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.list,
+      ),
+    );
+
+  controlOptions(program.command('metrics'))
+    .description('metrics of the running instance')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'prometheus']))
+    .addHelpText('after', '\nExamples:\n  $ tunnelmux metrics\n  $ tunnelmux metrics --format prometheus')
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.metrics,
+      ),
+    );
+
+  controlOptions(program.command('events'))
+    .description('recent events of the running instance; --follow streams new ones')
+    .option('-f, --follow', 'keep streaming until Ctrl-C')
+    .option('-t, --type <types...>', 'only these event types (e.g. failover primary-change)')
+    .option('-n, --limit <n>', 'how many recent events to show first', '50')
+    .option('-a, --all', 'include probes, metrics and debug logs (left out unless --type names them)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tunnelmux events\n  $ tunnelmux events --follow --type failover primary-change\n  $ tunnelmux events -f --json',
+    )
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.events,
+      ),
+    );
+
+  controlOptions(program.command('primary'))
+    .description('pin a connected path as primary until it goes down, or --clear the pin')
+    .argument('[path]', 'path id')
+    .option('--clear', 'remove the pin; the best healthy path becomes primary')
+    .addHelpText('after', '\nExamples:\n  $ tunnelmux primary cf\n  $ tunnelmux primary --clear')
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.primary,
+      ),
+    );
+
+  controlOptions(program.command('failover'))
+    .description('turn automatic failover on or off')
+    .argument('<on|off>', 'on or off')
+    .addHelpText('after', '\nExamples:\n  $ tunnelmux failover off\n  $ tunnelmux failover on')
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.failover,
+      ),
+    );
+
+  controlOptions(program.command('restart'))
+    .description('close and reopen one path')
+    .argument('<path>', 'path id')
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.restart,
+      ),
+    );
+
+  controlOptions(program.command('stop'))
+    .description('stop one path (it stays listed as disconnected; restart brings it back)')
+    .argument('<path>', 'path id')
+    .action(
+      lazy(
+        () => import('./commands/query'),
+        (m) => m.stop,
+      ),
+    );
+
+  program
+    .command('providers')
+    .description('provider packages found (from their manifests; nothing is imported unless --detect)')
+    .option('-c, --config <file>', 'config whose plugins and folder to search too')
+    .option('--detect', 'also load each provider and look for its tool and version')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ tunnelmux providers\n  $ tunnelmux providers --detect --json')
+    .action(
+      lazy(
+        () => import('./commands/providers'),
+        (m) => m.providers,
+      ),
+    );
+
+  program
+    .command('doctor')
+    .description(
+      'check the config, providers, their tools and the listen port, and say how to fix each problem',
+    )
+    .option('-c, --config <file>', 'config file')
+    .option('--json', 'print JSON')
+    .action(
+      lazy(
+        () => import('./commands/doctor'),
+        (m) => m.doctor,
+      ),
+    );
+
+  program
+    .command('init')
+    .description('write a tunnelmux.yaml interactively')
+    .option('-c, --config <file>', 'where to write it', 'tunnelmux.yaml')
+    .option('-y, --yes', 'accept the defaults without asking (non-interactive)')
+    .option('--force', 'overwrite an existing file')
+    .option('--json', 'print JSON')
+    .action(
+      lazy(
+        () => import('./commands/init'),
+        (m) => m.init,
+      ),
+    );
+
+  const plugins = program.command('plugins').description('manage globally installed provider plugins');
+  plugins
+    .command('list')
+    .description('plugins in the user plugin folder')
+    .option('--json', 'print JSON')
+    .action(
+      lazy(
+        () => import('./commands/plugins'),
+        (m) => m.list,
+      ),
+    );
+  plugins
+    .command('add')
+    .description('install a provider package into the user plugin folder (npm install --prefix)')
+    .argument('<packages...>', 'npm package specs, e.g. @tunnelmux/provider-ngrok')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tunnelmux plugins add @tunnelmux/provider-ngrok\n  $ tunnelmux plugins add ./my-provider.tgz',
+    )
+    .action(
+      lazy(
+        () => import('./commands/plugins'),
+        (m) => m.add,
+      ),
+    );
+  plugins
+    .command('remove')
+    .description('uninstall provider packages from the user plugin folder')
+    .argument('<packages...>', 'package names')
+    .option('--json', 'print JSON')
+    .action(
+      lazy(
+        () => import('./commands/plugins'),
+        (m) => m.remove,
+      ),
+    );
+
+  program
+    .command('demo')
+    .description(
+      'a self-contained failover demo: stand-in paths, client load, scripted faults, no tunnel tools',
+    )
+    .option('--json', 'print events as NDJSON')
+    .action(
+      lazy(
+        () => import('./commands/demo'),
+        (m) => m.demo,
+      ),
+    );
+
+  for (const command of [program, ...program.commands, ...plugins.commands]) command.exitOverride();
+  return program;
+}
+
+/** Run the CLI; resolves with the exit code. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end with exit code 0; anything else commander refused is a usage error.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const code = exitCodeOf(error);
+    if (json) process.stdout.write(`${JSON.stringify({ error: messageOf(error), exitCode: code })}\n`);
+    else process.stderr.write(`${messageOf(error)}\n`);
+    return code;
+  }
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  const named = error as { name?: string; exitCode?: unknown };
+  if (typeof named.exitCode === 'number') return named.exitCode;
+  if (named.name === 'ConfigError') return 2;
+  return 1;
+}

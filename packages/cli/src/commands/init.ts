@@ -1,0 +1,127 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { discover } from '../discovery/discover';
+import { CliError, usageError } from '../util/errors';
+import { colors, printJson } from '../util/output';
+
+// Starting options per first-party provider; `doctor` says what else a path needs.
+const TEMPLATES: Record<string, Record<string, unknown>> = {
+  tailscale: { host: 'devbox' },
+  cloudflare: { hostname: 'ssh.example.com' },
+  ngrok: {},
+  ssh: { host: 'jump.example.com', user: 'me' },
+};
+const SHORT_IDS: Record<string, string> = { tailscale: 'ts', cloudflare: 'cf', ngrok: 'ngrok', ssh: 'jump' };
+
+interface Answers {
+  listen: string;
+  target: string;
+  protocol: 'ssh' | 'tcp';
+  providers: string[];
+}
+
+/** `tunnelmux init`: ask a few questions (or take defaults with --yes) and write tunnelmux.yaml. */
+export async function init(options: {
+  config: string;
+  yes?: boolean;
+  force?: boolean;
+  json?: boolean;
+}): Promise<void> {
+  const file = path.resolve(options.config);
+  if (existsSync(file) && !options.force) {
+    throw usageError(`[tunnelmux] ${file} already exists; pass --force to overwrite it`);
+  }
+  const installed = [...discover({ configDir: path.dirname(file) }).providers.keys()];
+  const defaults: Answers = {
+    listen: '127.0.0.1:2222',
+    target: 'devbox.internal:22',
+    protocol: 'ssh',
+    providers: installed.length > 0 ? installed : ['tailscale', 'cloudflare', 'ssh'],
+  };
+  let answers = defaults;
+  if (!options.yes) {
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      throw usageError(
+        '[tunnelmux] init asks questions on a terminal; pass --yes to write the defaults instead',
+      );
+    }
+    answers = await ask(defaults, installed);
+  }
+  const text = render(answers);
+  writeFileSync(file, text);
+  if (options.json) printJson({ file, config: text });
+  else {
+    process.stdout.write(`${colors.green('wrote')} ${file}\n`);
+    process.stdout.write(
+      `next: edit the options of each path, then ${colors.bold('tunnelmux doctor')} and ${colors.bold('tunnelmux up')}\n`,
+    );
+  }
+}
+
+async function ask(defaults: Answers, installed: string[]): Promise<Answers> {
+  const p = await import('@clack/prompts');
+  const cancelled = (value: unknown): value is symbol => p.isCancel(value);
+  const stop = () => {
+    p.cancel('nothing written');
+    throw new CliError('[tunnelmux] init cancelled', 1);
+  };
+  p.intro('tunnelmux init');
+  const listen = await p.text({
+    message: 'Local address clients connect to (the front door)',
+    initialValue: defaults.listen,
+    validate: (v) =>
+      /^(?:\[[^\]]+\]|[^:\s]+):\d+$/.test(v ?? '') ? undefined : 'host:port, e.g. 127.0.0.1:2222',
+  });
+  if (cancelled(listen)) return stop();
+  const target = await p.text({
+    message: 'Target as seen from the far side of the tunnels',
+    initialValue: defaults.target,
+    validate: (v) =>
+      /^(?:\[[^\]]+\]|[^:\s]+):\d+$/.test(v ?? '') ? undefined : 'host:port, e.g. devbox.internal:22',
+  });
+  if (cancelled(target)) return stop();
+  const protocol = await p.select({
+    message: 'Protocol',
+    options: [
+      { value: 'ssh' as const, label: 'ssh', hint: 'probes wait for the SSH banner; first-byte failover' },
+      { value: 'tcp' as const, label: 'tcp', hint: 'probes only connect' },
+    ],
+    initialValue: defaults.protocol,
+  });
+  if (cancelled(protocol)) return stop();
+  const choices = [...new Set([...installed, ...Object.keys(TEMPLATES)])];
+  const providers = await p.multiselect({
+    message: 'Paths, in priority order (first = preferred)',
+    options: choices.map((id) => ({
+      value: id,
+      label: id,
+      hint: installed.includes(id) ? 'installed' : 'not installed',
+    })),
+    initialValues: defaults.providers.filter((id) => choices.includes(id)),
+    required: true,
+  });
+  if (cancelled(providers)) return stop();
+  p.outro('writing the config');
+  return { listen, target, protocol, providers };
+}
+
+function render(answers: Answers): string {
+  const config = {
+    listen: answers.listen,
+    target: answers.target,
+    protocol: answers.protocol,
+    failover: { interval: '2s', timeout: '1s', fall: 3, rise: 2, maxLatency: '500ms', autoRecover: true },
+    paths: answers.providers.map((provider, index) => ({
+      id: SHORT_IDS[provider] ?? provider,
+      provider,
+      priority: index + 1,
+      options: TEMPLATES[provider] ?? {},
+    })),
+  };
+  return (
+    '# yaml-language-server: $schema=./node_modules/@tunnelmux/cli/schema/tunnelmux.schema.json\n' +
+    '# tunnelmux config: see `tunnelmux --help`; check it with `tunnelmux doctor`.\n' +
+    stringify(config, { flowCollectionPadding: true, collectionStyle: 'block' })
+  );
+}

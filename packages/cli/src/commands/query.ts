@@ -1,0 +1,155 @@
+import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
+import type { ControlOptions } from '../cli';
+import { request, streamEvents } from '../control/client';
+import { formatEvent } from '../render/events';
+import { statusTable } from '../render/status';
+import { usageError } from '../util/errors';
+import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
+import { resolveSocket } from './instance';
+
+// Kept here (not imported from core) so queries never load the engine.
+const EVENT_TYPES = [
+  'state-change',
+  'connected',
+  'disconnected',
+  'reconnecting',
+  'probe',
+  'dial-failed',
+  'public-url',
+  'log',
+  'primary-change',
+  'failover',
+  'no-healthy-path',
+  'healthy-path-restored',
+  'connection-refused',
+  'metrics',
+  'error',
+];
+
+export async function status(options: ControlOptions): Promise<void> {
+  const result = await request<ManagerStatus>(resolveSocket(options), 'status');
+  if (options.json) printJson(result);
+  else process.stdout.write(`${statusTable(result)}\n`);
+}
+
+export async function list(options: ControlOptions): Promise<void> {
+  const paths = await request<PathStatus[]>(resolveSocket(options), 'list');
+  if (options.json) printJson(paths);
+  else
+    for (const path of paths)
+      process.stdout.write(`${path.id}\t${path.provider}\t${path.state}${path.primary ? '\tprimary' : ''}\n`);
+}
+
+export async function metrics(options: ControlOptions & { format?: string }): Promise<void> {
+  const socket = resolveSocket(options);
+  const format = options.format ?? (options.json ? 'json' : 'table');
+  if (format === 'prometheus') {
+    const result = await request<{ text: string }>(socket, 'prometheus');
+    process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+    return;
+  }
+  const snapshot = await request<MetricsSnapshot>(socket, 'metrics');
+  if (format === 'json') {
+    printJson(snapshot);
+    return;
+  }
+  const rows = snapshot.paths.map((path) => [
+    path.id,
+    path.state,
+    ms(path.latencyMs.p50),
+    ms(path.latencyMs.p95),
+    bytes(path.bytesIn),
+    bytes(path.bytesOut),
+    String(path.totalConnections),
+    String(path.failedDials),
+    String(path.restarts),
+  ]);
+  process.stdout.write(
+    `${table(rows, ['PATH', 'STATE', 'P50', 'P95', 'IN', 'OUT', 'CONNS', 'FAILED', 'RESTARTS'])}\n` +
+      `primary ${snapshot.primary ?? colors.red('none')}  failovers ${snapshot.failovers}  ` +
+      `no-healthy ${Math.round(snapshot.noHealthyPathMs)}ms  refused ${snapshot.refusedConnections}\n`,
+  );
+}
+
+export async function events(
+  options: ControlOptions & { follow?: boolean; type?: string[]; limit?: string; all?: boolean },
+): Promise<void> {
+  const types = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
+  const unknown = types.filter((t) => !EVENT_TYPES.includes(t));
+  if (unknown.length > 0) {
+    throw usageError(
+      `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
+    );
+  }
+  const limit = Number(options.limit ?? 50);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw usageError(`[tunnelmux] --limit must be a whole number, got "${options.limit}"`);
+  const socket = resolveSocket(options);
+  const show = (event: TunnelmuxEvent) => {
+    if (options.json) printLine(event);
+    else process.stdout.write(`${formatEvent(event)}\n`);
+  };
+  if (!options.follow) {
+    const recent = await request<TunnelmuxEvent[]>(socket, 'events', { types, limit, all: options.all });
+    for (const event of recent) show(event);
+    return;
+  }
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    for await (const event of streamEvents(socket, { types, limit, all: options.all }, abort.signal))
+      show(event as TunnelmuxEvent);
+  } catch (error) {
+    // Ctrl-C ends a follow normally.
+    if (!abort.signal.aborted) throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+export async function primary(
+  id: string | undefined,
+  options: ControlOptions & { clear?: boolean },
+): Promise<void> {
+  if (!id && !options.clear)
+    throw usageError('[tunnelmux] name a path to pin (tunnelmux primary <path>) or pass --clear');
+  if (id && options.clear) throw usageError('[tunnelmux] give either a path or --clear, not both');
+  const result = await request<ManagerStatus>(resolveSocket(options), 'primary', {
+    id: options.clear ? null : id,
+  });
+  if (options.json) printJson(result);
+  else
+    process.stdout.write(
+      options.clear
+        ? `pin cleared; primary is ${result.primary ?? 'none'}\n`
+        : `primary is ${result.primary}\n`,
+    );
+}
+
+export async function failover(value: string, options: ControlOptions): Promise<void> {
+  if (value !== 'on' && value !== 'off')
+    throw usageError(`[tunnelmux] failover takes "on" or "off", got "${value}"`);
+  const result = await request<ManagerStatus>(resolveSocket(options), 'failover', {
+    enabled: value === 'on',
+  });
+  if (options.json) printJson(result);
+  else
+    process.stdout.write(
+      `automatic failover ${result.autoFailover ? 'on' : 'off'}; primary is ${result.primary ?? 'none'}\n`,
+    );
+}
+
+export async function restart(id: string, options: ControlOptions): Promise<void> {
+  const result = await request<PathStatus>(resolveSocket(options), 'restart', { id });
+  if (options.json) printJson(result);
+  else process.stdout.write(`${result.id} restarted: ${result.state}\n`);
+}
+
+export async function stop(id: string, options: ControlOptions): Promise<void> {
+  const result = await request<PathStatus>(resolveSocket(options), 'stop', { id });
+  if (options.json) printJson(result);
+  else process.stdout.write(`${result.id} stopped: ${result.state}\n`);
+}

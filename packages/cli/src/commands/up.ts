@@ -1,0 +1,232 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Manager, ManagerStatus, TunnelmuxEvent } from '@tunnelmux/core';
+import { ControlServer } from '../control/server';
+import { socketPath } from '../control/socket-path';
+import { formatFailure } from '../discovery/load';
+import { createEngine, pathSpecs, prepare } from '../engine';
+import { formatEvent } from '../render/events';
+import { LiveView } from '../render/live-view';
+import { formatAddress, isLoopback, parseAddress } from '../util/address';
+import { CliError, messageOf, usageError } from '../util/errors';
+import { colors, printLine } from '../util/output';
+
+export interface UpOptions {
+  config?: string;
+  listen?: string;
+  name?: string;
+  socket?: string;
+  metricsListen?: string;
+  metricsPublic?: boolean;
+  json?: boolean;
+}
+
+type FrontDoor = Awaited<ReturnType<Manager['listen']>>;
+
+// Kinds of event that would drown the plain log; they still go to --json and the live view's figures.
+const QUIET = new Set(['probe', 'metrics', 'log']);
+const RECENT = 1000;
+
+/** `tunnelmux up`: open every path, serve the front door and the control socket, render until stopped. */
+export async function up(options: UpOptions): Promise<void> {
+  const listenAt = options.listen ? parseAddress(options.listen, '--listen') : undefined;
+  const metricsAt = options.metricsListen
+    ? parseAddress(options.metricsListen, '--metrics-listen')
+    : undefined;
+  if (metricsAt && !isLoopback(metricsAt.host) && !options.metricsPublic) {
+    throw usageError(
+      `[tunnelmux] --metrics-listen ${options.metricsListen} is not a loopback address; add --metrics-public to serve metrics beyond this machine`,
+    );
+  }
+  const prepared = await prepare(options.config);
+  const { config } = prepared.loaded;
+  const json = Boolean(options.json);
+  const tty = !json && Boolean(process.stdout.isTTY);
+  const note = (text: string, level: 'warn' | 'error' = 'warn') => {
+    if (json) printLine({ type: 'cli', level, time: Date.now(), message: text });
+    else process.stderr.write(`${level === 'error' ? colors.red(text) : colors.yellow(text)}\n`);
+  };
+  for (const entry of prepared.providers.values())
+    for (const warning of entry.warnings) note(`[tunnelmux] ${warning}`);
+  for (const failure of prepared.failures) note(formatFailure(failure), 'error');
+  if (prepared.runnable.length === 0) {
+    throw new CliError(
+      '[tunnelmux] no path can start: none of the providers it needs could be loaded (see above)',
+    );
+  }
+
+  const frontDoorAt =
+    listenAt ?? (config.listen !== undefined ? parseAddress(config.listen, 'listen') : undefined);
+  const name = options.name ?? config.name ?? 'default';
+  const socket = options.socket ? path.resolve(options.socket) : socketPath(name);
+  const manager = await createEngine(prepared);
+
+  const recent: TunnelmuxEvent[] = [];
+  manager.events.on((event) => {
+    recent.push(event);
+    if (recent.length > RECENT) recent.shift();
+  });
+
+  let door: FrontDoor | undefined;
+  let metricsServer: http.Server | undefined;
+  const control = new ControlServer(socket, {
+    manager,
+    recent: () => recent,
+    info: () => ({
+      pid: process.pid,
+      name,
+      config: prepared.loaded.file,
+      listen: door ? doorAddress(door) : undefined,
+      metrics: metricsServer ? serverAddress(metricsServer) : undefined,
+    }),
+  });
+
+  let view: LiveView | undefined;
+  let stopping: Promise<void> | undefined;
+  const shutdown = (code: number, why?: string) => {
+    stopping ??= (async () => {
+      view?.stop();
+      if (why && !json) process.stderr.write(`${colors.dim(why)}\n`);
+      // The front door first, so no new client lands on a path that is closing.
+      await Promise.allSettled([door?.close(), closeServer(metricsServer)]);
+      await manager.shutdown();
+      await control.close().catch(() => undefined);
+      if (json) printLine({ type: 'stopped', time: Date.now(), code });
+      process.exit(code);
+    })();
+    return stopping;
+  };
+  // `on`, not `once`: execa's signal-exit re-raises a signal it believes nobody else handles, and a spent
+  // `once` listener no longer counts, so the process would die by the signal instead of exiting 0.
+  process.on('SIGINT', () => void shutdown(0, 'stopping every path (Ctrl-C)'));
+  process.on('SIGTERM', () => void shutdown(0, 'stopping every path (SIGTERM)'));
+  process.on('SIGHUP', () => void shutdown(0, 'stopping every path (SIGHUP)'));
+
+  try {
+    await control.start();
+  } catch (error) {
+    await manager.shutdown();
+    throw error;
+  }
+
+  if (json) {
+    manager.events.on((event) => printLine(event));
+  } else if (tty) {
+    view = new LiveView(manager, { socket, name });
+    view.start();
+  } else {
+    manager.events.on((event) => {
+      if (
+        !QUIET.has(event.type) ||
+        (event.type === 'log' && (event.level === 'warn' || event.level === 'error'))
+      ) {
+        process.stdout.write(`${formatEvent(event)}\n`);
+      }
+    });
+  }
+  if (!tty && !json)
+    process.stdout.write(`opening ${prepared.runnable.length} path(s); control socket ${socket}\n`);
+
+  const results = await manager.startMultiple(pathSpecs(prepared));
+  if (stopping) return stopping;
+  for (const result of results) {
+    if (!result.ok) note(`[tunnelmux] path "${result.id}" did not open: ${messageOf(result.error)}`, 'error');
+  }
+  if (results.every((result) => !result.ok && result.status?.state === 'failed')) {
+    return shutdown(1, 'every path failed for good (fatal errors above); nothing to run');
+  }
+
+  if (frontDoorAt) {
+    try {
+      // Writing a non-loopback address in the config or --listen is the explicit ask core wants.
+      door = await manager.listen({ ...frontDoorAt, allowAllInterfaces: !isLoopback(frontDoorAt.host) });
+    } catch (error) {
+      note(`[tunnelmux] cannot listen on ${formatAddress(frontDoorAt)}: ${messageOf(error)}`, 'error');
+      return shutdown(1);
+    }
+  }
+  if (metricsAt) {
+    try {
+      metricsServer = await serveMetrics(manager, metricsAt);
+    } catch (error) {
+      note(`[tunnelmux] cannot serve metrics on ${formatAddress(metricsAt)}: ${messageOf(error)}`, 'error');
+      return shutdown(1);
+    }
+  }
+
+  const status = manager.status();
+  const ready = {
+    type: 'ready',
+    time: Date.now(),
+    pid: process.pid,
+    socket,
+    listen: door ? doorAddress(door) : undefined,
+    metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
+    primary: status.primary,
+    paths: status.paths.map((p) => ({
+      id: p.id,
+      provider: p.provider,
+      state: p.state,
+      pid: p.pid,
+      endpoint: p.endpoint,
+    })),
+  };
+  if (json) printLine(ready);
+  else if (view) view.ready(ready.listen, ready.metrics);
+  else process.stdout.write(readyLine(status, ready.listen, ready.metrics, socket));
+  // Runs until a signal; the control socket and timers keep the process alive.
+  await new Promise<never>(() => undefined);
+}
+
+function readyLine(
+  status: ManagerStatus,
+  listen: string | undefined,
+  metrics: string | undefined,
+  socket: string,
+): string {
+  const up = status.paths.filter((p) => p.state === 'connected').length;
+  return (
+    `ready: ${up}/${status.paths.length} paths up, primary ${status.primary ?? 'none'}` +
+    (listen ? `, listening on ${listen}` : '') +
+    (metrics ? `, metrics ${metrics}` : '') +
+    `; control ${socket}\n`
+  );
+}
+
+function serverAddress(server: http.Server): string {
+  const address = server.address() as AddressInfo;
+  return formatAddress({ host: address.address, port: address.port });
+}
+
+function doorAddress(door: FrontDoor): string {
+  return formatAddress(door.address);
+}
+
+async function serveMetrics(manager: Manager, at: { host: string; port: number }): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+      return;
+    }
+    manager.prometheus().then(
+      (text) => res.writeHead(200, { 'content-type': manager.prometheusContentType }).end(text),
+      (error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${messageOf(error)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+function closeServer(server: http.Server | undefined): Promise<void> {
+  if (!server) return Promise.resolve();
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

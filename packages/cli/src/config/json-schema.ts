@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { configSchema } from './schema';
+
+/** The JSON Schema of `tunnelmux.yaml`, for editor completion; generated from the same zod schema. */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+}
+
+/** The schema file's text, as written to `schema/tunnelmux.schema.json`. */
+export function configJsonSchemaText(): string {
+  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+}

@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigFileError, loadConfig } from './load';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'tmx-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+// The message a user reads for this config, with the folder taken out.
+function problems(text: string, name = 'tunnelmux.yaml'): string[] {
+  try {
+    loadConfig(write(name, text));
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigFileError);
+    expect((error as ConfigFileError).exitCode).toBe(2);
+    return (error as Error).message.split('\n').map((line) => line.replace(/^.*?(tunnelmux\.\w+:)/, '$1'));
+  }
+  throw new Error('the config was accepted');
+}
+
+const GOOD = `listen: 127.0.0.1:2222
+target: devbox.internal:22
+protocol: ssh
+failover: { interval: 2s, timeout: 1s, fall: 3, rise: 2, maxLatency: 500ms, autoRecover: true, firstByteTimeout: 2s }
+paths:
+  - { id: ts, provider: tailscale, priority: 1, options: { host: devbox } }
+  - { id: cf, provider: cloudflare, priority: 2, options: { hostname: ssh.example.com } }
+  - { id: jump, provider: ssh, priority: 3, target: 10.0.0.5:22, options: { host: jump.example.com, user: me } }
+`;
+
+describe('loadConfig', () => {
+  it('accepts the documented example', () => {
+    const loaded = loadConfig(write('tunnelmux.yaml', GOOD));
+    expect(loaded.config.paths.map((p) => p.id)).toEqual(['ts', 'cf', 'jump']);
+    expect(loaded.config.failover?.interval).toBe('2s');
+    expect(loaded.config.paths[2]?.target).toBe('10.0.0.5:22');
+    expect(loaded.locate(['paths', 1, 'options', 'hostname'])).toMatch(/tunnelmux\.yaml:7:\d+$/);
+  });
+
+  it('accepts the same config as JSON', () => {
+    const json = JSON.stringify(
+      { target: 'devbox:22', paths: [{ id: 'a', provider: 'ssh', options: { host: 'x' } }] },
+      null,
+      2,
+    );
+    expect(loadConfig(write('tunnelmux.json', json)).config.target).toBe('devbox:22');
+  });
+
+  it('names the line, field, value and expectation of a bad duration', () => {
+    expect(problems(GOOD.replace('interval: 2s', 'interval: soon'))).toEqual([
+      'tunnelmux.yaml:4:23: failover.interval must be a duration such as 500ms, 2s or 1m (or a number of milliseconds), got "soon" (string)',
+    ]);
+  });
+
+  it('names a bad target on a path', () => {
+    expect(problems(GOOD.replace('target: 10.0.0.5:22', 'target: 10.0.0.5'))).toEqual([
+      'tunnelmux.yaml:8:53: paths.2.target must be host:port such as devbox.internal:22 or [::1]:22, got "10.0.0.5" (string)',
+    ]);
+  });
+
+  it('points at an unknown key and lists the known ones', () => {
+    const [line] = problems(GOOD.replace('protocol: ssh', 'protocl: ssh'));
+    expect(line).toMatch(
+      /^tunnelmux\.yaml:3:1: protocl is not a known field; expected one of name, listen, target, protocol/,
+    );
+  });
+
+  it('names an unknown protocol with the allowed values', () => {
+    expect(problems(GOOD.replace('protocol: ssh', 'protocol: udp'))).toEqual([
+      'tunnelmux.yaml:3:11: protocol must be one of "ssh", "tcp", got "udp" (string)',
+    ]);
+  });
+
+  it('says a required field is missing', () => {
+    expect(problems('target: devbox:22\n')).toEqual(['tunnelmux.yaml:1:1: paths is required, got nothing']);
+  });
+
+  it('refuses duplicate path ids and a path without any target', () => {
+    const text = 'paths:\n  - { id: a, provider: ssh }\n  - { id: a, provider: ssh, target: x:22 }\n';
+    expect(problems(text)).toEqual([
+      'tunnelmux.yaml:2:5: paths.0.target is missing: set a top-level target (host:port such as devbox.internal:22 or [::1]:22) or a target on this path',
+      'tunnelmux.yaml:3:11: paths.1.id must be unique, got "a" (string) which paths.0.id already uses',
+    ]);
+  });
+
+  it('names a wrong type and a bad number', () => {
+    expect(problems(GOOD.replace('fall: 3', 'fall: three').replace('rise: 2', 'rise: 0'))).toEqual([
+      'tunnelmux.yaml:4:46: failover.fall must be a number, got "three" (string)',
+      'tunnelmux.yaml:4:59: failover.rise must be at least 1, got 0 (number)',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const [line] = problems('paths:\n  - { id: a, provider: ssh\n');
+    expect(line).toMatch(/^tunnelmux\.yaml:\d+:\d+: is not valid YAML: /);
+  });
+
+  it('reports JSON syntax errors as JSON', () => {
+    const [line] = problems('{ "paths": [ }', 'tunnelmux.json');
+    expect(line).toMatch(/^tunnelmux\.json:1:\d+: is not valid JSON: /);
+  });
+});

@@ -1,0 +1,272 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { z } from 'zod';
+
+export { CONFIG_NAMES, findConfig, findConfigQuietly } from './find';
+
+import { type Config, configSchema, DURATION_EXPECTED, TARGET_EXPECTED } from './schema';
+
+/** A loaded, valid config and where it came from. */
+export interface LoadedConfig {
+  file: string;
+  dir: string;
+  config: Config;
+  /** Maps a field path to `file:line:col`, for messages about fields found valid here but refused later. */
+  locate(fieldPath: readonly PropertyKey[]): string;
+  /** The same as `{ file, line, col }`. */
+  position(fieldPath: readonly PropertyKey[]): { file: string; line: number; col: number };
+}
+
+/** One problem with a config file, pointing at the line. */
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  field: string;
+  value: unknown;
+  message: string;
+}
+
+/** Thrown for a config that cannot be used; exit code 2. */
+export class ConfigFileError extends Error {
+  override name = 'ConfigFileError';
+  readonly exitCode = 2;
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+  }
+}
+
+/** `tunnelmux.yaml:7:13: failover.interval must be ..., got "2 seconds" (string)`. */
+export function formatProblem(problem: ConfigProblem): string {
+  const where = `${problem.file}:${problem.line}:${problem.col}`;
+  const field = problem.field ? `${problem.field} ` : '';
+  return `${where}: ${field}${problem.message}`;
+}
+
+/** Read, parse and validate a config file; every problem names the file, line, field, value and expectation. */
+export function loadConfig(file: string): LoadedConfig {
+  const text = readFileSync(file, 'utf8');
+  const shown = path.relative(process.cwd(), file) || file;
+  const lineCounter = new LineCounter();
+  // YAML 1.2 is a superset of JSON, so one parser gives line numbers for both.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const position = (offset: number) => {
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, col: pos.col };
+  };
+  if (doc.errors.length > 0) {
+    throw new ConfigFileError(
+      doc.errors.map((error) => ({
+        file: shown,
+        ...position(error.pos[0]),
+        field: '',
+        value: undefined,
+        message: `is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${error.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  const data: unknown = doc.toJS();
+  const at = (fieldPath: readonly PropertyKey[], key = false) => {
+    const found = nodeAt(doc.contents, fieldPath, key);
+    return position(found?.range?.[0] ?? 0);
+  };
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigFileError([
+      {
+        file: shown,
+        line: 1,
+        col: 1,
+        field: '',
+        value: data,
+        message: `must be a mapping with listen, target and paths, got ${describe(data)}`,
+      },
+    ]);
+  }
+  const parsed = configSchema.safeParse(data);
+  const problems: ConfigProblem[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...toProblems(issue, data, shown, at));
+  } else {
+    problems.push(...crossChecks(parsed.data, shown, at));
+  }
+  if (problems.length > 0) throw new ConfigFileError(problems);
+  const config = parsed.data as Config;
+  return {
+    file,
+    dir: path.dirname(file),
+    config,
+    locate: (fieldPath) => {
+      const pos = at(fieldPath);
+      return `${shown}:${pos.line}:${pos.col}`;
+    },
+    position: (fieldPath) => ({ file: shown, ...at(fieldPath) }),
+  };
+}
+
+/** Rules a per-field schema cannot say: unique ids, a target for every path. */
+function crossChecks(
+  config: Config,
+  file: string,
+  at: (p: readonly PropertyKey[], key?: boolean) => { line: number; col: number },
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seen = new Map<string, number>();
+  config.paths.forEach((entry, index) => {
+    const first = seen.get(entry.id);
+    if (first !== undefined) {
+      problems.push({
+        file,
+        ...at(['paths', index, 'id']),
+        field: `paths.${index}.id`,
+        value: entry.id,
+        message: `must be unique, got ${describe(entry.id)} which paths.${first}.id already uses`,
+      });
+    } else seen.set(entry.id, index);
+    if (!entry.target && !config.target) {
+      problems.push({
+        file,
+        ...at(['paths', index]),
+        field: `paths.${index}.target`,
+        value: undefined,
+        message: `is missing: set a top-level target (${TARGET_EXPECTED}) or a target on this path`,
+      });
+    }
+  });
+  return problems;
+}
+
+function toProblems(
+  issue: z.core.$ZodIssue,
+  data: unknown,
+  file: string,
+  at: (p: readonly PropertyKey[], key?: boolean) => { line: number; col: number },
+): ConfigProblem[] {
+  const issuePath = issue.path as PropertyKey[];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const keyPath = [...issuePath, key];
+      const parent = valueAt(data, issuePath);
+      const allowed = allowedKeys(issuePath);
+      return {
+        file,
+        ...at(keyPath, true),
+        field: fieldName(keyPath),
+        value: (parent as Record<string, unknown>)?.[key],
+        message: `is not a known field${allowed ? `; expected one of ${allowed}` : ''}`,
+      };
+    });
+  }
+  const value = valueAt(data, issuePath);
+  return [
+    {
+      file,
+      ...at(issuePath),
+      field: fieldName(issuePath) || '(root)',
+      value,
+      message: `${expectation(issue, issuePath, value)}, got ${describe(value)}`,
+    },
+  ];
+}
+
+// What a field should have been, in words a user reads once and fixes.
+function expectation(issue: z.core.$ZodIssue, issuePath: PropertyKey[], value: unknown): string {
+  const last = issuePath[issuePath.length - 1];
+  const parent = issuePath[issuePath.length - 2];
+  if (value === undefined && issue.code === 'invalid_type') return 'is required';
+  if (parent === 'failover' && typeof last === 'string' && DURATION_FIELDS.has(last)) {
+    return `must be ${DURATION_EXPECTED}`;
+  }
+  if (last === 'target') return `must be ${TARGET_EXPECTED}`;
+  if (last === 'listen') return 'must be host:port such as 127.0.0.1:2222, or a port number';
+  if (last === 'id' && issuePath[0] === 'paths') {
+    return 'must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit)';
+  }
+  if (last === 'provider') return 'must be a provider id such as tailscale, cloudflare, ngrok or ssh';
+  if (last === 'paths' && issue.code === 'too_small') return 'must list at least one path';
+  if (issue.code === 'invalid_value')
+    return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}`;
+  if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}`;
+  return issue.message.replace(/^Invalid input: /, 'must be ').replace(/^Invalid /, 'must be a valid ');
+}
+
+const DURATION_FIELDS = new Set([
+  'interval',
+  'fastInterval',
+  'timeout',
+  'maxLatency',
+  'minDwell',
+  'firstByteTimeout',
+  'openTimeout',
+  'backoffInitial',
+  'backoffMax',
+  'stableAfter',
+]);
+
+function allowedKeys(parentPath: PropertyKey[]): string | undefined {
+  const shape = (schema: unknown) =>
+    Object.keys((schema as { shape: Record<string, unknown> }).shape).join(', ');
+  if (parentPath.length === 0) return shape(configSchema).replace('$schema, ', '');
+  if (parentPath.length === 1 && parentPath[0] === 'failover')
+    return shape(configSchema.shape.failover.unwrap());
+  if (parentPath.length === 2 && parentPath[0] === 'paths') return shape(configSchema.shape.paths.element);
+  return undefined;
+}
+
+function article(type: string): string {
+  if (type === 'array') return 'a list';
+  if (type === 'object') return 'a mapping';
+  if (type === 'int') return 'a whole number';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function fieldName(fieldPath: readonly PropertyKey[]): string {
+  return fieldPath.map(String).join('.');
+}
+
+function valueAt(data: unknown, fieldPath: readonly PropertyKey[]): unknown {
+  return fieldPath.reduce<unknown>(
+    (node, key) =>
+      node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    data,
+  );
+}
+
+/** The deepest YAML node on `fieldPath`; for a map key, the key itself (so the line is the key's). */
+function nodeAt(root: unknown, fieldPath: readonly PropertyKey[], wantKey = false): Node | undefined {
+  let node: unknown = root;
+  let best: Node | undefined = isNode(root) ? root : undefined;
+  for (const [index, key] of fieldPath.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key),
+      );
+      if (!pair) return best;
+      // The value's position, unless it is absent or empty; then the key's.
+      const valueNode = isNode(pair.value) ? pair.value : undefined;
+      if (wantKey && index === fieldPath.length - 1 && isNode(pair.key)) return pair.key;
+      best = (valueNode?.range ? valueNode : undefined) ?? (isNode(pair.key) ? pair.key : best);
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(key)];
+      if (!isNode(item)) return best;
+      best = item;
+      node = item;
+    } else {
+      return best;
+    }
+  }
+  return best;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${String(value)} (${typeof value})`;
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}... (mapping)` : `${text} (mapping)`;
+}

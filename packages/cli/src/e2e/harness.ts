@@ -1,0 +1,162 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The built CLI: these tests run what users run. */
+export const BIN = path.resolve(here, '../../dist/bin.js');
+/** testkit's local stand-in provider, loaded the way a user's own module would be (`plugins:`). */
+export const LOCAL_PLUGIN = path.join(here, 'fixtures', 'local-provider.js');
+
+/** A throwaway folder with these files (short path: unix socket paths are limited to 107 bytes). */
+export function testdir(files: Record<string, string> = {}): {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup(): void;
+} {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tmx-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  mkdirSync(path.join(dir, 'run'), { recursive: true, mode: 0o700 });
+  const env = {
+    ...process.env,
+    XDG_RUNTIME_DIR: path.join(dir, 'run'),
+    TUNNELMUX_HOME: path.join(dir, 'home'),
+    NO_COLOR: '1',
+  };
+  return { dir, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Run the CLI to completion. */
+export function cli(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeout?: number }) {
+  return execa(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    reject: false,
+    timeout: options.timeout ?? 30_000,
+    stdin: 'ignore',
+  });
+}
+
+/** A config using the local stand-in provider for every path. */
+export function localConfig(target: { host: string; port: number }, ids: string[], extra = ''): string {
+  return [
+    'name: t',
+    'listen: 127.0.0.1:0',
+    `target: ${target.host}:${target.port}`,
+    'protocol: ssh',
+    `plugins: [${JSON.stringify(LOCAL_PLUGIN)}]`,
+    // Generous probe limits: other test suites load this 2-core machine, and a slow probe must not read as a fault.
+    'failover: { interval: 300ms, timeout: 5s, maxLatency: 5s, fall: 2, rise: 2, minDwell: 500ms }',
+    'paths:',
+    ...ids.map((id, index) => `  - { id: ${id}, provider: local, priority: ${index + 1} }`),
+    extra,
+  ].join('\n');
+}
+
+/** What `up --json` says once it is ready. */
+export interface Ready {
+  type: 'ready';
+  pid: number;
+  socket: string;
+  listen?: string;
+  primary?: string;
+  paths: { id: string; state: string; pid?: number }[];
+}
+
+/** A running `tunnelmux up --json`, with its NDJSON lines. */
+export interface Running {
+  process: ResultPromise;
+  ready: Ready;
+  lines: Record<string, unknown>[];
+  /** Resolve with the first line (seen or to come) that matches. */
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+}
+
+/** Start `up --json` and wait (bounded) for its ready line. */
+export async function startUp(cwd: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<Running> {
+  const child = execa(process.execPath, [BIN, 'up', '--json', ...args], {
+    cwd,
+    env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<{
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }>();
+  let rest = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    rest += chunk.toString();
+    const parts = rest.split('\n');
+    rest = parts.pop() ?? '';
+    for (const text of parts) {
+      if (!text.trim()) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.match(line)) {
+          waiters.delete(waiter);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  const waitFor = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000) => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const waiter = { match, resolve };
+      waiters.add(waiter);
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`no matching line within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
+      }, timeoutMs);
+      void child.finally(() => {
+        clearTimeout(timer);
+        if (waiters.delete(waiter)) {
+          reject(
+            new Error(
+              `up exited first; stdout: ${JSON.stringify(lines.slice(-5))}; stderr: ${stderr.slice(-2000)}`,
+            ),
+          );
+        }
+      });
+      waiter.resolve = (line) => {
+        clearTimeout(timer);
+        resolve(line);
+      };
+    });
+  };
+  const ready = (await waitFor((line) => line.type === 'ready', 30_000)) as unknown as Ready;
+  return { process: child, ready, lines, waitFor };
+}
+
+/** Poll `check` until it is true or the time is up; returns the last result. */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  everyMs = 100,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

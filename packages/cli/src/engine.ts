@@ -1,0 +1,90 @@
+import type { Manager, Provider } from '@tunnelmux/core';
+import {
+  ConfigFileError,
+  type ConfigProblem,
+  findConfig,
+  type LoadedConfig,
+  loadConfig,
+} from './config/load';
+import { type Discovery, discover } from './discovery/discover';
+import { type LoadedProvider, type LoadFailure, loadProviders } from './discovery/load';
+import { messageOf } from './util/errors';
+
+/** A config loaded, its providers discovered and imported, and every path's options checked. */
+export interface Prepared {
+  loaded: LoadedConfig;
+  discovery: Discovery;
+  providers: Map<string, LoadedProvider>;
+  failures: LoadFailure[];
+  /** Paths whose provider loaded; the others are reported in `failures`. */
+  runnable: LoadedConfig['config']['paths'];
+}
+
+/** Load the config and the providers it uses; option errors point at the config line (exit 2). */
+export async function prepare(configFile: string | undefined): Promise<Prepared> {
+  const loaded = loadConfig(findConfig(configFile));
+  const { config } = loaded;
+  const discovery = discover({ configDir: loaded.dir, plugins: config.plugins });
+  const ids = [...new Set(config.paths.map((path) => path.provider))];
+  const { loaded: providers, failures } = await loadProviders(discovery, ids);
+  const runnable = config.paths.filter((path) => providers.has(path.provider));
+  await checkOptions(loaded, providers);
+  return { loaded, discovery, providers, failures, runnable };
+}
+
+/** Validate each path's options with its provider's schema, mapping errors to the config's lines. */
+export async function checkOptions(
+  loaded: LoadedConfig,
+  providers: Map<string, LoadedProvider>,
+): Promise<void> {
+  const { validateOptions } = await import('@tunnelmux/core');
+  const problems: ConfigProblem[] = [];
+  for (const [index, path] of loaded.config.paths.entries()) {
+    const provider = providers.get(path.provider)?.provider;
+    if (!provider) continue;
+    try {
+      await validateOptions(provider, path.options ?? {}, { pathId: path.id });
+    } catch (error) {
+      const field = (error as { field?: string }).field;
+      const fieldPath = [
+        'paths',
+        index,
+        'options',
+        ...(field && field !== '(options)' ? field.split('.') : []),
+      ];
+      problems.push({
+        ...loaded.position(fieldPath),
+        field: '',
+        value: undefined,
+        message: messageOf(error).replace(/^\[tunnelmux\] /, ''),
+      });
+    }
+  }
+  if (problems.length > 0) throw new ConfigFileError(problems);
+}
+
+/** The manager for a prepared config. */
+export async function createEngine(prepared: Prepared): Promise<Manager> {
+  const { createManager } = await import('@tunnelmux/core');
+  const { config } = prepared.loaded;
+  const providers: Provider[] = [...prepared.providers.values()].map((entry) => entry.provider);
+  return createManager({
+    target: config.target,
+    protocol: config.protocol,
+    failover: config.failover,
+    providers,
+  });
+}
+
+/** The path specs core's startMultiple takes. */
+export function pathSpecs(prepared: Prepared) {
+  return prepared.runnable.map((path, index) => ({
+    id: path.id,
+    provider: path.provider,
+    priority: path.priority ?? index + 1,
+    mode: path.mode,
+    target: path.target,
+    protocol: path.protocol,
+    options: path.options ?? {},
+  }));
+}

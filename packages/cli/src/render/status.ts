@@ -1,0 +1,53 @@
+import type { ManagerStatus } from '@tunnelmux/core';
+import { bytes, colors, ms, state, table } from '../util/output';
+
+/** `▁▂▅█` for a series of latencies; empty slots for gaps. */
+export function sparkline(values: readonly (number | undefined)[], width = 16): string {
+  const ticks = '▁▂▃▄▅▆▇█';
+  const recent = values.slice(-width);
+  const known = recent.filter((v): v is number => v !== undefined);
+  if (known.length === 0) return ''.padEnd(width, ' ');
+  const max = Math.max(...known, 1);
+  return recent
+    .map((v) =>
+      v === undefined ? ' ' : ticks[Math.min(ticks.length - 1, Math.floor((v / max) * (ticks.length - 1)))],
+    )
+    .join('')
+    .padStart(width, ' ');
+}
+
+/** The paths of a status as a table, primary marked. */
+export function statusTable(status: ManagerStatus, history?: Map<string, (number | undefined)[]>): string {
+  const rows = status.paths.map((path) => [
+    path.primary ? colors.bold(colors.cyan('▶')) : ' ',
+    path.id,
+    path.provider,
+    state(path.state),
+    String(path.priority),
+    path.latencyMs === undefined ? '-' : ms(path.latencyMs),
+    ...(history ? [colors.cyan(sparkline(history.get(path.id) ?? []))] : []),
+    `${bytes(path.bytesIn)}/${bytes(path.bytesOut)}`,
+    path.pid === undefined ? '-' : String(path.pid),
+    path.lastError && path.state !== 'connected'
+      ? colors.dim(path.lastError.slice(0, 60))
+      : (path.endpoint ?? ''),
+  ]);
+  const header = [
+    ' ',
+    'PATH',
+    'PROVIDER',
+    'STATE',
+    'PRIO',
+    'LATENCY',
+    ...(history ? ['TREND'] : []),
+    'IN/OUT',
+    'PID',
+    'ENDPOINT',
+  ];
+  const summary =
+    `primary ${status.primary ? colors.bold(status.primary) : colors.red('none')}` +
+    (status.pinned ? colors.dim(' (pinned)') : '') +
+    `  failover ${status.autoFailover ? 'auto' : colors.yellow('off')}` +
+    (status.degraded ? `  ${colors.red('DEGRADED: no healthy path')}` : '');
+  return `${table(rows, header)}\n${summary}`;
+}
