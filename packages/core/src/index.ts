@@ -1,4 +1,4 @@
-export { parseDuration } from './config/duration';
+export { duration as durationSchema, parseDuration } from './config/duration';
 export {
   type FailoverInput,
   type FailoverSettings,
@@ -32,6 +32,7 @@ export type { PathStatus } from './manager/path-runner';
 export type { LatencyStats, MetricsSnapshot, PathMetrics } from './metrics/types';
 export type { ChildHandle, ChildLine, SpawnOptions } from './process/child';
 export { defineProvider, isProvider, validateOptions } from './provider/define-provider';
+export { detectProvider } from './provider/detect-provider';
 export {
   API_VERSION,
   type BinarySpec,

@@ -26,6 +26,11 @@ export async function providers(options: ProvidersOptions): Promise<void> {
   }
   const discovery = discover({ configDir, plugins });
   const found = [...discovery.providers.values()];
+  // What the manifests alone say, without importing anything: wrong API version, core peer range not met.
+  const { coreVersion, manifestProblems, MANIFEST_API_VERSION } = await import('../discovery/load');
+  const problems = new Map(
+    found.map((c) => [c.id, manifestProblems(c, MANIFEST_API_VERSION, coreVersion())]),
+  );
   const tools = new Map<
     string,
     { available: boolean; version?: string; path?: string; detail?: string; install?: string }
@@ -55,6 +60,8 @@ export async function providers(options: ProvidersOptions): Promise<void> {
         dir: c.dir,
         apiVersion: c.apiVersion,
         coreRange: c.coreRange,
+        warnings: problems.get(c.id)?.warnings ?? [],
+        ...(problems.get(c.id)?.error ? { problem: problems.get(c.id)?.error } : {}),
         ...(options.detect ? { tool: tools.get(c.id) } : {}),
       })),
       modules: discovery.modules.map((m) => ({ file: m.file, spec: m.spec })),
@@ -104,6 +111,10 @@ export async function providers(options: ProvidersOptions): Promise<void> {
       colors.dim(`(${c.packageName}@${c.version} in ${c.dir} is shadowed by an earlier find)\n`),
     );
   for (const s of discovery.skipped) process.stdout.write(colors.yellow(`skipped ${s.where}: ${s.reason}\n`));
+  for (const [id, problem] of problems) {
+    if (problem.error) process.stdout.write(colors.red(`${id}: ${problem.error}\n`));
+    for (const warning of problem.warnings) process.stdout.write(colors.yellow(`${id}: ${warning}\n`));
+  }
   for (const e of loadErrors) process.stdout.write(colors.red(`${e.id}: ${e.message}\n`));
   if (!options.detect)
     process.stdout.write(colors.dim('add --detect to look for each tool and its version\n'));

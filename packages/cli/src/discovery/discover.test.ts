@@ -147,3 +147,25 @@ describe('discover', () => {
     expect(failures[0]?.message).toContain('declares provider API 2, this CLI speaks 1');
   });
 });
+
+describe('manifest checks without importing', () => {
+  it('speaks the same provider API as core', async () => {
+    const { API_VERSION } = await import('@tunnelmux/core');
+    const { MANIFEST_API_VERSION } = await import('./load');
+    expect(MANIFEST_API_VERSION).toBe(API_VERSION);
+  });
+
+  it('flags an unsupported API version as an error and an unmet core range as a warning', async () => {
+    const { manifestProblems } = await import('./load');
+    const base = { packageName: 'tunnelmux-provider-x', version: '1.0.0' };
+    expect(manifestProblems({ ...base, apiVersion: 2, coreRange: '^0.1.0' }, 1, '0.1.0').error).toContain(
+      'declares provider API 2, this CLI speaks 1',
+    );
+    expect(
+      manifestProblems({ ...base, apiVersion: 1, coreRange: '^9.0.0' }, 1, '0.1.0').warnings[0],
+    ).toContain('wants @tunnelmux/core ^9.0.0 but 0.1.0 is running');
+    expect(manifestProblems({ ...base, apiVersion: 1, coreRange: '^0.1.0' }, 1, '0.1.0')).toEqual({
+      warnings: [],
+    });
+  });
+});
