@@ -1,4 +1,5 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
+import { EVENT_TYPES } from '@tunnelmux/core/events';
 import type { ControlOptions } from '../cli';
 import { request, streamEvents } from '../control/client';
 import { formatEvent } from '../render/events';
@@ -6,25 +7,6 @@ import { statusTable } from '../render/status';
 import { usageError } from '../util/errors';
 import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
 import { resolveSocket } from './instance';
-
-// Kept here (not imported from core) so queries never load the engine.
-const EVENT_TYPES = [
-  'state-change',
-  'connected',
-  'disconnected',
-  'reconnecting',
-  'probe',
-  'dial-failed',
-  'public-url',
-  'log',
-  'primary-change',
-  'failover',
-  'no-healthy-path',
-  'healthy-path-restored',
-  'connection-refused',
-  'metrics',
-  'error',
-];
 
 export async function status(options: ControlOptions): Promise<void> {
   const result = await request<ManagerStatus>(resolveSocket(options), 'status');
@@ -75,7 +57,7 @@ export async function events(
   options: ControlOptions & { follow?: boolean; type?: string[]; limit?: string; all?: boolean },
 ): Promise<void> {
   const types = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
-  const unknown = types.filter((t) => !EVENT_TYPES.includes(t));
+  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (unknown.length > 0) {
     throw usageError(
       `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
