@@ -7,7 +7,8 @@ export function testkitRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 6; depth++) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === '@tunnelmux/testkit') return dir;
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === '@tunnelmux/testkit')
+      return dir;
     dir = path.dirname(dir);
   }
   throw new Error('[tunnelmux] [testkit] cannot find the @tunnelmux/testkit folder above ' + import.meta.url);
