@@ -84,6 +84,51 @@ Examples:
       ),
     );
 
+  program
+    .command('expose <port>')
+    .description(
+      'publish a local port through several providers at once, keep each alive, and report the public addresses',
+    )
+    .requiredOption('--via <providers>', 'comma-separated provider ids, e.g. cloudflare,ngrok,tailscale')
+    .option('--host <host>', 'the local service host (default 127.0.0.1)')
+    .option(
+      '-c, --config <file>',
+      "config for plugins, failover and each provider's options (expose.options)",
+    )
+    .option('--name <name>', 'instance name, for the control socket (default "expose")')
+    .option('--socket <file>', 'control socket path (default $XDG_RUNTIME_DIR/tunnelmux/<name>.sock)')
+    .option(
+      '--metrics-listen <addr>',
+      'serve Prometheus /metrics here (loopback only unless --metrics-public)',
+    )
+    .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
+    .option('--json', 'print events as NDJSON (public-url events carry each address)')
+    .addHelpText(
+      'after',
+      `
+Each provider gets one expose path with the same id as the provider; its public address is printed as soon as it
+is known (a public-url event), shown by \`tunnelmux status --name expose\`, and withdrawn when tunnelmux stops
+(Ctrl-C, SIGTERM, or even SIGKILL). Provider options come from the config's expose section:
+
+  expose:
+    port: 22
+    via: [cloudflare, ngrok, tailscale]
+    options:
+      cloudflare: { tunnelTokenEnv: TUNNEL_TOKEN }
+      ngrok: { authtokenEnv: NGROK_AUTHTOKEN }
+
+Examples:
+  $ tunnelmux expose 22 --via ngrok
+  $ tunnelmux expose 22 --via cloudflare,ngrok,tailscale --config server.yaml
+  $ tunnelmux expose 8080 --via cloudflare --json | jq 'select(.type == "public-url")'`,
+    )
+    .action(
+      lazy(
+        () => import('./commands/expose'),
+        (m) => m.expose,
+      ),
+    );
+
   controlOptions(program.command('status'))
     .description('state of every path of the running instance')
     .addHelpText('after', '\nExamples:\n  $ tunnelmux status\n  $ tunnelmux status --json | jq .primary')

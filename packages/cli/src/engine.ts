@@ -2,7 +2,9 @@ import type { Manager, Provider } from '@tunnelmux/core';
 import {
   ConfigFileError,
   type ConfigProblem,
+  exposePaths,
   findConfig,
+  findConfigQuietly,
   type LoadedConfig,
   loadConfig,
 } from './config/load';
@@ -20,9 +22,16 @@ export interface Prepared {
   runnable: LoadedConfig['config']['paths'];
 }
 
+/** What `tunnelmux expose <port> --via …` asks for; it replaces the config's paths and front door. */
+export interface ExposeRequest {
+  port: number;
+  via: string[];
+  host?: string;
+}
+
 /** Load the config and the providers it uses; option errors point at the config line (exit 2). */
-export async function prepare(configFile: string | undefined): Promise<Prepared> {
-  const loaded = loadConfig(findConfig(configFile));
+export async function prepare(configFile: string | undefined, expose?: ExposeRequest): Promise<Prepared> {
+  const loaded = expose ? loadForExpose(configFile, expose) : loadConfig(findConfig(configFile));
   const { config } = loaded;
   const discovery = discover({ configDir: loaded.dir, plugins: config.plugins });
   const ids = [...new Set(config.paths.map((path) => path.provider))];
@@ -30,6 +39,26 @@ export async function prepare(configFile: string | undefined): Promise<Prepared>
   const runnable = config.paths.filter((path) => providers.has(path.provider));
   await checkOptions(loaded, providers);
   return { loaded, discovery, providers, failures, runnable };
+}
+
+/**
+ * The config for `tunnelmux expose`: only expose paths, no front door. A config file, when there is one, still
+ * gives plugins, failover settings, the instance name and each provider's options (`expose.options`).
+ */
+function loadForExpose(configFile: string | undefined, request: ExposeRequest): LoadedConfig {
+  const file = configFile ? findConfig(configFile) : findConfigQuietly();
+  const base = file ? loadConfig(file) : undefined;
+  const expose = { ...base?.config.expose, ...request };
+  const config = { ...base?.config, listen: undefined, expose, paths: exposePaths(expose) };
+  const where = { file: '(command line)', line: 1, col: 1 };
+  return {
+    file: base?.file ?? '(command line)',
+    dir: base?.dir ?? process.cwd(),
+    config,
+    locate: (fieldPath) => base?.locate(fieldPath) ?? '(command line)',
+    position: (fieldPath) => base?.position(fieldPath) ?? where,
+    optionsField: (index) => ['expose', 'options', config.paths[index]?.provider ?? ''],
+  };
 }
 
 /** Validate each path's options with its provider's schema, mapping errors to the config's lines. */
@@ -47,9 +76,7 @@ export async function checkOptions(
     } catch (error) {
       const field = (error as { field?: string }).field;
       const fieldPath = [
-        'paths',
-        index,
-        'options',
+        ...loaded.optionsField(index),
         ...(field && field !== '(options)' ? field.split('.') : []),
       ];
       problems.push({

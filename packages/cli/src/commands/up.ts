@@ -5,7 +5,7 @@ import type { Manager, ManagerStatus, TunnelmuxEvent } from '@tunnelmux/core';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
 import { formatFailure } from '../discovery/load';
-import { createEngine, pathSpecs, prepare } from '../engine';
+import { createEngine, type ExposeRequest, pathSpecs, prepare } from '../engine';
 import { formatEvent } from '../render/events';
 import { LiveView } from '../render/live-view';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
@@ -20,6 +20,8 @@ export interface UpOptions {
   metricsListen?: string;
   metricsPublic?: boolean;
   json?: boolean;
+  /** From `tunnelmux expose`: publish a local port instead of running the config's paths. */
+  expose?: ExposeRequest;
 }
 
 type FrontDoor = Awaited<ReturnType<Manager['listen']>>;
@@ -39,7 +41,7 @@ export async function up(options: UpOptions): Promise<void> {
       `[tunnelmux] --metrics-listen ${options.metricsListen} is not a loopback address; add --metrics-public to serve metrics beyond this machine`,
     );
   }
-  const prepared = await prepare(options.config);
+  const prepared = await prepare(options.config, options.expose);
   const { config } = prepared.loaded;
   const json = Boolean(options.json);
   const tty = !json && Boolean(process.stdout.isTTY);
@@ -58,7 +60,7 @@ export async function up(options: UpOptions): Promise<void> {
 
   const frontDoorAt =
     listenAt ?? (config.listen !== undefined ? parseAddress(config.listen, 'listen') : undefined);
-  const name = options.name ?? config.name ?? 'default';
+  const name = options.name ?? config.name ?? (options.expose ? 'expose' : 'default');
   const socket = options.socket ? path.resolve(options.socket) : socketPath(name);
   const manager = await createEngine(prepared);
 

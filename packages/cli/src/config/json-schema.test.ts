@@ -13,9 +13,9 @@ describe('schema/tunnelmux.schema.json', () => {
 
   it('describes the fields editors complete', () => {
     const schema = JSON.parse(configJsonSchemaText());
-    expect(schema.required).toEqual(['paths']);
+    expect(schema.anyOf).toEqual([{ required: ['paths'] }, { required: ['expose'] }]);
     expect(Object.keys(schema.properties)).toEqual(
-      expect.arrayContaining(['listen', 'target', 'protocol', 'failover', 'paths', 'plugins']),
+      expect.arrayContaining(['listen', 'target', 'protocol', 'failover', 'paths', 'plugins', 'expose']),
     );
     expect(schema.properties.protocol.enum).toEqual(['ssh', 'tcp']);
   });

@@ -79,7 +79,9 @@ describe('loadConfig', () => {
   });
 
   it('says a required field is missing', () => {
-    expect(problems('target: devbox:22\n')).toEqual(['tunnelmux.yaml:1:1: paths is required, got nothing']);
+    expect(problems('target: devbox:22\n')).toEqual([
+      'tunnelmux.yaml:1:1: paths is missing: list at least one path under paths, or add an expose section',
+    ]);
   });
 
   it('refuses duplicate path ids and a path without any target', () => {
@@ -107,3 +109,47 @@ describe('loadConfig', () => {
     expect(line).toMatch(/^tunnelmux\.json:1:\d+: is not valid JSON: /);
   });
 });
+
+describe('the expose section', () => {
+  it('expands into one expose path per provider, publishing the same local port', () => {
+    const loaded = loadConfig(
+      write(
+        'expose.yaml',
+        'expose:\n  port: 22\n  via: [cloudflare, ngrok]\n  options:\n    ngrok: { authtokenEnv: MY_TOKEN }\n',
+      ),
+    );
+    expect(loaded.config.paths).toEqual([
+      expect.objectContaining({
+        id: 'cloudflare',
+        provider: 'cloudflare',
+        mode: 'expose',
+        target: '127.0.0.1:22',
+        options: {},
+      }),
+      expect.objectContaining({
+        id: 'ngrok',
+        provider: 'ngrok',
+        mode: 'expose',
+        target: '127.0.0.1:22',
+        options: { authtokenEnv: MY_TOKEN_OPTIONS },
+      }),
+    ]);
+    expect(loaded.optionsField(1)).toEqual(['expose', 'options', 'ngrok']);
+  });
+
+  it('needs paths or an expose section, and ids stay unique across both', () => {
+    expect(problems('listen: 127.0.0.1:2222\n')).toEqual([
+      'tunnelmux.yaml:1:1: paths is missing: list at least one path under paths, or add an expose section',
+    ]);
+    expect(
+      problems(
+        'target: a:22\npaths: [{ id: ngrok, provider: ngrok }]\nexpose: { port: 22, via: [ngrok] }\n',
+      )[0],
+    ).toMatch(
+      /^tunnelmux\.yaml:3:\d+: expose\.via\.0 must be unique, got "ngrok" \(string\) which paths\.0\.id already uses/,
+    );
+    expect(problems('expose: { port: 0, via: [] }\n').join('\n')).toMatch(/expose\.port[\s\S]*expose\.via/);
+  });
+});
+
+const MY_TOKEN_OPTIONS = 'MY_TOKEN';

@@ -5,7 +5,14 @@ import type { z } from 'zod';
 
 export { CONFIG_NAMES, findConfig, findConfigQuietly } from './find';
 
-import { type Config, configSchema, DURATION_EXPECTED, TARGET_EXPECTED } from './schema';
+import {
+  type Config,
+  configSchema,
+  DURATION_EXPECTED,
+  type ExposeConfig,
+  type PathConfig,
+  TARGET_EXPECTED,
+} from './schema';
 
 /** A loaded, valid config and where it came from. */
 export interface LoadedConfig {
@@ -16,6 +23,22 @@ export interface LoadedConfig {
   locate(fieldPath: readonly PropertyKey[]): string;
   /** The same as `{ file, line, col }`. */
   position(fieldPath: readonly PropertyKey[]): { file: string; line: number; col: number };
+  /** Where a path's options were written: under `paths` or, for expose paths, under `expose.options`. */
+  optionsField(index: number): PropertyKey[];
+}
+
+/** One expose path per provider of an `expose` section, each publishing the same local port. */
+export function exposePaths(expose: ExposeConfig): PathConfig[] {
+  const target = `${expose.host ?? '127.0.0.1'}:${expose.port}`;
+  return expose.via.map((provider) => ({
+    id: provider,
+    provider,
+    mode: 'expose' as const,
+    target,
+    protocol: undefined,
+    priority: undefined,
+    options: expose.options?.[provider] ?? {},
+  }));
 }
 
 /** One problem with a config file, pointing at the line. */
@@ -85,14 +108,36 @@ export function loadConfig(file: string): LoadedConfig {
   }
   const parsed = configSchema.safeParse(data);
   const problems: ConfigProblem[] = [];
+  let config: Config | undefined;
+  let exposeStart = 0;
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...toProblems(issue, data, shown, at));
   } else {
-    problems.push(...crossChecks(parsed.data, shown, at));
+    const written = parsed.data.paths ?? [];
+    exposeStart = written.length;
+    config = {
+      ...parsed.data,
+      paths: [...written, ...(parsed.data.expose ? exposePaths(parsed.data.expose) : [])],
+    };
+    if (config.paths.length === 0) {
+      problems.push({
+        file: shown,
+        line: 1,
+        col: 1,
+        field: 'paths',
+        value: undefined,
+        message: 'is missing: list at least one path under paths, or add an expose section',
+      });
+    }
+    problems.push(...crossChecks(config, shown, at, exposeStart));
   }
-  if (problems.length > 0) throw new ConfigFileError(problems);
-  const config = parsed.data as Config;
+  if (problems.length > 0 || !config) throw new ConfigFileError(problems);
+  const optionsField = (index: number): PropertyKey[] =>
+    index < exposeStart
+      ? ['paths', index, 'options']
+      : ['expose', 'options', config?.paths[index]?.provider ?? ''];
   return {
+    optionsField,
     file,
     dir: path.dirname(file),
     config,
@@ -109,7 +154,11 @@ function crossChecks(
   config: Config,
   file: string,
   at: (p: readonly PropertyKey[], key?: boolean) => { line: number; col: number },
+  exposeStart: number,
 ): ConfigProblem[] {
+  // Expose paths come from `expose.via`; point at that list when one of them clashes.
+  const where = (index: number, field: 'id' | 'target') =>
+    index < exposeStart ? ['paths', index, field] : ['expose', 'via', index - exposeStart];
   const problems: ConfigProblem[] = [];
   const seen = new Map<string, number>();
   config.paths.forEach((entry, index) => {
@@ -117,8 +166,8 @@ function crossChecks(
     if (first !== undefined) {
       problems.push({
         file,
-        ...at(['paths', index, 'id']),
-        field: `paths.${index}.id`,
+        ...at(where(index, 'id')),
+        field: index < exposeStart ? `paths.${index}.id` : `expose.via.${index - exposeStart}`,
         value: entry.id,
         message: `must be unique, got ${describe(entry.id)} which paths.${first}.id already uses`,
       });
@@ -126,7 +175,7 @@ function crossChecks(
     if (!entry.target && !config.target) {
       problems.push({
         file,
-        ...at(['paths', index]),
+        ...at(where(index, 'target').slice(0, index < exposeStart ? 2 : 3)),
         field: `paths.${index}.target`,
         value: undefined,
         message: `is missing: set a top-level target (${TARGET_EXPECTED}) or a target on this path`,
@@ -211,7 +260,8 @@ function allowedKeys(parentPath: PropertyKey[]): string | undefined {
   if (parentPath.length === 0) return shape(configSchema).replace('$schema, ', '');
   if (parentPath.length === 1 && parentPath[0] === 'failover')
     return shape(configSchema.shape.failover.unwrap());
-  if (parentPath.length === 2 && parentPath[0] === 'paths') return shape(configSchema.shape.paths.element);
+  if (parentPath.length === 2 && parentPath[0] === 'paths')
+    return shape(configSchema.shape.paths.unwrap().element);
   return undefined;
 }
 

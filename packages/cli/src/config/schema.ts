@@ -105,6 +105,27 @@ export const path = z
   })
   .strict();
 
+/** Server side: publish one local port through several providers at once (one expose path each). */
+export const expose = z
+  .object({
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .meta({ description: 'The local port to publish, e.g. 22 for sshd.' }),
+    host: z.string().min(1).optional().meta({ description: 'The local service host (default 127.0.0.1).' }),
+    via: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/))
+      .min(1)
+      .meta({ description: 'The providers to publish through, e.g. [cloudflare, ngrok, tailscale].' }),
+    options: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .optional()
+      .meta({ description: "Each provider's own options, by provider id." }),
+  })
+  .strict();
+
 /** The whole `tunnelmux.yaml`. */
 export const configSchema = z
   .object({
@@ -125,11 +146,14 @@ export const configSchema = z
       .array(z.string().min(1))
       .optional()
       .meta({ description: 'Provider modules or packages to load first, relative to this file.' }),
-    paths: z.array(path).min(1),
+    paths: z.array(path).min(1).optional(),
+    expose: expose.optional(),
   })
   .strict()
   .meta({ title: 'tunnelmux config', description: 'One stable local port over several tunnels.' });
 
-export type Config = z.output<typeof configSchema>;
+/** A loaded config: `paths` always present, the `expose` section already expanded into expose paths. */
+export type Config = Omit<z.output<typeof configSchema>, 'paths'> & { paths: PathConfig[] };
+export type ExposeConfig = z.output<typeof expose>;
 export type PathConfig = z.output<typeof path>;
 export type TargetConfig = z.output<typeof target>;

@@ -82,8 +82,13 @@ export interface Running {
 }
 
 /** Start `up --json` and wait (bounded) for its ready line. */
-export async function startUp(cwd: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<Running> {
-  const child = execa(process.execPath, [BIN, 'up', '--json', ...args], {
+export async function startUp(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  command: string[] = ['up'],
+): Promise<Running> {
+  const child = execa(process.execPath, [BIN, ...command, '--json', ...args], {
     cwd,
     env,
     extendEnv: false,

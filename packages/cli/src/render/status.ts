@@ -30,7 +30,7 @@ export function statusTable(status: ManagerStatus, history?: Map<string, (number
     path.pid === undefined ? '-' : String(path.pid),
     path.lastError && path.state !== 'connected'
       ? colors.dim(path.lastError.slice(0, 60))
-      : (path.endpoint ?? ''),
+      : (path.publicUrl ?? path.endpoint ?? ''),
   ]);
   const header = [
     ' ',
