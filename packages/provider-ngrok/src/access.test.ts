@@ -181,6 +181,20 @@ describe('access mode', () => {
     expect(ctx.dialFailures).toHaveLength(1);
   });
 
+  // The options schema serves both modes, so an empty access path is caught when it opens.
+  it.each([
+    [{}, 'access mode needs one of "address"'],
+    [{ url: 'tcp://1.tcp.ngrok.io:2', metadata: 'ssh' }, 'cannot be combined with "url" in access mode'],
+    [{ metadata: 'ssh', config: '/etc/ngrok.yml' }, 'option "config" applies to mode "expose" only'],
+  ])('rejects %o at open with a ConfigError', async (options, words) => {
+    const error = await provider
+      .open(await validateOptions(provider, options), recordingContext({}))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('[tunnelmux] [ngrok]');
+    expect((error as Error).message).toContain(words);
+  });
+
   it('says which variable to set when the API key is missing', async () => {
     await farAgent();
     const error = await open({ metadata: 'home-ssh', apiKeyEnv: 'MY_NGROK_KEY' }, {}).catch(

@@ -78,7 +78,7 @@ export interface AgentFailure {
 }
 
 /** The agent echoes a rejected authtoken (`Your authtoken: …`); never pass it on. */
-function maskTokens(text: string): string {
+export function maskTokens(text: string): string {
   return text.replace(/(Your (?:authtoken|authentication|credential|key):\s*)"?[^\s"]+"?/gi, '$1***');
 }
 

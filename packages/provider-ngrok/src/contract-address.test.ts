@@ -22,7 +22,7 @@ testProviderContract({
     { address: '0.tcp.ngrok.io' },
     { address: 'tcp://0.tcp.ngrok.io' },
     { address: 'tcp://0.tcp.ngrok.io:12345', metadata: 'ssh' },
-    {},
+    { address: 'tcp://0.tcp.ngrok.io:12345', bin: '/usr/bin/ngrok' },
     { address: 'tcp://0.tcp.ngrok.io:12345', apiKey: 'inline' },
   ],
   // No local process: the path dies when the far agent does. A dead address is learnt on the next dial

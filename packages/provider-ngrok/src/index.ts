@@ -1,16 +1,19 @@
-import { type DetectContext, type DetectResult, defineProvider, ProviderError } from '@tunnelmux/core';
+import { ConfigError, type DetectContext, type DetectResult, defineProvider } from '@tunnelmux/core';
 import { openAccess } from './access';
-import { type NgrokOptions, optionsSchema } from './options';
+import { openExpose } from './expose';
+import { accessProblem, type NgrokOptions, optionsSchema } from './options';
 
 export {
   type AgentEvent,
   type AgentFailure,
   agentEvent,
+  maskTokens,
   parseAgentFailure,
   parseAgentRecord,
 } from './agent-log';
 export { type Endpoint, listEndpoints, selectEndpoint } from './endpoint-lookup';
 export { describeNgrokCode, findNgrokCode, type NgrokCodeInfo, ngrokDocsUrl } from './errors';
+export { agentApiBase, exposeArgs, localAddressArg } from './expose';
 export { type NgrokOptions, optionsSchema, parseTcpAddress } from './options';
 
 const INSTALL = 'https://ngrok.com/download';
@@ -23,14 +26,14 @@ export function parseNgrokVersion(output: string): string | undefined {
 /**
  * Access mode needs no local binary (the far side runs the agent; this side only dials a TCP address and
  * may ask the ngrok API where it is), so the provider is available either way; the version is reported
- * when `ngrok` is on PATH, because expose mode will drive it.
+ * when `ngrok` is on PATH, because expose mode drives it.
  */
 async function detect(ctx: DetectContext): Promise<DetectResult> {
   const found = await ctx.which('ngrok', ctx.bin);
   if (!found) {
     return {
       available: true,
-      detail: `ngrok not found ${ctx.bin ? `at ${ctx.bin}` : 'on PATH'}; access mode does not need it (expose mode will)`,
+      detail: `ngrok not found ${ctx.bin ? `at ${ctx.bin}` : 'on PATH'}; access mode does not need it, expose mode does`,
       install: INSTALL,
     };
   }
@@ -53,16 +56,19 @@ export default defineProvider<NgrokOptions>({
   apiVersion: 1,
   name: 'ngrok',
   summary:
-    'ngrok TCP endpoints: reach an address an ngrok agent publishes (fixed, or looked up via the ngrok API)',
-  modes: ['access'],
+    'ngrok TCP endpoints: reach an address an ngrok agent publishes (fixed, or looked up via the ngrok API), or publish a local port with `ngrok tcp`',
+  modes: ['access', 'expose'],
   binary: { command: 'ngrok', versionArgs: ['version'], install: INSTALL, parseVersion: parseNgrokVersion },
   options: optionsSchema,
   detect,
   async open(options, ctx) {
-    if (ctx.mode !== 'access') {
-      throw new ProviderError('expose mode is not implemented yet; use mode "access"', {
+    if (ctx.mode === 'expose') return openExpose(options, ctx);
+    const problem = accessProblem(options);
+    if (problem) {
+      throw new ConfigError(problem.message, {
         provider: 'ngrok',
-        fatal: true,
+        field: problem.field,
+        value: options[problem.field as keyof NgrokOptions],
       });
     }
     return openAccess(options, ctx);

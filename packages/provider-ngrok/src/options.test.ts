@@ -18,7 +18,11 @@ describe('options', () => {
   });
 
   it.each([
-    [{}, 'needs one of "address"'],
+    [{ address: 'tcp://0.tcp.ngrok.io:12345', authtokenEnv: 'MY_TOKEN' }, 'expose-mode option'],
+    [{ id: 'ep_1', bin: '/usr/bin/ngrok' }, 'expose-mode option'],
+    [{ authtokenEnv: 'NOT A NAME' }, 'environment variable name'],
+    [{ config: [] }, 'config'],
+    [{ startTimeout: 'soon' }, 'duration'],
     [{ address: 'tcp://0.tcp.ngrok.io:12345', metadata: 'ssh' }, 'cannot be combined with "address"'],
     [{ address: 'tcp://0.tcp.ngrok.io:70000' }, 'tcp://host:port'],
     [{ metadata: 'ssh', apiKeyEnv: 'NOT A NAME' }, 'environment variable name'],
@@ -30,6 +34,17 @@ describe('options', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error?.message).toContain('[tunnelmux] [ngrok]');
     expect(error?.message).toContain(words);
+  });
+
+  // The schema cannot see the mode: an empty object is a valid expose path, so access mode checks at open.
+  it('accepts an empty object (a plain `ngrok tcp <port>` expose path) and normalises config to a list', async () => {
+    expect(await validateOptions(provider, {})).toMatchObject({ dialTimeout: 5000 });
+    expect(
+      (await validateOptions(provider, { config: '/etc/ngrok.yml', startTimeout: '3s' })).config,
+    ).toEqual(['/etc/ngrok.yml']);
+    expect(
+      (await validateOptions(provider, { url: 'tcp://1.tcp.ngrok.io:20123', metadata: 'ssh' })).url,
+    ).toBe('tcp://1.tcp.ngrok.io:20123');
   });
 
   it('fills in defaults', async () => {
@@ -54,6 +69,12 @@ describe('unknown options', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error?.message).toContain('NGROK_API_KEY');
     expect(error?.message).not.toContain('pasted_secret_value');
+  });
+
+  it('points a pasted authtoken at NGROK_AUTHTOKEN', async () => {
+    const error = await bad({ authtoken: 'pasted_token_value' });
+    expect(error?.message).toContain('NGROK_AUTHTOKEN');
+    expect(error?.message).not.toContain('pasted_token_value');
   });
 
   it('names an unknown option', async () => {

@@ -54,6 +54,7 @@ export function recordingContext(env: NodeJS.ProcessEnv): RecordingContext {
     waitForPort: async () => undefined,
     dialTcp,
     which: async () => undefined,
+    undoIfOrphaned: () => () => undefined,
     pathId: 'test',
     mode: 'access',
     target: { host: '127.0.0.1', port: 22 },

@@ -8,6 +8,7 @@ import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFaults } from '../../forwarder/faults';
 import { testkitRoot } from '../../paths';
+import { FAKE_NGROK_SESSION_LIMIT_TOKEN } from './agent';
 import { startFakeNgrokAgent } from './launch';
 
 const run = promisify(execFile);
@@ -72,6 +73,77 @@ describe('fake ngrok agent', () => {
     expect((await ngrok(['tcp', '22', '--config', config])).stderr).toContain('ERR_NGROK_105');
     expect((await ngrok(['tcp', '22', '--authtoken=bad'])).stderr).toContain('ERR_NGROK_105');
     expect((await ngrok(['tcp', '22'], { NGROK_AUTHTOKEN: 'bad' })).stderr).toContain('Your authtoken: bad');
+  });
+
+  it('answers the session-limit token with ERR_NGROK_108 records and the ERROR: block', async () => {
+    const result = await ngrok(['tcp', '22', '--log', 'stdout', '--log-format', 'json'], {
+      NGROK_AUTHTOKEN: `${FAKE_NGROK_SESSION_LIMIT_TOKEN}_x`,
+    });
+    expect(result.code).toBe(1);
+    const records = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>);
+    expect(records.at(-1)).toMatchObject({ lvl: 'crit', msg: 'command failed' });
+    expect(records.at(-1)!.err).toMatch(/^authentication failed: Your account is limited to 1 simultaneous/);
+    expect(records.at(-1)!.err).toMatch(/\r\n\r\nERR_NGROK_108\r\n$/);
+    expect(result.stderr).toContain(
+      'ERROR:  authentication failed: Your account is limited to 1 simultaneous ngrok agent sessions.\n',
+    );
+    expect(result.stderr).toContain(
+      'ERROR:  ERR_NGROK_108\nERROR:  https://ngrok.com/docs/errors/err_ngrok_108\n',
+    );
+  });
+
+  it('prints the expose records of the reference, JSON keys sorted, and exits 0 on SIGTERM', async () => {
+    const agent = await startFakeNgrokAgent({ port: target.port });
+    await agent.stop();
+    expect(await agent.exited).toBe(0);
+    const [web, session, started] = agent.lines.map((line) => JSON.parse(line) as Record<string, string>);
+    for (const record of [web, session, started]) {
+      expect(Object.keys(record!)).toEqual(Object.keys(record!).sort());
+      expect(record!.t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    }
+    expect(web).toMatchObject({ lvl: 'info', msg: 'starting web service', obj: 'web' });
+    expect(web!.addr).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(session).toMatchObject({ lvl: 'info', msg: 'client session established', obj: 'csess' });
+    expect(session!.id).toMatch(/^[0-9a-f]{12}$/);
+    expect(started).toEqual({
+      addr: `//localhost:${target.port}`,
+      lvl: 'info',
+      msg: 'started tunnel',
+      name: 'command_line',
+      obj: 'tunnels',
+      t: started!.t,
+      url: agent.publicUrl,
+    });
+    // Gone with the agent: nothing listens on the public port any more.
+    expect(await banner(agent.publicPort, 500)).toBeUndefined();
+  });
+
+  it('fails with ERR_NGROK_334 when the --url address is held by another session', async () => {
+    const first = await startFakeNgrokAgent({ port: target.port });
+    try {
+      const result = await ngrok(['tcp', String(target.port), '--url', first.publicUrl], {
+        NGROK_AUTHTOKEN: 'ok',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `ERROR:  failed to start tunnel: The endpoint '${first.publicUrl}' is already online.`,
+      );
+      expect(result.stderr).toContain('ERROR:  ERR_NGROK_334\n');
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('exits with ERR_NGROK_107 when its credential is revoked while it runs', async () => {
+    const faultsFile = path.join(dir, 'revoke.json');
+    writeFaults(faultsFile, {});
+    const agent = await startFakeNgrokAgent({ port: target.port, faultsFile });
+    writeFaults(faultsFile, { startup: 'auth' });
+    expect(await agent.exited).toBe(1);
+    expect(agent.lines.join('\n')).toContain('ERR_NGROK_107');
   });
 
   it('rejects unknown flags like cobra', async () => {

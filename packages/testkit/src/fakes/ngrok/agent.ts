@@ -3,13 +3,39 @@ import http from 'node:http';
 import type net from 'node:net';
 import { type Faults, readFaults, watchFaults } from '../../forwarder/faults';
 import { Forwarder } from '../../forwarder/forwarder';
-import { authError, errorBlock, type Fields, formatRecord, type LogFormat, shortId } from './records';
+import {
+  authError,
+  errorBlock,
+  type Fields,
+  formatRecord,
+  type LogFormat,
+  shortId,
+  urlOnlineError,
+} from './records';
 
 /** The version the fake reports, matching captured `ngrok version` output. */
 export const FAKE_NGROK_VERSION = '3.39.2';
 
-/** The token the fake rejects as malformed (ERR_NGROK_105), so tests can exercise a bad authtoken. */
+/**
+ * The token the fake rejects as malformed (ERR_NGROK_105), so tests can exercise a bad authtoken. Any token
+ * that starts with `bad_` is rejected the same way, so a test can use a unique canary as the bad token.
+ */
 export const FAKE_NGROK_BAD_TOKEN = 'bad';
+
+/**
+ * The token whose account is at its agent-session limit (ERR_NGROK_108); any token starting with `limited_`
+ * too.
+ */
+export const FAKE_NGROK_SESSION_LIMIT_TOKEN = 'limited';
+
+/** The ERR_NGROK code the fake's ngrok service answers this token with, if any. */
+function tokenCode(token: string | undefined): 4018 | 105 | 108 | undefined {
+  if (!token) return 4018;
+  if (token === FAKE_NGROK_BAD_TOKEN || token.startsWith(`${FAKE_NGROK_BAD_TOKEN}_`)) return 105;
+  if (token === FAKE_NGROK_SESSION_LIMIT_TOKEN || token.startsWith(`${FAKE_NGROK_SESSION_LIMIT_TOKEN}_`))
+    return 108;
+  return undefined;
+}
 
 interface TcpCommand {
   addr: { host: string; port: number };
@@ -141,6 +167,19 @@ async function runTcp(
   port: number,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
+  // Like the real agent, a SIGTERM at any moment ends it cleanly: listen before printing anything, so a parent
+  // that stops the agent right after a record does not kill it unhandled.
+  const signalled = new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  const waitForSignal = (cleanup: () => Promise<unknown>): Promise<number> =>
+    signalled.then(() =>
+      cleanup().then(
+        () => 0,
+        () => 0,
+      ),
+    );
   const faultsFile = env.TUNNELMUX_FAKE_FAULTS;
   const startFaults = readFaults(faultsFile);
   if (startFaults.startup === 'crash') return 1;
@@ -175,21 +214,18 @@ async function runTcp(
   }
 
   const token = tcp.authtoken ?? config.authtoken ?? env.NGROK_AUTHTOKEN;
-  const code = !token
-    ? 4018
-    : token === FAKE_NGROK_BAD_TOKEN
-      ? 105
-      : startFaults.startup === 'auth'
-        ? 107
-        : undefined;
-  if (code) {
-    const err = authError(code, token ?? '');
+  const code = tokenCode(token) ?? (startFaults.startup === 'auth' ? 107 : undefined);
+  // How the agent ends on a rejection: records on the log stream, the ERROR: block on stderr, exit 1.
+  const rejected = (err: string) => {
     const session = shortId();
     log('eror', 'failed to reconnect session', { obj: 'csess', id: session, err });
     log('eror', 'session closing', { obj: 'tunnels.session', err });
     log('eror', 'terminating with error', { obj: 'app', err });
     log('crit', 'command failed', { err });
     process.stderr.write(`${errorBlock(err).join('\n')}\n`);
+  };
+  if (code) {
+    rejected(authError(code, token ?? ''));
     await web?.close();
     return 1;
   }
@@ -224,6 +260,12 @@ async function runTcp(
   try {
     bound = await forwarder.start();
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && tcp.url) {
+      // The reserved address is held by another agent session.
+      rejected(urlOnlineError(tcp.url));
+      await web?.close();
+      return 1;
+    }
     const err = `failed to start tunnel: ${(error as Error).message}`;
     log('crit', 'command failed', { err });
     process.stderr.write(`${errorBlock(err).join('\n')}\n`);
@@ -237,22 +279,22 @@ async function runTcp(
     addr: `//localhost:${tcp.addr.port}`,
     url: tunnel.publicUrl,
   });
-  const stopWatching = watchFaults(faultsFile, (faults: Faults) => forwarder.setFaults(faults));
+  let revoked = false;
+  const stopWatching = watchFaults(faultsFile, (faults: Faults) => {
+    if (faults.startup === 'auth' && !revoked) {
+      // `auth` while running: the credential was revoked; the server closes the session, the reconnect is
+      // rejected, and the agent exits.
+      revoked = true;
+      rejected(authError(107, token ?? ''));
+      void forwarder.close().finally(() => process.exit(1));
+      return;
+    }
+    forwarder.setFaults(faults);
+  });
   return waitForSignal(async () => {
     stopWatching();
     await forwarder.close();
     await web?.close();
-  });
-}
-
-/** Resolve with exit code 0 after SIGTERM or SIGINT, once `cleanup` ran. */
-function waitForSignal(cleanup: () => Promise<unknown>): Promise<number> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      void cleanup().finally(() => resolve(0));
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
   });
 }
 

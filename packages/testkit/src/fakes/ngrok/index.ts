@@ -1,4 +1,9 @@
-export { FAKE_NGROK_BAD_TOKEN, FAKE_NGROK_VERSION, runFakeNgrok } from './agent';
+export {
+  FAKE_NGROK_BAD_TOKEN,
+  FAKE_NGROK_SESSION_LIMIT_TOKEN,
+  FAKE_NGROK_VERSION,
+  runFakeNgrok,
+} from './agent';
 export {
   type FakeEndpointInput,
   type FakeNgrokApi,
@@ -8,4 +13,4 @@ export {
   startFakeNgrokApi,
 } from './api';
 export { type FakeNgrokAgent, type FakeNgrokAgentOptions, startFakeNgrokAgent } from './launch';
-export { authError, errorBlock, formatRecord } from './records';
+export { authError, errorBlock, formatRecord, urlOnlineError } from './records';

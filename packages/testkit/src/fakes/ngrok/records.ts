@@ -42,25 +42,40 @@ export function formatRecord(
 }
 
 /** The `err` text of an authentication rejection, ending with the code as the agent prints it. */
-export function authError(code: 4018 | 105 | 107, token: string): string {
+export function authError(code: 4018 | 105 | 107 | 108, token: string): string {
   const dashboard = 'https://dashboard.ngrok.com/get-started/your-authtoken';
   const body =
-    code === 4018
-      ? 'Usage of ngrok requires a verified account and authtoken.\n\n' +
-        'Sign up for an account: https://dashboard.ngrok.com/signup\n' +
-        `Install your authtoken: ${dashboard}`
-      : code === 105
-        ? 'The authtoken you specified does not look like a proper ngrok tunnel authtoken.\n' +
-          `Your authtoken: ${token}\n` +
-          `Instructions to install your authtoken are on your ngrok dashboard:\n${dashboard}`
-        : 'The authtoken you specified is properly formed, but it is invalid.\n' +
-          `Your authtoken: ${token}\n` +
-          'This usually happens when:\n' +
-          '    - You reset your authtoken\n' +
-          '    - Your authtoken was for a team account that you were removed from\n' +
-          '    - You are using ngrok link and this credential was explicitly revoked\n' +
-          `Go to your ngrok dashboard and double check that your authtoken is correct:\n${dashboard}`;
+    code === 108
+      ? 'Your account is limited to 1 simultaneous ngrok agent sessions.\n' +
+        'You can run multiple simultaneous tunnels from a single agent session by defining the tunnels in your agent configuration file and starting them with the command `ngrok start --all`.\n' +
+        'Read more about the agent configuration file: https://ngrok.com/docs/secure-tunnels/ngrok-agent/reference/config\n' +
+        'You can view your current agent sessions in the dashboard:\n' +
+        'https://dashboard.ngrok.com/agents'
+      : code === 4018
+        ? 'Usage of ngrok requires a verified account and authtoken.\n\n' +
+          'Sign up for an account: https://dashboard.ngrok.com/signup\n' +
+          `Install your authtoken: ${dashboard}`
+        : code === 105
+          ? 'The authtoken you specified does not look like a proper ngrok tunnel authtoken.\n' +
+            `Your authtoken: ${token}\n` +
+            `Instructions to install your authtoken are on your ngrok dashboard:\n${dashboard}`
+          : 'The authtoken you specified is properly formed, but it is invalid.\n' +
+            `Your authtoken: ${token}\n` +
+            'This usually happens when:\n' +
+            '    - You reset your authtoken\n' +
+            '    - Your authtoken was for a team account that you were removed from\n' +
+            '    - You are using ngrok link and this credential was explicitly revoked\n' +
+            `Go to your ngrok dashboard and double check that your authtoken is correct:\n${dashboard}`;
   return `authentication failed: ${body}\r\n\r\nERR_NGROK_${code}\r\n`;
+}
+
+/** The `err` text when the requested `--url` is held by another agent session (ERR_NGROK_334). */
+export function urlOnlineError(url: string): string {
+  return (
+    `failed to start tunnel: The endpoint '${url}' is already online. Either\n` +
+    '1. stop your existing endpoint first, or\n' +
+    '2. start both endpoints with `--pooling-enabled` to load balance between them.\r\n\r\nERR_NGROK_334\r\n'
+  );
 }
 
 /** The console block the agent prints before exiting on an ERR_NGROK failure. */
