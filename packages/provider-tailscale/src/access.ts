@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import type { CheckResult, ExitInfo, OpenContext, Tunnel } from '@tunnelmux/core';
-import { abortError, locateTailscale, TailscaleCli, tailscaleError } from './cli';
+import { type CheckResult, ConfigError, type ExitInfo, type OpenContext, type Tunnel } from '@tunnelmux/core';
+import { abortError, locateTailscale, PROVIDER, TailscaleCli, tailscaleError } from './cli';
 import { formatGoDuration } from './duration';
 import { NcStream } from './nc';
 import type { TailscaleOptions } from './options';
@@ -26,12 +26,13 @@ const POLL_FAILURES_ALLOWED = 3;
  * or through its own `tailscale nc` child.
  */
 export async function openAccess(options: TailscaleOptions, ctx: OpenContext): Promise<Tunnel> {
+  const host = requireAccessOptions(options);
   const bin = await locateTailscale(ctx, options.bin);
   const cli = new TailscaleCli(bin, options.socket, ctx);
   const status = await readStatus(cli, { signal: ctx.signal });
   const problem = backendProblem(status, cli);
   if (problem) throw tailscaleError(problem.message, { fatal: problem.fatal });
-  const peer = requirePeer(status, options.host);
+  const peer = requirePeer(status, host);
   const via = options.dial === 'auto' ? (status.TUN === false ? 'nc' : 'direct') : options.dial;
   const port = options.port ?? ctx.target.port;
   if (via === 'direct' && status.TUN === false) {
@@ -43,6 +44,25 @@ export async function openAccess(options: TailscaleOptions, ctx: OpenContext): P
     `peer ${peer.name} (${peer.ip}) is online; connections go ${via === 'nc' ? 'through `tailscale nc`' : 'directly'} to port ${port}`,
   );
   return new AccessTunnel(cli, ctx, options, peer, port, via);
+}
+
+/** The peer an access path needs, and no expose-only option (the schema is shared by both modes). */
+function requireAccessOptions(options: TailscaleOptions): string {
+  for (const field of ['publicPort', 'health'] as const) {
+    if (options[field] !== undefined) {
+      throw ConfigError.invalid(`option "${field}"`, options[field], 'left out on an access path', {
+        provider: PROVIDER,
+        hint: 'it only applies to expose paths (mode: expose)',
+      });
+    }
+  }
+  if (options.host === undefined) {
+    throw ConfigError.invalid('option "host"', undefined, 'the peer to reach on an access path', {
+      provider: PROVIDER,
+      hint: 'name it by HostName, MagicDNS name or tailnet IP, e.g. host: devbox',
+    });
+  }
+  return options.host;
 }
 
 class AccessTunnel implements Tunnel {
@@ -199,7 +219,7 @@ class AccessTunnel implements Tunnel {
 }
 
 /** Wait `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import type { Target, Tunnel } from '@tunnelmux/core';
 import { testProviderContract } from '@tunnelmux/core/testing';
-import { Forwarder } from '@tunnelmux/testkit';
-import { defaultTailscaleState, updateTailscalePeer } from '@tunnelmux/testkit/fakes';
+import { Forwarder, freePort } from '@tunnelmux/testkit';
+import { defaultTailscaleState, stopServeForwarders, updateTailscalePeer } from '@tunnelmux/testkit/fakes';
 import { describe } from 'vitest';
 import { type FakeTailnet, fakeTailnet } from './harness';
 import tailscale from './index';
@@ -44,7 +45,7 @@ describe('direct dial', () => {
       }
       return { host: 'devbox', port: forwarderPort, pollInterval: 100, dial: 'auto' as const };
     },
-    badOptions: [{}, { host: 'devbox', dial: 'udp' }, { host: 'devbox', port: -1 }],
+    badOptions: [{ host: '' }, { host: 'devbox', dial: 'udp' }, { host: 'devbox', port: -1 }],
     crash: offlineCrash(() => world),
   });
 });
@@ -65,5 +66,36 @@ describe('tailscale nc', () => {
       { host: 'devbox', bin: '' },
     ],
     crash: offlineCrash(() => world),
+  });
+});
+
+// Expose form: this node's tailnet IP is 127.0.0.1 in the fake world, so the fake serves each TCP handler on
+// 127.0.0.1:<publicPort> and `dial()` reaches the suite's banner server through it. "Dies by itself" is someone
+// running `tailscale serve reset`: the status poll must notice the handler is gone.
+describe('expose (tailscale serve)', () => {
+  let world: FakeTailnet;
+  testProviderContract({
+    provider: tailscale,
+    mode: 'expose',
+    setup: () => {
+      world = fakeTailnet(
+        defaultTailscaleState({
+          Self: { HostName: 'laptop', TailscaleIPs: ['127.0.0.1', 'fd7a:115c:a1e0::1'] },
+        }),
+      );
+    },
+    teardown: async () => {
+      // No fake forwarder may outlive the suite.
+      await stopServeForwarders(world.stateFile);
+      world.cleanup();
+    },
+    env: () => world.env,
+    // A fresh public port per open: the local service already holds its own port on 127.0.0.1.
+    options: async () => ({ publicPort: await freePort(), pollInterval: 100 }),
+    badOptions: [{ publicPort: 0 }, { health: 'sometimes' }, { publicPort: '2222' }],
+    crash: async () => {
+      const reset = spawnSync('tailscale', ['serve', 'reset'], { env: world.env, timeout: 20_000 });
+      if (reset.status !== 0) throw new Error(`tailscale serve reset failed: ${reset.stderr}`);
+    },
   });
 });

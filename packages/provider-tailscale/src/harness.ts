@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   createManager,
   defineProvider,
+  type Mode,
   type OpenContext,
   ProviderError,
   type Target,
@@ -91,6 +92,8 @@ export interface Opened {
   tunnel: Tunnel;
   logs: string[];
   dialFailures: string[];
+  /** What the provider announced with `setPublicUrl`, oldest first. */
+  publicUrls: string[];
   close(): Promise<void>;
 }
 
@@ -99,11 +102,13 @@ export async function openTailscale(
   options: unknown,
   env: NodeJS.ProcessEnv,
   target: Target,
+  mode: Mode = 'access',
 ): Promise<Opened> {
   const parsed = await validateOptions(tailscale, options);
   const helpers = await captureHelpers(env);
   const logs: string[] = [];
   const dialFailures: string[] = [];
+  const publicUrls: string[] = [];
   const controller = new AbortController();
   const write = (level: string) => (message: string) => logs.push(`${level} ${message}`);
   const ctx: OpenContext = {
@@ -113,20 +118,22 @@ export async function openTailscale(
     waitForPort: helpers.waitForPort,
     dialTcp: helpers.dialTcp,
     which: helpers.which,
+    undoIfOrphaned: helpers.undoIfOrphaned,
     pathId: 'test',
-    mode: 'access',
+    mode,
     target,
     signal: controller.signal,
     log: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') },
     secret: () => undefined,
     reportDialFailure: (reason) => dialFailures.push(reason),
-    setPublicUrl: () => undefined,
+    setPublicUrl: (url) => publicUrls.push(url),
   };
   const tunnel = await tailscale.open(parsed, ctx);
   return {
     tunnel,
     logs,
     dialFailures,
+    publicUrls,
     close: async () => {
       controller.abort();
       await tunnel.close();
@@ -139,8 +146,9 @@ export async function openError(
   options: unknown,
   env: NodeJS.ProcessEnv,
   target: Target,
+  mode: Mode = 'access',
 ): Promise<ProviderError> {
-  const outcome = await openTailscale(options, env, target).then(
+  const outcome = await openTailscale(options, env, target, mode).then(
     async (opened) => {
       await opened.close();
       return undefined;

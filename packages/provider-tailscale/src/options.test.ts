@@ -11,6 +11,14 @@ describe('options', () => {
     });
   });
 
+  it('accepts an expose path with no options at all: it publishes its target port', async () => {
+    expect(await validateOptions(tailscale, {})).toEqual({ dial: 'auto', pollInterval: 5000 });
+    expect(await validateOptions(tailscale, { publicPort: 2222, health: 'check' })).toMatchObject({
+      publicPort: 2222,
+      health: 'check',
+    });
+  });
+
   it('reads pollInterval as a Go-style duration or milliseconds', async () => {
     expect((await validateOptions(tailscale, { host: 'devbox', pollInterval: '500ms' })).pollInterval).toBe(
       500,
@@ -21,7 +29,6 @@ describe('options', () => {
   });
 
   it.each([
-    [{}, 'host'],
     [{ host: '' }, 'host'],
     [{ host: '-oProxyCommand=x' }, 'host'],
     [{ host: 'dev box' }, 'host'],
@@ -32,6 +39,9 @@ describe('options', () => {
     [{ host: 'devbox', socket: '' }, 'socket'],
     [{ host: 'devbox', pollInterval: '10 minutes' }, 'pollInterval'],
     [{ host: 'devbox', pollInterval: 5 }, 'pollInterval'],
+    [{ publicPort: 0 }, 'publicPort'],
+    [{ publicPort: 2222.5 }, 'publicPort'],
+    [{ health: 'ping' }, 'health'],
     [{ host: 'devbox', authKey: 'tskey-auth-x' }, '(options)'],
   ])('rejects %j, naming %s', async (options, field) => {
     const error = await validateOptions(tailscale, options).then(
@@ -39,7 +49,8 @@ describe('options', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toMatch(/^\[tunnelmux\] \[tailscale\] option "/);
+    // Unknown keys are reported for the whole object (`options: Unrecognized key …`), without echoing values.
+    expect((error as ConfigError).message).toMatch(/^\[tunnelmux\] \[tailscale\] options?\b/);
     expect((error as ConfigError).field).toBe(field);
   });
 });

@@ -24,15 +24,24 @@ const duration = (fallback: number, min: number, max: number) =>
 /** One tailscale path's options. */
 export const optionsSchema = z
   .object({
-    /** The peer: its HostName, MagicDNS name (`devbox` or `devbox.tail1234.ts.net`) or tailnet IP. */
+    /** access: the peer, by HostName, MagicDNS name (`devbox` or `devbox.tail1234.ts.net`) or tailnet IP. Required there. */
     host: z
       .string()
       .trim()
       .min(1, 'must name a peer')
       .max(253, 'must be at most 253 characters')
-      .regex(PEER, 'must be a peer HostName, MagicDNS name or tailnet IP, such as "devbox" or "100.64.0.2"'),
-    /** The port on the peer; defaults to the path target's port. */
+      .regex(PEER, 'must be a peer HostName, MagicDNS name or tailnet IP, such as "devbox" or "100.64.0.2"')
+      .optional(),
+    /** access: the port on the peer; defaults to the path target's port. */
     port: z.number().int().min(1).max(65535).optional(),
+    /** expose: the tailnet port that `tailscale serve --tcp=PORT` listens on; defaults to the local port. */
+    publicPort: z.number().int().min(1).max(65535).optional(),
+    /**
+     * expose: what the manager's probes use. `dial` connects to this node's own tailnet address (end to end),
+     * `check` reads `tailscale serve status` and the backend state, `auto` (default) dials when that address
+     * only answers once the handler is published.
+     */
+    health: z.enum(['auto', 'dial', 'check']).optional(),
     /** tailscaled's socket, passed as `--socket=PATH` before the subcommand (userspace or second daemons). */
     socket: z
       .string()

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Faults, readFaults, watchFaults } from '../../forwarder';
 import { formatGoDuration, parseGoDuration } from './duration';
+import { runServe, runServeForwarder, SERVE_FORWARDER_COMMAND } from './serve';
 import {
   DEFAULT_TAILSCALE_SOCKET,
   dnsNameOf,
@@ -18,7 +19,7 @@ import {
 // over a world read from a JSON state file. `nc` forwards real bytes to the peer's loopback address.
 
 /** Thrown to end the program: the text goes to stderr (Go's `fmt.Fprintln(os.Stderr, err)`) unless empty. */
-class Exit extends Error {
+export class Exit extends Error {
   constructor(
     readonly code: number,
     readonly stderr = '',
@@ -65,7 +66,7 @@ export function parseFlags(
   return { flags, rest: args.slice(index) };
 }
 
-function out(text: string): void {
+export function out(text: string): void {
   process.stdout.write(text);
 }
 
@@ -87,7 +88,7 @@ function notRunning(state: FakeTailscaleState): string | undefined {
 }
 
 /** ping/nc/ip need a usable node: otherwise the description goes to stdout and the exit code is 1. */
-function requireRunning(state: FakeTailscaleState): void {
+export function requireRunning(state: FakeTailscaleState): void {
   const description = notRunning(state);
   if (description) {
     out(`${description}\n`);
@@ -96,7 +97,7 @@ function requireRunning(state: FakeTailscaleState): void {
 }
 
 /** The LocalAPI connection: the daemon must run and listen on the socket asked for. */
-function connect(socket: string, endpoint: string): FakeTailscaleState {
+export function connect(socket: string, endpoint: string): FakeTailscaleState {
   const state = readTailscaleState(process.env[TAILSCALE_STATE_ENV]);
   const listening = state?.daemon?.socket ?? DEFAULT_TAILSCALE_SOCKET;
   if (!state || state.daemon?.running === false || listening !== socket) {
@@ -436,7 +437,7 @@ function logCall(argv: readonly string[]): void {
 
 /** Run the fake with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  logCall(argv);
+  if (argv[0] !== SERVE_FORWARDER_COMMAND) logCall(argv);
   try {
     const { flags, rest } = parseFlags(argv, { socket: 'string' });
     const socket = flags.socket ?? DEFAULT_TAILSCALE_SOCKET;
@@ -457,12 +458,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'nc':
         await runNC(socket, args);
         return 0;
+      case 'serve':
+        await runServe(socket, args);
+        return 0;
+      case SERVE_FORWARDER_COMMAND:
+        // Fake-only: the detached listener that stands in for tailscaled's serve handler; runs until withdrawn.
+        await runServeForwarder(args);
+        return 0;
       case undefined:
         throw new Exit(1, 'tailscale: missing subcommand');
       default:
         throw new Exit(
           1,
-          `tailscale: unknown subcommand "${command}" (the tunnelmux fake implements version, status, ip, ping, nc)`,
+          `tailscale: unknown subcommand "${command}" (the tunnelmux fake implements version, status, ip, ping, nc, serve)`,
         );
     }
   } catch (error) {

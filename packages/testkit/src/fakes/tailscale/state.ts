@@ -48,6 +48,30 @@ export interface FakeTailscaleState {
   MagicDNSSuffix?: string;
   Self: FakeTailscaleNode;
   Peers: FakeTailscaleNode[];
+  /** tailscaled's serve config (`ipn.ServeConfig`), as `serve status --json` prints it; absent = never set (`null`). */
+  serve?: FakeServeConfig | null;
+  /**
+   * Fake-only bookkeeping, never printed: the detached forwarder that stands in for tailscaled's listener of a
+   * TCP serve handler, by serve port. It exists only when Self has a loopback tailnet IP (127.x), and listens there.
+   */
+  serveForwarders?: Record<string, { pid: number; host: string; port: number }>;
+}
+
+/** `ipn.TCPPortHandler`: exactly one of HTTPS, HTTP, TCPForward (TerminateTLS only with TCPForward). */
+export interface FakeTCPPortHandler {
+  HTTPS?: boolean;
+  HTTP?: boolean;
+  TCPForward?: string;
+  TerminateTLS?: string;
+}
+
+/** `ipn.ServeConfig` with the fields the fake uses; map keys are port numbers as strings, as Go's JSON has them. */
+export interface FakeServeConfig {
+  TCP?: Record<string, FakeTCPPortHandler>;
+  Web?: Record<string, { Handlers: Record<string, { Path?: string; Proxy?: string; Text?: string }> }>;
+  AllowFunnel?: Record<string, boolean>;
+  /** Foreground (`serve` without --bg) configs by IPN bus session ID. */
+  Foreground?: Record<string, FakeServeConfig>;
 }
 
 /** Write the fake's world atomically, so a running fake never reads half a file. */
@@ -78,6 +102,14 @@ export function updateTailscalePeer(
   const peer = state.Peers.find((p) => p.HostName === hostName);
   if (!peer) throw new Error(`[tunnelmux] [testkit] no peer ${hostName} in ${file}`);
   Object.assign(peer, change);
+  writeTailscaleState(file, state);
+}
+
+/** Read, change and write back the whole state (keeps serve config and forwarders a fresh state would drop). */
+export function updateTailscaleState(file: string, change: (state: FakeTailscaleState) => void): void {
+  const state = readTailscaleState(file);
+  if (!state) throw new Error(`[tunnelmux] [testkit] cannot read the fake tailscale state ${file}`);
+  change(state);
   writeTailscaleState(file, state);
 }
 
