@@ -39,7 +39,17 @@ describe('cloudflare, ngrok and tailscale at once, over their fake tools', () =>
       protocol: 'ssh',
       env,
       providers: [cloudflare, ngrok, tailscale],
-      failover: { interval: 500, timeout: 2000, maxLatency: 2000, fall: 2, rise: 2, minDwell: 60_000 },
+      // Slow, deterministic restarts: a killed path stays down for the rest of the story (about 20 s).
+      failover: {
+        interval: 500,
+        timeout: 2000,
+        maxLatency: 2000,
+        fall: 2,
+        rise: 2,
+        minDwell: 60_000,
+        backoffInitial: 20_000,
+      },
+      random: () => 0.5,
       metricsInterval: 0,
     });
     const events: TunnelmuxEvent[] = [];
