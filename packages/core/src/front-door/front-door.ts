@@ -132,9 +132,9 @@ export async function openFrontDoor(
       upstream.on('error', () => upstream.destroy());
       let first: Buffer | undefined;
       if (protocol === 'ssh') {
-        const signal = AbortSignal.any([clientGone.signal, AbortSignal.timeout(firstByteTimeout)]);
+        const wait = deadline(clientGone.signal, firstByteTimeout);
         try {
-          first = Buffer.from(await firstBytes(upstream, signal), 'latin1');
+          first = Buffer.from(await firstBytes(upstream, wait.signal), 'latin1');
         } catch (error) {
           upstream.destroy();
           entry.sockets.delete(upstream);
@@ -143,6 +143,8 @@ export async function openFrontDoor(
           reasons.push(`${runner.id}: ${reason}`);
           manager.reportDialFailure(runner.id, reason);
           continue;
+        } finally {
+          wait.done();
         }
       }
       client.off('data', hold);
@@ -160,8 +162,12 @@ export async function openFrontDoor(
   async function dialThrough(runner: PathRunner, clientGone: AbortSignal): Promise<Duplex> {
     const tunnel = runner.tunnel;
     if (!tunnel) throw new TunnelmuxError(`path "${runner.id}" has no open tunnel`);
-    const signal = AbortSignal.any([clientGone, AbortSignal.timeout(dialTimeout)]);
-    return await tunnel.dial(signal);
+    const wait = deadline(clientGone, dialTimeout);
+    try {
+      return await tunnel.dial(wait.signal);
+    } finally {
+      wait.done();
+    }
   }
 
   /** Join client and path both ways with back-pressure, counting bytes per path and connection. */
@@ -262,6 +268,25 @@ export async function openFrontDoor(
     },
   };
   return door;
+}
+
+/**
+ * A signal that aborts with `parent` or after `ms`, and a `done()` that clears the timer: per connection this is
+ * much cheaper than AbortSignal.any + AbortSignal.timeout, whose timers linger until they fire.
+ */
+function deadline(parent: AbortSignal, ms: number): { signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new TunnelmuxError(`timed out after ${ms} ms`)), ms);
+  const onAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** End a stream once its queued writes are out, and destroy it at the latest after `lingerMs`. */
