@@ -129,8 +129,20 @@ export function openFailure(input: {
 }
 
 /** Open an access path; resolves once cloudflared's listener accepts connections. */
-export async function openAccess(options: CloudflareOptions, ctx: OpenContext): Promise<Tunnel> {
+export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Promise<Tunnel> {
   const { pathId } = ctx;
+  const { hostname } = input;
+  if (hostname === undefined) {
+    // Expose options (a tunnel token, quickTunnel) on an access path: the path's mode or its options are wrong.
+    throw ConfigError.invalid(
+      'option "hostname"',
+      undefined,
+      'the Access application hostname for an access path ("tunnelToken", "quickTunnel" and the other ' +
+        'expose options need `mode: expose` on the path)',
+      { provider: 'cloudflare', pathId },
+    );
+  }
+  const options = { ...input, hostname };
   const command = await resolveBinary(ctx, options.bin, { pathId });
   const { token, missing } = resolveServiceToken(options, ctx.env);
   if (missing) {

@@ -1,15 +1,16 @@
-// @tunnelmux/provider-cloudflare: Cloudflare Access (and later Tunnel) paths driven by cloudflared.
-import { ConfigError, defineProvider } from '@tunnelmux/core';
+// @tunnelmux/provider-cloudflare: Cloudflare Access (access) and Cloudflare Tunnel (expose) paths driven by cloudflared.
+import { defineProvider } from '@tunnelmux/core';
 import { openAccess } from './access';
 import { COMMAND, detect, INSTALL_URL, parseVersion } from './detect';
+import { openExpose } from './expose';
 import { type CloudflareOptions, cloudflareOptions } from './options';
 
 const cloudflare = defineProvider<CloudflareOptions>({
   apiVersion: 1,
   name: 'cloudflare',
-  summary: 'Cloudflare Access via cloudflared access tcp',
-  // The expose side (cloudflared tunnel run with TUNNEL_TOKEN, /ready, quick tunnels) will add 'expose' here.
-  modes: ['access'],
+  summary:
+    'Cloudflare Access (cloudflared access tcp) and Cloudflare Tunnel (cloudflared tunnel run / quick tunnels)',
+  modes: ['access', 'expose'],
   binary: {
     command: COMMAND,
     versionArgs: ['--version'],
@@ -18,17 +19,24 @@ const cloudflare = defineProvider<CloudflareOptions>({
   },
   options: cloudflareOptions,
   detect,
-  open: async (options, ctx) => {
-    if (ctx.mode === 'access') return openAccess(options, ctx);
-    throw ConfigError.invalid('mode', ctx.mode, '"access" (the cloudflare provider has no expose side yet)', {
-      provider: 'cloudflare',
-      pathId: ctx.pathId,
-    });
-  },
+  open: async (options, ctx) => (ctx.mode === 'expose' ? openExpose(options, ctx) : openAccess(options, ctx)),
 });
 
 export default cloudflare;
 export { type CloudflaredVersion, INSTALL_URL, parseVersion } from './detect';
+export {
+  checkReady,
+  diagnoseTunnelLine,
+  exposeOpenFailure,
+  fatalExitReason,
+  type TunnelDiagnosis,
+} from './expose';
 export { type LogEntry, parseLogLine } from './log-parser';
-export { type CloudflareOptions, cloudflareOptions, resolveServiceToken, type ServiceToken } from './options';
+export {
+  type CloudflareOptions,
+  cloudflareOptions,
+  resolveServiceToken,
+  resolveTunnelToken,
+  type ServiceToken,
+} from './options';
 export { cloudflare };

@@ -1,5 +1,6 @@
-// Options of one cloudflare path. The access side is all there is today; the expose side (tunnel run with
-// TUNNEL_TOKEN, quick tunnels) will add its fields here and pick them by `ctx.mode` in open.
+// Options of one cloudflare path. Both directions share one schema (options are validated before the mode is
+// known): access paths name an Access `hostname`; expose paths name a tunnel token or `quickTunnel: true`.
+// Mixing the two is rejected here; open() checks that the shape matches the path's mode.
 import { z } from 'zod';
 
 /** A DNS hostname: dot-separated labels of letters, digits and dashes, at least two labels. */
@@ -17,14 +18,37 @@ const envName = z
   .string()
   .regex(ENV_NAME, 'must be an environment variable name such as CF_ACCESS_CLIENT_ID');
 
+const hostname = z
+  .string(required('the Access application hostname, e.g. ssh.example.com'))
+  .trim()
+  .toLowerCase()
+  .regex(HOSTNAME, 'must be a hostname such as ssh.example.com (no scheme, port or path)');
+
+/** `host:port` with a numeric port. */
+const ADDRESS = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** Options that only an expose path takes. */
+export const EXPOSE_FIELDS = [
+  'tunnelToken',
+  'tunnelTokenEnv',
+  'quickTunnel',
+  'publicHostname',
+  'publicAddress',
+] as const;
+/** Options that only an access path takes. */
+export const ACCESS_FIELDS = [
+  'hostname',
+  'serviceTokenId',
+  'serviceTokenSecret',
+  'serviceTokenIdEnv',
+  'serviceTokenSecretEnv',
+  'port',
+] as const;
+
 export const cloudflareOptions = z
   .object({
-    /** The hostname of the Cloudflare Access application (`cloudflared access tcp --hostname`). */
-    hostname: z
-      .string(required('the Access application hostname, e.g. ssh.example.com'))
-      .trim()
-      .toLowerCase()
-      .regex(HOSTNAME, 'must be a hostname such as ssh.example.com (no scheme, port or path)'),
+    /** access: the hostname of the Cloudflare Access application (`cloudflared access tcp --hostname`). */
+    hostname: hostname.optional(),
     /** Access service token id (sent as Cf-Access-Client-Id), given to cloudflared through its environment. */
     serviceTokenId: z.string().min(1, 'must not be empty').optional(),
     /** Access service token secret (Cf-Access-Client-Secret); never in argv, redacted from logs. */
@@ -39,9 +63,79 @@ export const cloudflareOptions = z
     bin: z.string().min(1, 'must not be empty').optional(),
     /** cloudflared's own log level (`--loglevel`); default: cloudflared's (info). */
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal']).optional(),
+    /** expose: the token of a named tunnel (`cloudflared tunnel token <name>`); given as TUNNEL_TOKEN, never argv. */
+    tunnelToken: z.string().trim().min(1, 'must not be empty').optional(),
+    /** expose: read the tunnel token from this environment variable of tunnelmux instead. */
+    tunnelTokenEnv: envName.optional(),
+    /** expose: a quick tunnel on trycloudflare.com for an HTTP service (no account; random hostname). */
+    quickTunnel: z.literal(true, { error: 'must be true (or leave it out)' }).optional(),
+    /** expose: the public hostname routed to the named tunnel (for display), e.g. ssh.example.com. */
+    publicHostname: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(HOSTNAME, 'must be a hostname such as ssh.example.com (no scheme, port or path)')
+      .optional(),
+    /** expose: a `host:port` that reaches the published service from this machine; probes dial it end to end. */
+    publicAddress: z
+      .string()
+      .trim()
+      .regex(ADDRESS, 'must be host:port, e.g. 127.0.0.1:2222')
+      .refine((value) => {
+        const port = Number(ADDRESS.exec(value)?.[1]);
+        return port >= 1 && port <= 65535;
+      }, 'must have a port from 1 to 65535')
+      .optional(),
   })
   .strict()
   .superRefine((options, ctx) => {
+    const expose = EXPOSE_FIELDS.filter((field) => options[field] !== undefined);
+    if (expose.length > 0) {
+      for (const field of ACCESS_FIELDS) {
+        if (options[field] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `is an access option and cannot be combined with the expose option "${expose[0]}"`,
+          });
+        }
+      }
+      const kinds = (['tunnelToken', 'tunnelTokenEnv', 'quickTunnel'] as const).filter(
+        (field) => options[field] !== undefined,
+      );
+      if (kinds.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tunnelToken'],
+          message:
+            'is required for an expose path (or "tunnelTokenEnv", or "quickTunnel: true" for an HTTP service)',
+        });
+      } else if (kinds.length > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [kinds[1]!],
+          message: `cannot be combined with "${kinds[0]}"; a path runs one named tunnel or one quick tunnel`,
+        });
+      }
+      if (options.quickTunnel && options.publicHostname !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['publicHostname'],
+          message:
+            'cannot be combined with "quickTunnel" (a quick tunnel gets a random trycloudflare.com hostname)',
+        });
+      }
+      return;
+    }
+    if (options.hostname === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostname'],
+        message: 'is required (the Access application hostname, e.g. ssh.example.com)',
+        input: undefined,
+      });
+      return;
+    }
     const pairs = [
       ['serviceTokenId', 'serviceTokenIdEnv'],
       ['serviceTokenSecret', 'serviceTokenSecretEnv'],
@@ -91,4 +185,15 @@ export function resolveServiceToken(
   if (missing) return { missing };
   if (id.value === undefined || secret.value === undefined) return {};
   return { token: { id: id.value, secret: secret.value } };
+}
+
+/** The tunnel token the options name, read from `env` when asked; `missing` names an unset variable. */
+export function resolveTunnelToken(
+  options: CloudflareOptions,
+  env: NodeJS.ProcessEnv,
+): { token?: string; missing?: string } {
+  if (options.tunnelToken !== undefined) return { token: options.tunnelToken };
+  if (options.tunnelTokenEnv === undefined) return {};
+  const value = env[options.tunnelTokenEnv]?.trim();
+  return value ? { token: value } : { missing: options.tunnelTokenEnv };
 }

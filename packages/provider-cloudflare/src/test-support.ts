@@ -102,3 +102,53 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A port free on 127.0.0.1 right now (for the fake edge's fixed public port). */
+export async function freeLoopbackPort(): Promise<number> {
+  const net = await import('node:net');
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Whether 127.0.0.1:`port` refuses a connection right now (nothing listens). */
+export async function refuses(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Connect to 127.0.0.1:`port` and read until `expected` has arrived (or fail after `timeoutMs`). */
+export async function readBanner(port: number, expected: string, timeoutMs = 5000): Promise<string> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let text = '';
+    const timer = setTimeout(
+      () => finish(new Error(`no "${expected.trim()}" from port ${port}: got ${JSON.stringify(text)}`)),
+      timeoutMs,
+    );
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(text);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text.includes(expected)) finish();
+    });
+    socket.once('error', (error) => finish(error));
+    socket.once('close', () => finish(new Error(`port ${port} closed after ${JSON.stringify(text)}`)));
+  });
+}

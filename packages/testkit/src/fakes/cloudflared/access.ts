@@ -1,6 +1,6 @@
 // `cloudflared access tcp --hostname H --url ADDR`: log the listener line, then bind (in that order, like the
 // real one), and carry each accepted connection through the fake edge.
-import { Forwarder, readFaults, watchFaults } from '../../forwarder';
+import { type Faults, Forwarder, readFaults, watchFaults } from '../../forwarder';
 import { flagValue, isSet, type Parsed, UsageError } from './args';
 import { startEdge } from './edge';
 import {
@@ -15,6 +15,11 @@ import { startJunk } from './junk';
 import { parseLevel, ZerologConsole } from './zerolog';
 
 const stderr = (text: string) => process.stderr.write(text);
+
+/** The forwarder's share of a fault plan: `ready503` (a tunnel-side fault) means no edge, so resets. */
+export function forwarderFaults(faults: CloudflaredFaults): Faults {
+  return { ...faults, mode: faults.mode === 'ready503' ? 'refuse' : faults.mode };
+}
 
 /** A Go panic, as a crashing cloudflared prints it; exit status 2. */
 export function panic(reason: string): never {
@@ -121,7 +126,7 @@ export async function runAccessTcp(parsed: Parsed, env: NodeJS.ProcessEnv): Prom
   const forwarder = new Forwarder({
     listen: listener,
     target: edge.target,
-    faults,
+    faults: forwarderFaults(faults),
     onConnection: () => {
       // The edge refusing the WebSocket dial: logged per connection, the local socket is reset.
       if (faults.mode === 'refuse') {
@@ -145,7 +150,7 @@ export async function runAccessTcp(parsed: Parsed, env: NodeJS.ProcessEnv): Prom
   watchFaults(faultsFile, (next) => {
     faults = next as CloudflaredFaults;
     if (faults.mode === 'crash') panic('fake crash (mode: "crash" in TUNNELMUX_FAKE_FAULTS)');
-    forwarder.setFaults(faults);
+    forwarder.setFaults(forwarderFaults(faults));
     if (faults.junk && !junk) junk = startJunk(process.stderr);
     if (!faults.junk && junk) {
       junk();

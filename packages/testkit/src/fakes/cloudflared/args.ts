@@ -88,6 +88,79 @@ const ACCESS_TCP: CommandSpec = {
   ],
 };
 
+/** Flags of `cloudflared tunnel` that tunnelmux or its tests use (cmd/cloudflared/tunnel/cmd.go), run parameters. */
+const TUNNEL_FLAGS: readonly FlagSpec[] = [
+  { name: 'url', env: ['TUNNEL_URL'], kind: 'string', usage: 'Connect to the local webserver at URL.' },
+  { name: 'hello-world', env: ['TUNNEL_HELLO_WORLD'], kind: 'bool', usage: 'Run Hello World Server' },
+  {
+    name: 'metrics',
+    env: ['TUNNEL_METRICS'],
+    kind: 'string',
+    usage: 'Listen address for metrics reporting.',
+  },
+  {
+    name: 'no-autoupdate',
+    env: ['NO_AUTOUPDATE'],
+    kind: 'bool',
+    usage: 'Disable periodic check for updates, restarting the server with the new version.',
+  },
+  { name: 'autoupdate-freq', kind: 'string', usage: 'Autoupdate frequency.' },
+  {
+    name: 'loglevel',
+    aliases: ['log-level'],
+    env: ['TUNNEL_LOGLEVEL'],
+    kind: 'string',
+    usage: 'Application logging level {debug, info, warn, error, fatal}.',
+  },
+  { name: 'transport-loglevel', aliases: ['proto-loglevel'], env: ['TUNNEL_PROTO_LOGLEVEL'], kind: 'string' },
+  { name: 'logfile', env: ['TUNNEL_LOGFILE'], kind: 'string', usage: 'Save application log to this file.' },
+  { name: 'log-directory', env: ['TUNNEL_LOGDIRECTORY'], kind: 'string' },
+  { name: 'output', env: ['TUNNEL_LOG_OUTPUT'], kind: 'string', usage: 'Output format for the logs.' },
+  { name: 'protocol', aliases: ['p'], env: ['TUNNEL_TRANSPORT_PROTOCOL'], kind: 'string' },
+  { name: 'edge-ip-version', env: ['TUNNEL_EDGE_IP_VERSION'], kind: 'string' },
+  { name: 'region', env: ['TUNNEL_REGION'], kind: 'string' },
+  { name: 'retries', env: ['TUNNEL_RETRIES'], kind: 'string', usage: 'Maximum number of retries.' },
+  { name: 'grace-period', env: ['TUNNEL_GRACE_PERIOD'], kind: 'string' },
+  { name: 'ha-connections', kind: 'string', hidden: true },
+  { name: 'pidfile', env: ['TUNNEL_PIDFILE'], kind: 'string' },
+  { name: 'name', aliases: ['n'], env: ['TUNNEL_NAME'], kind: 'string' },
+  { name: 'config', kind: 'string', usage: 'Specifies a config file in YAML format.' },
+];
+
+/** `cloudflared tunnel run` (cmd/cloudflared/tunnel/subcommands.go). */
+const TUNNEL_RUN: CommandSpec = {
+  name: 'run',
+  action: 'tunnel-run',
+  usage: 'Proxy a local web server by running the given tunnel',
+  flags: [
+    {
+      name: 'token',
+      env: ['TUNNEL_TOKEN'],
+      kind: 'string',
+      usage: 'The Tunnel token. When provided along with credentials, this will take precedence.',
+    },
+    {
+      name: 'token-file',
+      env: ['TUNNEL_TOKEN_FILE'],
+      kind: 'string',
+      usage: 'Filepath at which to read the tunnel token.',
+    },
+    { name: 'credentials-file', aliases: ['cred-file'], env: ['TUNNEL_CRED_FILE'], kind: 'string' },
+    { name: 'url', env: ['TUNNEL_URL'], kind: 'string' },
+    { name: 'protocol', aliases: ['p'], env: ['TUNNEL_TRANSPORT_PROTOCOL'], kind: 'string' },
+  ],
+};
+
+/** `cloudflared tunnel`: with `--url` and no subcommand, a quick tunnel on trycloudflare.com. */
+const TUNNEL: CommandSpec = {
+  name: 'tunnel',
+  action: 'tunnel',
+  usage:
+    'Use Cloudflare Tunnel to expose private services to the Internet or to Cloudflare connected private users.',
+  flags: TUNNEL_FLAGS,
+  subcommands: [TUNNEL_RUN],
+};
+
 /** The root command: version flags and the (hidden) logging flags shared with `tunnel`. */
 export const ROOT: CommandSpec = {
   name: 'cloudflared',
@@ -111,6 +184,7 @@ export const ROOT: CommandSpec = {
       flags: [{ name: 'fedramp', kind: 'bool', usage: 'use when performing operations in fedramp account' }],
       subcommands: [ACCESS_TCP],
     },
+    TUNNEL,
   ],
 };
 

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeBinDir } from '../../paths';
 import { parseArgs, UsageError } from './args';
-import { cloudflaredFakeEnv } from './hooks';
+import { cloudflaredFakeEnv, makeTunnelToken, writeCloudflaredFaults } from './hooks';
+import { logTable, parseTunnelToken } from './tunnel';
 import { formatLine } from './zerolog';
 
 // The fake is run as tests run it: the built executable from packages/testkit/bin.
@@ -144,6 +147,174 @@ describe('fake cloudflared: access tcp', () => {
     await until(() => fake.stderr().includes('Start Websocket listener'));
     fake.child.kill('SIGTERM');
     expect(await fake.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+/** GET a path of the fake's metrics server: status and body. */
+async function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
+  return { status: response.status, body: await response.text() };
+}
+
+/** Connect to `port` and read until the connection closes or `expected` arrives. */
+function readFrom(port: number, expected: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let text = '';
+    const timer = setTimeout(() => socket.destroy(), 5000);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text.includes(expected)) socket.destroy();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+  });
+}
+
+describe('fake cloudflared: tunnel (expose side)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fake-cloudflared-'));
+  const token = makeTunnelToken({ t: 'c1744f8b-faa1-48a4-9e5c-02ac921467fa', s: 'secret-of-the-tunnel' });
+  let service: net.Server;
+  let servicePort = 0;
+  const banner = 'SSH-2.0-fake-service\r\n';
+
+  it('reads tokens as cloudflared does: base64 JSON with a, t and s', () => {
+    expect(parseTunnelToken(token)).toEqual({
+      a: '0123456789abcdef0123456789abcdef',
+      t: 'c1744f8b-faa1-48a4-9e5c-02ac921467fa',
+      s: 'secret-of-the-tunnel',
+    });
+    expect(parseTunnelToken('nope')).toBeUndefined();
+    expect(parseTunnelToken(Buffer.from('{"a":"x","t":"y"}').toString('base64'))).toBeUndefined();
+  });
+
+  it('rejects a malformed token with the usage error and exit 255', () => {
+    const result = run(['tunnel', '--no-autoupdate', 'run'], { TUNNEL_TOKEN: 'not-a-token' });
+    expect(result.status).toBe(255);
+    expect(result.stderr).toBe("Provided Tunnel token is not valid.\nSee 'cloudflared tunnel run --help'.\n");
+  });
+
+  it('retries Unauthorized, then logs Initiating shutdown and exits 1', () => {
+    const result = run(['tunnel', '--no-autoupdate', '--metrics', '127.0.0.1:0', 'run'], {
+      TUNNEL_TOKEN: token,
+      ...cloudflaredFakeEnv({ routes: {}, tunnelSecret: 'another-secret' }),
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'ERR Register tunnel error from server side error="Unauthorized: Invalid tunnel secret" connIndex=0',
+    );
+    expect(result.stderr).toMatch(/ERR Initiating shutdown error="Unauthorized: Invalid tunnel secret"\n/);
+    expect(result.stderr).not.toContain('Registered tunnel connection');
+  });
+
+  it('runs a named tunnel: start-up lines, /ready, public port to the ingress, drain on SIGTERM', async () => {
+    service = net.createServer((socket) => {
+      socket.end(banner);
+    });
+    await new Promise<void>((resolve) => service.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    servicePort = (service.address() as net.AddressInfo).port;
+    const metrics = await freePort();
+    const edgeFile = path.join(dir, 'edge.json');
+    const faults = path.join(dir, 'faults.json');
+    writeCloudflaredFaults(faults, {});
+    const fake = start(['tunnel', '--no-autoupdate', '--metrics', `127.0.0.1:${metrics}`, 'run'], {
+      TUNNEL_TOKEN: token,
+      ...cloudflaredFakeEnv({
+        routes: {},
+        ingress: `127.0.0.1:${servicePort}`,
+        edgeFile,
+        faultsFile: faults,
+        publicHostname: 'ssh.example.com',
+      }),
+    });
+    try {
+      await until(() => (fake.stderr().match(/Registered tunnel connection/g) ?? []).length === 4);
+      const lines = fake.stderr().trim().split('\n');
+      expect(lines[0]).toMatch(/Z INF Starting tunnel tunnelID=c1744f8b-faa1-48a4-9e5c-02ac921467fa$/);
+      expect(lines[1]).toMatch(/Z INF Version 2025\.11\.1 \(Checksum [0-9a-f]{64}\)$/);
+      expect(fake.stderr()).toContain('token:*****');
+      expect(fake.stderr()).not.toContain(token);
+      expect(fake.stderr()).toContain(`INF Starting metrics server on 127.0.0.1:${metrics}/metrics`);
+      expect(fake.stderr()).toMatch(
+        /INF Registered tunnel connection connIndex=0 connection=[0-9a-f-]{36} event=0 ip=198\.41\.200\.13 location=fra08 protocol=quic/,
+      );
+      const ready = await get(metrics, '/ready');
+      expect(ready.status).toBe(200);
+      expect(JSON.parse(ready.body)).toMatchObject({ status: 200, readyConnections: 4 });
+      expect(await get(metrics, '/healthcheck')).toEqual({ status: 200, body: 'OK\n' });
+      expect(JSON.parse((await get(metrics, '/quicktunnel')).body)).toEqual({ hostname: '' });
+      const edge = JSON.parse(readFileSync(edgeFile, 'utf8')) as { publicAddress: string; hostname: string };
+      expect(edge.hostname).toBe('ssh.example.com');
+      const publicPort = Number(edge.publicAddress.split(':')[1]);
+      expect(await readFrom(publicPort, banner)).toBe(banner);
+      expect((await get(metrics, '/metrics')).body).toMatch(/^cloudflared_tcp_total_sessions 1$/m);
+
+      // ready503: the edge connections are lost, /ready says so, the public port resets connections.
+      writeCloudflaredFaults(faults, { mode: 'ready503' });
+      await until(() => fake.stderr().includes('Serve tunnel error'));
+      const lost = await get(metrics, '/ready');
+      expect(lost.status).toBe(503);
+      expect(JSON.parse(lost.body)).toMatchObject({ status: 503, readyConnections: 0 });
+      expect(await readFrom(publicPort, banner)).toBe('');
+      writeCloudflaredFaults(faults, {});
+      await until(() => (fake.stderr().match(/Registered tunnel connection/g) ?? []).length === 8);
+      expect((await get(metrics, '/ready')).status).toBe(200);
+
+      fake.child.kill('SIGTERM');
+      expect(await fake.exited).toEqual({ code: 0, signal: null });
+      for (let index = 0; index < 4; index++) {
+        expect(fake.stderr()).toContain(`INF Unregistered tunnel connection connIndex=${index}`);
+      }
+    } finally {
+      await new Promise((resolve) => service.close(resolve));
+    }
+  });
+
+  it('runs a quick tunnel: the URL box, /quicktunnel, one connection', async () => {
+    const metrics = await freePort();
+    const fake = start([
+      'tunnel',
+      '--no-autoupdate',
+      '--metrics',
+      `127.0.0.1:${metrics}`,
+      '--url',
+      'http://127.0.0.1:8080',
+    ]);
+    await until(() => fake.stderr().includes('Registered tunnel connection'));
+    const url = /\| {2}(https:\/\/[a-z-]+\.trycloudflare\.com)\s+\|/.exec(fake.stderr())?.[1];
+    expect(url).toBeDefined();
+    const { hostname } = JSON.parse((await get(metrics, '/quicktunnel')).body) as { hostname: string };
+    expect(`https://${hostname}`).toBe(url);
+    expect(JSON.parse((await get(metrics, '/ready')).body)).toMatchObject({ readyConnections: 1 });
+    fake.child.kill('SIGTERM');
+    expect(await fake.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('keeps /ready at 503 when the start hangs', async () => {
+    const metrics = await freePort();
+    const faults = path.join(dir, 'hang.json');
+    writeCloudflaredFaults(faults, { startup: 'hang' });
+    const fake = start(['tunnel', '--metrics', `127.0.0.1:${metrics}`, 'run'], {
+      TUNNEL_TOKEN: token,
+      ...cloudflaredFakeEnv({ routes: {}, faultsFile: faults }),
+    });
+    await until(() => fake.stderr().includes('Starting metrics server'));
+    expect((await get(metrics, '/ready')).status).toBe(503);
+    fake.child.kill('SIGTERM');
+    expect(await fake.exited).toEqual({ code: 0, signal: null });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('draws the quick tunnel box like cliutil.LogTable', () => {
+    expect(logTable(['ab', 'https://x'])).toEqual([
+      '+-------------+',
+      '|  ab         |',
+      '|  https://x  |',
+      '+-------------+',
+    ]);
   });
 });
 

@@ -1,10 +1,13 @@
-// The fake cloudflared's entry: version, help, usage errors, and `access tcp` (see args.ts for the tree).
+// The fake cloudflared's entry: version, help, usage errors, `access tcp` and `tunnel [run]` (args.ts has the tree).
 import { runAccessTcp } from './access';
 import { helpText, type Parsed, parseArgs, UsageError } from './args';
 import { CLOUDFLARED_FAKE_BUILT, CLOUDFLARED_FAKE_VERSION } from './hooks';
+import { runTunnel } from './tunnel';
 
 const ACTIONS: Record<string, (parsed: Parsed, env: NodeJS.ProcessEnv) => Promise<number>> = {
   'access-tcp': runAccessTcp,
+  tunnel: runTunnel,
+  'tunnel-run': runTunnel,
   version: async (parsed) => {
     const short = parsed.set.get('short') === true;
     process.stdout.write(short ? `${CLOUDFLARED_FAKE_VERSION}\n` : versionLine());

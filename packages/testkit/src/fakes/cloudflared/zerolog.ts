@@ -32,8 +32,9 @@ export function formatLine(
   fields: Record<string, string | number | boolean> = {},
   date = new Date(),
 ): string {
+  // Go sorts bytes: `connIndex` comes before `connection`.
   const keys = Object.keys(fields).sort((a, b) =>
-    a === 'error' ? -1 : b === 'error' ? 1 : a.localeCompare(b),
+    a === 'error' ? -1 : b === 'error' ? 1 : a < b ? -1 : a > b ? 1 : 0,
   );
   const parts = keys.map((key) => {
     const value = String(fields[key]);
