@@ -4,12 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createManager, type TunnelmuxEvent } from '@tunnelmux/core';
 import { isAlive, startBannerServer } from '@tunnelmux/core/testing';
+import cloudflare from '@tunnelmux/provider-cloudflare';
 import ngrok from '@tunnelmux/provider-ngrok';
 import tailscale from '@tunnelmux/provider-tailscale';
 import { freePort } from '@tunnelmux/testkit';
 import {
+  cloudflaredFakeEnv,
   defaultTailscaleState,
   fakeEnv,
+  makeTunnelToken,
   readTailscaleState,
   stopServeForwarders,
   TAILSCALE_STATE_ENV,
@@ -46,8 +49,13 @@ describe('expose one local port through several providers at once', () => {
       }),
     );
     const tailnetPort = await freePort();
+    // Cloudflare's fake edge publishes the tunnel's ingress (the service) on a fixed loopback "public" port.
+    const edgePort = await freePort();
+    const tunnelSecret = 'tunnel-secret-0123456789abcdef';
     const env = {
       ...fakeEnv(),
+      ...cloudflaredFakeEnv({ routes: {}, ingress: service, edgePort, tunnelSecret }),
+      TUNNEL_TOKEN_FOR_TEST: makeTunnelToken({ s: tunnelSecret }),
       [TAILSCALE_STATE_ENV]: stateFile,
       NGROK_AUTHTOKEN: 'fake_2abcDEFghiJKLmnoPQRstuVWXyz0_expose',
     };
@@ -55,7 +63,7 @@ describe('expose one local port through several providers at once', () => {
       target: service,
       protocol: 'ssh',
       env,
-      providers: [ngrok, tailscale],
+      providers: [cloudflare, ngrok, tailscale],
       failover: { interval: 500, timeout: 2000, maxLatency: 2000, fall: 2, rise: 1, backoffInitial: 200 },
       metricsInterval: 0,
     });
@@ -65,10 +73,17 @@ describe('expose one local port through several providers at once', () => {
       new Map(events.flatMap((e) => (e.type === 'public-url' ? [[e.pathId, e.publicUrl] as const] : [])));
     try {
       const results = await manager.startMultiple([
+        {
+          id: 'cloudflare',
+          provider: 'cloudflare',
+          mode: 'expose',
+          options: { tunnelTokenEnv: 'TUNNEL_TOKEN_FOR_TEST', publicAddress: `127.0.0.1:${edgePort}` },
+        },
         { id: 'ngrok', provider: 'ngrok', mode: 'expose', options: {} },
         { id: 'tailscale', provider: 'tailscale', mode: 'expose', options: { publicPort: tailnetPort } },
       ]);
       expect(results.map((r) => [r.id, r.ok, r.ok ? '' : r.error.message])).toEqual([
+        ['cloudflare', true, ''],
         ['ngrok', true, ''],
         ['tailscale', true, ''],
       ]);
@@ -79,11 +94,14 @@ describe('expose one local port through several providers at once', () => {
       // A client reaches the service through each public address.
       expect(await bannerAt('127.0.0.1', portOf(first.get('ngrok')!))).toBe(service.banner);
       expect(await bannerAt('127.0.0.1', tailnetPort)).toBe(service.banner);
+      expect(first.get('cloudflare')).toBe(`tcp://127.0.0.1:${edgePort}`);
+      expect(await bannerAt('127.0.0.1', edgePort)).toBe(service.banner);
 
       // The ngrok agent dies: the tailnet address keeps working, and ngrok comes back on a new address.
       const agent = manager.status('ngrok').pid!;
       process.kill(agent, 'SIGKILL');
       expect(await bannerAt('127.0.0.1', tailnetPort)).toBe(service.banner);
+      expect(await bannerAt('127.0.0.1', edgePort)).toBe(service.banner);
       await until(
         () => urls().get('ngrok') !== first.get('ngrok') && manager.status('ngrok').state === 'connected',
         15_000,
@@ -93,9 +111,12 @@ describe('expose one local port through several providers at once', () => {
       expect(await isAlive(agent)).toBe(false);
 
       const ngrokPid = manager.status('ngrok').pid!;
+      const cloudflaredPid = manager.status('cloudflare').pid!;
       await manager.shutdown();
-      // Nothing stays published: the agent is gone, the tailnet handler removed, both ports refuse.
+      // Nothing stays published: the processes are gone, the tailnet handler removed, every port refuses.
       expect(await isAlive(ngrokPid)).toBe(false);
+      expect(await isAlive(cloudflaredPid)).toBe(false);
+      await expect(bannerAt('127.0.0.1', edgePort)).rejects.toThrow();
       expect(readTailscaleState(stateFile)?.serve?.TCP ?? {}).toEqual({});
       await expect(bannerAt('127.0.0.1', tailnetPort)).rejects.toThrow();
       await expect(bannerAt('127.0.0.1', portOf(urls().get('ngrok')!))).rejects.toThrow();
