@@ -7,18 +7,17 @@ import type { TailscaleOptions } from './options';
 import { interpretPing } from './ping';
 import {
   backendProblem,
-  isDaemonDown,
   type Peer,
   readStatus,
   requirePeer,
   resolvePeer,
   type TailscaleStatus,
 } from './status';
+import { watchUntilGone } from './watch';
 
 /** How long `tailscale ping` waits for the one pong of a check. */
 const PING_TIMEOUT_MS = 2000;
 /** Status polls that may fail in a row (timeouts, garbage) before the path is declared dead. */
-const POLL_FAILURES_ALLOWED = 3;
 
 /**
  * Open an access path to a tailnet peer. There is no long-running process: readiness is `tailscale status`
@@ -156,41 +155,22 @@ class AccessTunnel implements Tunnel {
    * tolerated up to POLL_FAILURES_ALLOWED in a row.
    */
   private async poll(): Promise<void> {
-    const stop = this.stopping.signal;
-    let failures = 0;
-    while (!stop.aborted) {
-      await sleep(this.options.pollInterval, stop);
-      if (stop.aborted) return;
-      let reason: string | undefined;
-      let blip: string | undefined;
-      try {
+    const reason = await watchUntilGone(
+      async (signal) => {
         const status = await readStatus(this.cli, {
-          signal: stop,
+          signal,
           timeoutMs: Math.max(10_000, this.options.pollInterval),
         });
         const problem = backendProblem(status, this.cli);
-        if (problem?.fatal) reason = problem.message;
-        else if (problem) blip = problem.message;
-        else reason = this.peerProblem(status);
-      } catch (error) {
-        if (stop.aborted) return;
-        const message = (error as Error).message;
-        if (isDaemonDown(message)) reason = message;
-        else blip = message;
-      }
-      if (blip) {
-        failures += 1;
-        if (failures >= POLL_FAILURES_ALLOWED) reason = blip;
-        else this.ctx.log.warn(`status poll ${failures}/${POLL_FAILURES_ALLOWED} failed: ${blip}`);
-      } else {
-        failures = 0;
-      }
-      if (reason) {
-        this.ctx.log.warn(reason);
-        this.finish({ code: null, signal: null, lastLines: [reason], reason });
-        return;
-      }
-    }
+        if (problem) return problem.fatal ? { end: problem.message } : { blip: problem.message };
+        const gone = this.peerProblem(status);
+        return gone ? { end: gone } : undefined;
+      },
+      { intervalMs: this.options.pollInterval, signal: this.stopping.signal, log: this.ctx.log },
+    );
+    if (!reason) return;
+    this.ctx.log.warn(reason);
+    this.finish({ code: null, signal: null, lastLines: [reason], reason });
   }
 
   /** Why the peer can no longer be reached, from a fresh status; undefined while it is online. */
@@ -216,17 +196,4 @@ class AccessTunnel implements Tunnel {
     })();
     return this.closing;
   }
-}
-
-/** Wait `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -8,7 +8,6 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { sleep } from './access';
 import {
   abortError,
   type CommandResult,
@@ -20,6 +19,7 @@ import {
 import type { TailscaleOptions } from './options';
 import { describeHandler, findHandler, forwardsTo, readServeConfig } from './serve';
 import { backendProblem, isDaemonDown, readStatus, type TailscaleStatus } from './status';
+import { watchUntilGone } from './watch';
 
 /** How long `tailscale serve --bg …` may take (it talks to tailscaled, which may be busy). */
 const SERVE_TIMEOUT_MS = 20_000;
@@ -28,7 +28,6 @@ const OFF_TIMEOUT_MS = 10_000;
 /** How long a test connection to this node's own tailnet address may take before it counts as unreachable. */
 const REACH_TIMEOUT_MS = 1500;
 /** Status polls that may fail in a row (timeouts, garbage, Starting) before the path is declared dead. */
-const POLL_FAILURES_ALLOWED = 3;
 
 /** This node as `tailscale status` shows it: where its serve handlers answer. */
 interface SelfNode {
@@ -317,49 +316,27 @@ class ExposeTunnel implements Tunnel {
    * the backend stops or logs out, or tailscaled goes away. Blips are tolerated up to POLL_FAILURES_ALLOWED in a row.
    */
   private async poll(): Promise<void> {
-    const stop = this.stopping.signal;
     const { cli, port, forward } = this.publication;
     const timeoutMs = Math.max(10_000, this.pollInterval);
-    let failures = 0;
-    while (!stop.aborted) {
-      await sleep(this.pollInterval, stop);
-      if (stop.aborted) return;
-      let reason: string | undefined;
-      let blip: string | undefined;
-      try {
-        const status = await readStatus(cli, { signal: stop, timeoutMs });
-        const problem = backendProblem(status, cli);
-        if (problem?.fatal) reason = problem.message;
-        else if (problem) blip = problem.message;
-        else {
-          const found = findHandler(await readServeConfig(cli, { signal: stop, timeoutMs }), port);
-          if (!forwardsTo(found, forward)) {
-            reason = found
-              ? `tcp port ${port} was taken over outside tunnelmux: it now ${describeHandler(found)}`
-              : `the serve handler for tcp port ${port} is gone (\`tailscale serve reset\` or \`… --tcp=${port} off\` ran outside tunnelmux)`;
-            // Nothing of ours is left to withdraw, and someone else's handler must never be removed.
-            this.disown();
-          }
-        }
-      } catch (error) {
-        if (stop.aborted) return;
-        const message = (error as Error).message;
-        if (isDaemonDown(message)) reason = message;
-        else blip = message;
-      }
-      if (blip) {
-        failures += 1;
-        if (failures >= POLL_FAILURES_ALLOWED) reason = blip;
-        else this.ctx.log.warn(`status poll ${failures}/${POLL_FAILURES_ALLOWED} failed: ${blip}`);
-      } else {
-        failures = 0;
-      }
-      if (reason) {
-        this.ctx.log.warn(reason);
-        this.finish({ code: null, signal: null, lastLines: [reason], reason });
-        return;
-      }
-    }
+    const reason = await watchUntilGone(
+      async (signal) => {
+        const problem = backendProblem(await readStatus(cli, { signal, timeoutMs }), cli);
+        if (problem) return problem.fatal ? { end: problem.message } : { blip: problem.message };
+        const found = findHandler(await readServeConfig(cli, { signal, timeoutMs }), port);
+        if (forwardsTo(found, forward)) return undefined;
+        // Nothing of ours is left to withdraw, and someone else's handler must never be removed.
+        this.disown();
+        return {
+          end: found
+            ? `tcp port ${port} was taken over outside tunnelmux: it now ${describeHandler(found)}`
+            : `the serve handler for tcp port ${port} is gone (\`tailscale serve reset\` or \`… --tcp=${port} off\` ran outside tunnelmux)`,
+        };
+      },
+      { intervalMs: this.pollInterval, signal: this.stopping.signal, log: this.ctx.log },
+    );
+    if (!reason) return;
+    this.ctx.log.warn(reason);
+    this.finish({ code: null, signal: null, lastLines: [reason], reason });
   }
 
   private disown(): void {
