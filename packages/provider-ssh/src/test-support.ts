@@ -6,24 +6,13 @@ import {
   type Target,
   type TunnelmuxEvent,
 } from '@tunnelmux/core';
-import type { Sshd } from '@tunnelmux/testkit';
+import { jumpPathOptions, type Sshd } from '@tunnelmux/testkit';
 import type { SshOptions } from './options';
 import { sshProvider } from './provider';
 
 /** Options that log in to `jump` with its client key and pinned host key, ignoring ~/.ssh/config. */
 export function jumpOptions(jump: Sshd, extra: Partial<SshOptions> = {}): Record<string, unknown> {
-  return {
-    host: '127.0.0.1',
-    port: jump.port,
-    user: jump.user,
-    identityFile: jump.clientKey.privateKey,
-    knownHostsFile: jump.knownHostsFile,
-    configFile: 'none',
-    connectTimeout: 5,
-    serverAliveInterval: 1,
-    serverAliveCountMax: 3,
-    ...extra,
-  };
+  return jumpPathOptions(jump, extra);
 }
 
 export interface FirstOpen {

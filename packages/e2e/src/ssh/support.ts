@@ -2,22 +2,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Manager, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
-import type { Sshd } from '@tunnelmux/testkit';
+import { jumpPathOptions, type Sshd } from '@tunnelmux/testkit';
 
-/** Options for an ssh path through `jump`: its client key, its pinned host key, no ~/.ssh/config. */
+/** Options for an ssh path through `jump`; a frozen jump host is given up on after about 1 s x 2 keepalives. */
 export function jumpOptions(jump: Sshd): Record<string, unknown> {
-  return {
-    host: '127.0.0.1',
-    port: jump.port,
-    user: jump.user,
-    identityFile: jump.clientKey.privateKey,
-    knownHostsFile: jump.knownHostsFile,
-    configFile: 'none',
-    connectTimeout: 5,
-    // A frozen jump host is given up on after about 1 s x 2 unanswered keepalives.
-    serverAliveInterval: 1,
-    serverAliveCountMax: 2,
-  };
+  return jumpPathOptions(jump, { serverAliveCountMax: 2 });
 }
 
 export interface Transfer {

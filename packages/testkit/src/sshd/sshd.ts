@@ -338,3 +338,22 @@ function accepts(port: number): Promise<boolean> {
     socket.once('error', () => done(false));
   });
 }
+
+/**
+ * Options for an `ssh` provider path through `jump`: its client key and pinned host key, no ~/.ssh/config,
+ * quick keepalives (a frozen jump host is given up on after about `serverAliveInterval` x `serverAliveCountMax` s).
+ */
+export function jumpPathOptions(jump: Sshd, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    host: '127.0.0.1',
+    port: jump.port,
+    user: jump.user,
+    identityFile: jump.clientKey.privateKey,
+    knownHostsFile: jump.knownHostsFile,
+    configFile: 'none',
+    connectTimeout: 5,
+    serverAliveInterval: 1,
+    serverAliveCountMax: 3,
+    ...extra,
+  };
+}
