@@ -19,6 +19,9 @@ function pluginDir(): string {
   return dir;
 }
 
+// A registry that never answers must not hang `plugins add` forever.
+const NPM_TIMEOUT_MS = 10 * 60_000;
+
 async function npm(args: string[], json: boolean): Promise<void> {
   const { execa } = await import('execa');
   const command = process.env.TUNNELMUX_NPM ?? 'npm';
@@ -27,7 +30,16 @@ async function npm(args: string[], json: boolean): Promise<void> {
     stdin: 'ignore',
     stdout: json ? 'pipe' : 'inherit',
     stderr: json ? 'pipe' : 'inherit',
+    timeout: NPM_TIMEOUT_MS,
+    // npm's own update check is one more registry request that a plugin install does not need.
+    env: { npm_config_update_notifier: 'false' },
   });
+  if (result.timedOut) {
+    throw new CliError(
+      `[tunnelmux] \`${command} ${args.join(' ')}\` did not finish within ${NPM_TIMEOUT_MS / 60_000} minutes; ` +
+        'check that the registry answers (`npm config get registry`, `npm ping`) and try again',
+    );
+  }
   if (result.failed) {
     throw new CliError(
       `[tunnelmux] \`${command} ${args.join(' ')}\` failed (${result.shortMessage})` +

@@ -13,6 +13,17 @@ export function toolPath(): string {
   return [path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter);
 }
 
+/**
+ * What every command here runs with: no colour, and npm (also when the CLI's `plugins add` runs it) preferring
+ * its local cache for registry metadata, so the test measures tunnelmux rather than the registry's speed.
+ */
+const USER_ENV: NodeJS.ProcessEnv = {
+  NO_COLOR: '1',
+  npm_config_prefer_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+};
+
 /** Run a command to completion; never rejects for a non-zero exit (the caller asserts on it). */
 export function run(
   command: string,
@@ -25,7 +36,7 @@ export function run(
       [...args],
       {
         cwd: options.cwd,
-        env: { ...process.env, PATH: toolPath(), NO_COLOR: '1', ...options.env },
+        env: { ...process.env, ...USER_ENV, PATH: toolPath(), ...options.env },
         timeout: options.timeoutMs ?? 120_000,
         maxBuffer: 32 * 1024 * 1024,
         killSignal: 'SIGKILL',
@@ -85,7 +96,7 @@ export function startProcess(
 ) {
   const child = spawn(command, [...args], {
     cwd: options.cwd,
-    env: { ...process.env, PATH: toolPath(), NO_COLOR: '1', ...options.env },
+    env: { ...process.env, ...USER_ENV, PATH: toolPath(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
