@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import module from 'node:module';
 import { VERSION } from './version';
+
+// Cache compiled code between runs (Node >= 22.1), so every command after the first starts faster.
+module.enableCompileCache?.();
 
 // A closed pipe (`tunnelmux events -f | head`) ends the command quietly instead of crashing it.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

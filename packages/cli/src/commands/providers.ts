@@ -27,9 +27,11 @@ export async function providers(options: ProvidersOptions): Promise<void> {
   const discovery = discover({ configDir, plugins });
   const found = [...discovery.providers.values()];
   // What the manifests alone say, without importing anything: wrong API version, core peer range not met.
-  const { coreVersion, manifestProblems, MANIFEST_API_VERSION } = await import('../discovery/load');
+  const { coreVersion, manifestProblems, MANIFEST_API_VERSION } = await import('../discovery/manifest');
+  // The core range needs semver; only --detect, which loads the providers anyway, pays for that import.
+  const satisfies = options.detect ? (await import('semver')).default.satisfies : undefined;
   const problems = new Map(
-    found.map((c) => [c.id, manifestProblems(c, MANIFEST_API_VERSION, coreVersion())]),
+    found.map((c) => [c.id, manifestProblems(c, MANIFEST_API_VERSION, coreVersion(), satisfies)]),
   );
   const tools = new Map<
     string,

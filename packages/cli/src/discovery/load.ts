@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Provider } from '@tunnelmux/core';
 import semver from 'semver';
 import { messageOf } from '../util/errors';
 import { type Candidate, type Discovery, SOURCE_LABEL } from './discover';
-import { type ProviderManifest, packageNamesFor } from './manifest';
+import { coreVersion, manifestProblems, packageNamesFor } from './manifest';
+
+export { coreVersion, MANIFEST_API_VERSION, manifestProblems } from './manifest';
 
 /** A provider ready to register, with where it came from and any warning about it. */
 export interface LoadedProvider {
@@ -27,52 +27,6 @@ export interface LoadFailure {
 }
 
 /** The running @tunnelmux/core version, read from its package.json (exported for this). */
-/** The provider API this CLI's core speaks, for manifest checks that must not import core (start-up time). */
-export const MANIFEST_API_VERSION = 1;
-
-/**
- * What a provider's manifest alone says is wrong: an API version this CLI does not speak (an error), or a core
- * peer range the running core does not satisfy (a warning). Needs no import of the provider.
- */
-export function manifestProblems(
-  candidate: Pick<ProviderManifest, 'packageName' | 'version' | 'apiVersion' | 'coreRange'>,
-  apiVersion: number,
-  running: string,
-): { error?: string; warnings: string[] } {
-  if (candidate.apiVersion !== apiVersion) {
-    return {
-      error: `declares provider API ${String(candidate.apiVersion)}, this CLI speaks ${apiVersion}; upgrade one of them`,
-      warnings: [],
-    };
-  }
-  const range = candidate.coreRange;
-  if (!range) {
-    return {
-      warnings: [
-        `${candidate.packageName} declares no peerDependencies["@tunnelmux/core"]; it may not fit core ${running}`,
-      ],
-    };
-  }
-  if (
-    !range.startsWith('workspace:') &&
-    semver.validRange(range) &&
-    !semver.satisfies(running, range, { includePrerelease: true })
-  ) {
-    return {
-      warnings: [
-        `${candidate.packageName}@${candidate.version} wants @tunnelmux/core ${range} but ${running} is running; ` +
-          `upgrade with npm install ${candidate.packageName}@latest`,
-      ],
-    };
-  }
-  return { warnings: [] };
-}
-
-export function coreVersion(): string {
-  const require = createRequire(import.meta.url);
-  const file = require.resolve('@tunnelmux/core/package.json');
-  return JSON.parse(readFileSync(file, 'utf8')).version as string;
-}
 
 /** The install advice for a provider id. */
 export function installAdvice(id: string): string {
@@ -140,7 +94,7 @@ export async function loadProviders(
       continue;
     }
     const where = `${candidate.packageName}@${candidate.version} (${SOURCE_LABEL[candidate.source]}: ${candidate.dir})`;
-    const { error, warnings } = manifestProblems(candidate, core.API_VERSION, running);
+    const { error, warnings } = manifestProblems(candidate, core.API_VERSION, running, semver.satisfies);
     if (error) {
       fail(id, `${where} ${error}`);
       continue;

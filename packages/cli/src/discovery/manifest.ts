@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 /** What a provider package's package.json says about it. */
@@ -150,4 +151,63 @@ export function resolvePackageDir(name: string, from: string): string | undefine
     if (up === dir) return undefined;
     dir = up;
   }
+}
+
+/** The provider API this CLI's core speaks, for manifest checks that must not import core (start-up time). */
+export const MANIFEST_API_VERSION = 1;
+
+/**
+ * What a provider's manifest alone says is wrong: an API version this CLI does not speak (an error), or a core
+ * peer range the running core does not satisfy (a warning). Needs no import of the provider.
+ */
+export function manifestProblems(
+  candidate: Pick<ProviderManifest, 'packageName' | 'version' | 'apiVersion' | 'coreRange'>,
+  apiVersion: number,
+  running: string,
+  /** semver's `satisfies`; without it the core range is not checked (it costs an import at start-up). */
+  satisfies?: (version: string, range: string, options: { includePrerelease: boolean }) => boolean,
+): { error?: string; warnings: string[] } {
+  if (candidate.apiVersion !== apiVersion) {
+    return {
+      error: `declares provider API ${String(candidate.apiVersion)}, this CLI speaks ${apiVersion}; upgrade one of them`,
+      warnings: [],
+    };
+  }
+  const range = candidate.coreRange;
+  if (!range) {
+    return {
+      warnings: [
+        `${candidate.packageName} declares no peerDependencies["@tunnelmux/core"]; it may not fit core ${running}`,
+      ],
+    };
+  }
+  if (satisfies && !range.startsWith('workspace:') && !safeSatisfies(satisfies, running, range)) {
+    return {
+      warnings: [
+        `${candidate.packageName}@${candidate.version} wants @tunnelmux/core ${range} but ${running} is running; ` +
+          `upgrade with npm install ${candidate.packageName}@latest`,
+      ],
+    };
+  }
+  return { warnings: [] };
+}
+
+/** An unparsable range is the provider's problem to state, not a reason to refuse it here. */
+function safeSatisfies(
+  satisfies: NonNullable<Parameters<typeof manifestProblems>[3]>,
+  running: string,
+  range: string,
+): boolean {
+  try {
+    return satisfies(running, range, { includePrerelease: true });
+  } catch {
+    return true;
+  }
+}
+
+/** The version of the @tunnelmux/core this CLI runs with (read from its package.json, nothing imported). */
+export function coreVersion(): string {
+  const require = createRequire(import.meta.url);
+  const file = require.resolve('@tunnelmux/core/package.json');
+  return JSON.parse(readFileSync(file, 'utf8')).version as string;
 }
