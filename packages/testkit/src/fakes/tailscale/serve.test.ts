@@ -247,6 +247,11 @@ describe('fake tailscale: serve', () => {
     while (Date.now() < deadline && alive(pid!)) await sleep(50);
     expect(alive(pid!)).toBe(false);
     expect(w.state().serve?.TCP?.[port]).toBeDefined();
+    // A connect racing the exit can still meet the dying listener (reset); within a bounded wait it is refused.
+    const refused = async () =>
+      (await banner(port).catch((error: Error) => error.message)).includes('ECONNREFUSED');
+    const until = Date.now() + 5000;
+    while (Date.now() < until && !(await refused())) await sleep(50);
     await expect(banner(port)).rejects.toThrow(/ECONNREFUSED/);
   });
 
