@@ -7,6 +7,7 @@ import type { TailscaleOptions } from './options';
 import { interpretPing } from './ping';
 import {
   backendProblem,
+  hostPort,
   type Peer,
   readStatus,
   requirePeer,
@@ -81,8 +82,8 @@ class AccessTunnel implements Tunnel {
     private readonly port: number,
     private readonly via: 'direct' | 'nc',
   ) {
-    const address = peer.ip.includes(':') ? `[${peer.ip}]:${port}` : `${peer.ip}:${port}`;
-    this.endpoint = via === 'nc' ? `tailscale nc ${peer.name} ${port}` : `${peer.name} ${address}`;
+    this.endpoint =
+      via === 'nc' ? `tailscale nc ${peer.name} ${port}` : `${peer.name} ${hostPort(peer.ip, port)}`;
     this.exited = new Promise((resolve) => {
       this.settle = resolve;
     });

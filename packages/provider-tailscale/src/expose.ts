@@ -18,7 +18,7 @@ import {
 } from './cli';
 import type { TailscaleOptions } from './options';
 import { describeHandler, findHandler, forwardsTo, readServeConfig } from './serve';
-import { backendProblem, isDaemonDown, readStatus, type TailscaleStatus } from './status';
+import { backendProblem, hostPort, isDaemonDown, readStatus, type TailscaleStatus } from './status';
 import { watchUntilGone } from './watch';
 
 /** How long `tailscale serve --bg …` may take (it talks to tailscaled, which may be busy). */
@@ -170,10 +170,6 @@ function selfNode(status: TailscaleStatus): SelfNode {
   const ip = ips.find((address) => net.isIPv4(address)) ?? ips[0];
   if (!ip) throw tailscaleError('this node has no tailnet IP yet in `tailscale status`; waiting for it');
   return { ip, dnsName: (status.Self?.DNSName ?? '').replace(/\.$/, '') };
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** A failed `serve --bg`: conflicts and bad targets are fatal (retrying cannot help), the rest transient. */

@@ -218,3 +218,8 @@ export async function readStatus(
   }
   return parseStatus(result.stdout);
 }
+
+/** `host:port`, with brackets for an IPv6 tailnet address. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

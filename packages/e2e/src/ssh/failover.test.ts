@@ -3,7 +3,7 @@ import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
 import sshProvider from '@tunnelmux/provider-ssh';
 import { type Sshd, startSshd } from '@tunnelmux/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { darkSpans, jumpOptions, pathStatus, startTraffic, waitFor } from './support';
+import { bothPathsUp, darkSpans, jumpOptions, pathStatus, startTraffic, waitFor } from './support';
 
 const RISE = 2;
 const MIN_DWELL = 3000;
@@ -54,13 +54,7 @@ describe('ssh: two jump hosts behind one front door', () => {
   it('primary ssh killed, then the backup jump host black-holed: no client connection fails while a path is healthy', {
     timeout: 120_000,
   }, async () => {
-    await waitFor(
-      'both paths up with a primary',
-      () =>
-        pathStatus(manager, 'a').state === 'connected' &&
-        pathStatus(manager, 'b').state === 'connected' &&
-        manager.getPrimary() === 'a',
-    );
+    await bothPathsUp(manager);
     const traffic = startTraffic(door.address.port, target.banner);
     let killedAt = 0;
     try {

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createManager, type FrontDoor, type Manager } from '@tunnelmux/core';
 import sshProvider from '@tunnelmux/provider-ssh';
-import { type Sshd, startSshd } from '@tunnelmux/testkit';
+import { type Sshd, sshLogin, startSshd } from '@tunnelmux/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jumpOptions, pathStatus, waitFor } from './support';
+import { bothPathsUp, jumpOptions, pathStatus, waitFor } from './support';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
 // The target is itself an sshd: a real `ssh` client logs in through the front door while paths die under it.
 describe('ssh: a real ssh client through tunnelmux', () => {
@@ -55,42 +55,16 @@ describe('ssh: a real ssh client through tunnelmux', () => {
   }, 60_000);
 
   function login(): Promise<{ stdout: string; stderr: string }> {
-    return run(
-      'ssh',
-      [
-        '-F',
-        'none',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-i',
-        destination.clientKey.privateKey,
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'ConnectTimeout=10',
-        '-p',
-        String(door.address.port),
-        `${destination.user}@127.0.0.1`,
-        'echo through-tunnelmux',
-      ],
-      { timeout: 30_000 },
-    );
+    return sshLogin(destination, 'echo through-tunnelmux', {
+      port: door.address.port,
+      knownHostsFile: knownHosts,
+    });
   }
 
   it('`ssh -p <front door> 127.0.0.1` logs in while the primary path is being killed', {
     timeout: 90_000,
   }, async () => {
-    await waitFor(
-      'both paths up with a primary',
-      () =>
-        pathStatus(manager, 'a').state === 'connected' &&
-        pathStatus(manager, 'b').state === 'connected' &&
-        manager.getPrimary() === 'a',
-    );
+    await bothPathsUp(manager);
     expect((await login()).stdout.trim()).toBe('through-tunnelmux');
 
     // Kill a's ssh and start two logins at that instant: the front door must carry them through b.

@@ -123,3 +123,14 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** Wait until both ssh paths are connected and `a` is the primary: where every ssh story starts. */
+export async function bothPathsUp(manager: Manager): Promise<void> {
+  await waitFor(
+    'both paths up with a primary',
+    () =>
+      pathStatus(manager, 'a').state === 'connected' &&
+      pathStatus(manager, 'b').state === 'connected' &&
+      manager.getPrimary() === 'a',
+  );
+}

@@ -1,2 +1,2 @@
 export { generateKey, type KeyPair, knownHostName, knownHostsLine } from './keys';
-export { jumpPathOptions, type Sshd, type SshdOptions, startSshd } from './sshd';
+export { jumpPathOptions, type Sshd, type SshdOptions, sshLogin, startSshd } from './sshd';

@@ -3,35 +3,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Sshd, startSshd } from './sshd';
+import { type Sshd, sshLogin, startSshd } from './sshd';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
 function login(server: Sshd, knownHosts = server.knownHostsFile) {
-  return run(
-    'ssh',
-    [
-      '-F',
-      'none',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-i',
-      server.clientKey.privateKey,
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'ConnectTimeout=5',
-      '-p',
-      String(server.port),
-      `${server.user}@127.0.0.1`,
-      'echo logged-in',
-    ],
-    { timeout: 20_000 },
-  );
+  return sshLogin(server, 'echo logged-in', {
+    knownHostsFile: knownHosts,
+    connectTimeoutS: 5,
+    timeoutMs: 20_000,
+  });
 }
 
 // A zombie waiting for its new parent (pid 1) to reap it counts as gone.

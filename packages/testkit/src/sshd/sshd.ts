@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { generateKey, type KeyPair, knownHostsLine } from './keys';
 
 /** How to start one throwaway sshd. */
@@ -356,4 +357,39 @@ export function jumpPathOptions(jump: Sshd, extra: Record<string, unknown> = {})
     serverAliveCountMax: 3,
     ...extra,
   };
+}
+
+/**
+ * A real `ssh` client login as `server`'s user with its client key and strict host-key checking, running
+ * `command`: straight to `server`, or to another `port` (a front door) with the `knownHostsFile` that pins it.
+ */
+export function sshLogin(
+  server: Sshd,
+  command: string,
+  options: { port?: number; knownHostsFile?: string; connectTimeoutS?: number; timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return promisify(execFile)(
+    'ssh',
+    [
+      '-F',
+      'none',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-i',
+      server.clientKey.privateKey,
+      '-o',
+      `UserKnownHostsFile=${options.knownHostsFile ?? server.knownHostsFile}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `ConnectTimeout=${options.connectTimeoutS ?? 10}`,
+      '-p',
+      String(options.port ?? server.port),
+      `${server.user}@127.0.0.1`,
+      command,
+    ],
+    { timeout: options.timeoutMs ?? 30_000 },
+  );
 }
