@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../errors';
 import type { Tunnel } from '../provider/types';
+import { deadline } from './delay';
 
 export interface ProbeResult {
   ok: boolean;
@@ -30,19 +31,17 @@ const TCP_SETTLE_MS = 50;
 export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOptions): Promise<ProbeResult> {
   const now = options.now ?? (() => performance.now());
   const started = now();
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new Error(`no answer within ${options.timeoutMs} ms`)),
+  const { signal, done } = deadline(
     options.timeoutMs,
+    options.signal,
+    () => new Error(`no answer within ${options.timeoutMs} ms`),
   );
-  const onAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', onAbort, { once: true });
   let stream: Duplex | undefined;
   try {
-    stream = await tunnel.dial(controller.signal);
+    stream = await tunnel.dial(signal);
     let spoke: boolean | undefined;
     if (options.protocol === 'ssh' || options.expectFirstByte) {
-      const banner = await firstBytes(stream, controller.signal);
+      const banner = await firstBytes(stream, signal);
       spoke = true;
       if (options.protocol === 'ssh' && !banner.startsWith('SSH-')) {
         return { ok: false, error: `expected an SSH banner, got ${JSON.stringify(banner.slice(0, 40))}` };
@@ -50,7 +49,7 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
     }
     const latencyMs = now() - started;
     if (spoke === undefined) {
-      const settled = await settle(stream, Math.min(TCP_SETTLE_MS, options.timeoutMs), controller.signal);
+      const settled = await settle(stream, Math.min(TCP_SETTLE_MS, options.timeoutMs), signal);
       if (settled.closed)
         return { ok: false, latencyMs, error: `the path closed the connection at once (${settled.closed})` };
       spoke = settled.spoke;
@@ -67,11 +66,10 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
   } catch (error) {
     return {
       ok: false,
-      error: controller.signal.aborted ? errorMessage(controller.signal.reason) : errorMessage(error),
+      error: signal.aborted ? errorMessage(signal.reason) : errorMessage(error),
     };
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
+    done();
     stream?.destroy();
   }
 }

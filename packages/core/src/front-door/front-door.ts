@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorMessage, TunnelmuxError } from '../errors';
+import { deadline } from '../failover/delay';
 import { firstBytes } from '../failover/probe';
 import type { Manager } from '../manager/manager';
 import type { PathRunner } from '../manager/path-runner';
@@ -132,7 +133,7 @@ export async function openFrontDoor(
       upstream.on('error', () => upstream.destroy());
       let first: Buffer | undefined;
       if (protocol === 'ssh') {
-        const wait = deadline(clientGone.signal, firstByteTimeout);
+        const wait = deadline(firstByteTimeout, clientGone.signal);
         try {
           first = Buffer.from(await firstBytes(upstream, wait.signal), 'latin1');
         } catch (error) {
@@ -162,7 +163,7 @@ export async function openFrontDoor(
   async function dialThrough(runner: PathRunner, clientGone: AbortSignal): Promise<Duplex> {
     const tunnel = runner.tunnel;
     if (!tunnel) throw new TunnelmuxError(`path "${runner.id}" has no open tunnel`);
-    const wait = deadline(clientGone, dialTimeout);
+    const wait = deadline(dialTimeout, clientGone);
     try {
       return await tunnel.dial(wait.signal);
     } finally {
@@ -268,25 +269,6 @@ export async function openFrontDoor(
     },
   };
   return door;
-}
-
-/**
- * A signal that aborts with `parent` or after `ms`, and a `done()` that clears the timer: per connection this is
- * much cheaper than AbortSignal.any + AbortSignal.timeout, whose timers linger until they fire.
- */
-function deadline(parent: AbortSignal, ms: number): { signal: AbortSignal; done(): void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new TunnelmuxError(`timed out after ${ms} ms`)), ms);
-  const onAbort = () => controller.abort(parent.reason);
-  if (parent.aborted) onAbort();
-  else parent.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    done: () => {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onAbort);
-    },
-  };
 }
 
 /** End a stream once its queued writes are out, and destroy it at the latest after `lingerMs`. */
