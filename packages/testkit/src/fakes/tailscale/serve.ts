@@ -4,7 +4,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Faults, readFaults, watchFaults } from '../../forwarder/faults';
 import { Forwarder } from '../../forwarder/forwarder';
-import { connect, Exit, out, parseFlags, requireRunning } from './cli';
+import { connect, Exit, out, parseFlags, requireRunning } from './command';
 import {
   dnsNameOf,
   type FakeServeConfig,
