@@ -25,10 +25,9 @@ export {
   Manager,
   type ManagerConfig,
   type ManagerStatus,
-  type Route,
   type StartResult,
 } from './manager/manager';
-export type { PathStatus } from './manager/path-runner';
+export type { PathStatus } from './manager/path-status';
 export type { LatencyStats, MetricsSnapshot, PathMetrics } from './metrics/types';
 export type { ChildHandle, ChildLine, SpawnOptions } from './process/child';
 export { defineProvider, isProvider, validateOptions } from './provider/define-provider';

@@ -5,13 +5,14 @@ import type { TunnelmuxEvent } from '../events/types';
 import { createManager } from '../manager/manager';
 import { relayProvider } from '../test-utils/relay-provider';
 import { type BannerServer, startBannerServer } from '../testing/banner-server';
+import type { FrontDoorOptions } from './front-door';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(protocol: 'ssh' | 'tcp', ids = ['a', 'b', 'c']) {
+async function setup(protocol: 'ssh' | 'tcp', ids = ['a', 'b', 'c'], doorOptions: FrontDoorOptions = {}) {
   const target = await startBannerServer();
   cleanups.push(() => target.close());
   const relays = relayProvider();
@@ -27,7 +28,7 @@ async function setup(protocol: 'ssh' | 'tcp', ids = ['a', 'b', 'c']) {
   manager.events.on((event) => events.push(event));
   const results = await manager.startMultiple(ids.map((id) => ({ id, provider: 'relay' })));
   expect(results.every((r) => r.ok)).toBe(true);
-  const door = await manager.listen({ port: 0 });
+  const door = await manager.listen({ port: 0, ...doorOptions });
   return { target, relays, manager, door, events };
 }
 
@@ -69,13 +70,99 @@ describe('front door', () => {
     expect(reply.toString('latin1')).toBe(`${target.banner}x`);
     expect(manager.status('c').totalConnections).toBe(1);
     expect(events.some((e) => e.type === 'dial-failed' || e.type === 'failover')).toBe(true);
+    // The crash alone makes a failover: only the dial-failed event and counter of b show the refusal counted.
+    expect(events.filter((e) => e.type === 'dial-failed')).toEqual([
+      expect.objectContaining({
+        pathId: 'b',
+        source: 'front-door',
+        reason: expect.stringMatching(/^dial failed: /),
+      }),
+    ]);
+    expect(manager.status('b').failedDials).toBe(1);
+  });
+
+  it('counts a refused dial against its path even when nothing else has gone wrong', async () => {
+    const { target, relays, manager, door, events } = await setup('tcp', ['a', 'b']);
+    relays.setMode('a', 'unreachable');
+    const reply = await exchange(door.address.port, Buffer.from('x'));
+    expect(reply.toString('latin1')).toBe(`${target.banner}x`);
+    expect(manager.status('b').totalConnections).toBe(1);
+    expect(manager.status('a')).toMatchObject({ failedDials: 1, totalConnections: 0 });
+    expect(events.filter((e) => e.type === 'failover')).toEqual([]);
+    expect(events.find((e) => e.type === 'dial-failed')).toMatchObject({
+      pathId: 'a',
+      source: 'front-door',
+      reason: expect.stringContaining('ECONNREFUSED'),
+    });
+    expect(door.connections()).toEqual([]);
+  });
+
+  it('says a path reset the connection when it did, not that it waited for a first byte', async () => {
+    // A kill -9 of a tunnel's process: its connections are reset long before firstByteTimeout.
+    const { target, relays, manager, door, events } = await setup('ssh', ['a', 'b'], {
+      firstByteTimeout: 60_000,
+    });
+    relays.setMode('a', 'reset');
+    const payload = Buffer.from('SSH-2.0-client\r\n');
+    const reply = await exchange(door.address.port, payload);
+    expect(reply.toString('latin1')).toBe(target.banner + payload.toString('latin1'));
+    expect(manager.status('b').totalConnections).toBe(1);
+    const failed = events.find((e) => e.type === 'dial-failed');
+    expect(failed).toMatchObject({ pathId: 'a', source: 'front-door' });
+    const reason = (failed as { reason: string }).reason;
+    expect(reason).toBe('the path reset the connection before the target spoke (read ECONNRESET)');
+    expect(reason).not.toMatch(/first byte within/);
+  });
+
+  it('holds a silent path for firstByteTimeout, then moves on: no sooner and not for the default 5 s', async () => {
+    const firstByteTimeout = 1000;
+    const { target, relays, manager, door, events } = await setup('ssh', ['a', 'b'], { firstByteTimeout });
+    relays.setMode('a', 'silent');
+    const started = performance.now();
+    let heldFor: number | undefined;
+    manager.events.on((event) => {
+      if (event.type === 'dial-failed') heldFor ??= performance.now() - started;
+    });
+    const payload = Buffer.from('SSH-2.0-client\r\n');
+    const reply = await exchange(door.address.port, payload);
+    expect(reply.toString('latin1')).toBe(target.banner + payload.toString('latin1'));
+    expect(events.find((e) => e.type === 'dial-failed')).toMatchObject({
+      pathId: 'a',
+      reason: `no first byte within ${firstByteTimeout} ms`,
+    });
+    // The client is held for the configured wait: at least that, and well under the 5 s default (a hang bound).
+    expect(heldFor).toBeGreaterThanOrEqual(firstByteTimeout);
+    expect(heldFor).toBeLessThan(4000);
+    expect(manager.status('b').totalConnections).toBe(1);
+  });
+
+  it('stops reading a client once holdLimit bytes wait for a path that has not spoken', async () => {
+    const holdLimit = 16 * 1024;
+    const { relays, manager, door } = await setup('ssh', ['a'], { holdLimit, firstByteTimeout: 1000 });
+    relays.setMode('a', 'silent');
+    // Read at the moment the silent path is given up on: by then an unbounded hold would have taken megabytes.
+    let heldAtGiveUp: number | undefined;
+    manager.events.on((event) => {
+      if (event.type === 'dial-failed') heldAtGiveUp = door.connections()[0]?.heldBytes;
+    });
+    const socket = net.connect({ host: '127.0.0.1', port: door.address.port });
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(Buffer.alloc(32 * 1024 * 1024, 1));
+    await closed;
+    expect(heldAtGiveUp).toBeGreaterThanOrEqual(holdLimit);
+    // One socket read is at most 64 KiB, so the hold may pass the limit by one chunk, never more.
+    expect(heldAtGiveUp).toBeLessThanOrEqual(holdLimit + 64 * 1024);
   });
 
   it('replays held bytes on the next path when the first stays silent (first-byte failover)', async () => {
     const { target, relays, manager, door, events } = await setup('ssh');
     relays.setMode('a', 'silent');
     const payload = Buffer.from('SSH-2.0-client\r\n');
+    const started = performance.now();
     const reply = await exchange(door.address.port, payload);
+    // The manager's failover.firstByteTimeout (300 ms) applies, not the 5 s default: a generous bound.
+    expect(performance.now() - started).toBeLessThan(3000);
     expect(reply.toString('latin1')).toBe(target.banner + payload.toString('latin1'));
     expect(manager.status('b').totalConnections).toBe(1);
     expect(manager.status('a').failedDials).toBe(1);

@@ -1,12 +1,11 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorMessage, TunnelmuxError } from '../errors';
-import { deadline } from '../failover/delay';
-import { firstBytes } from '../failover/probe';
-import type { Manager } from '../manager/manager';
-import type { PathRunner } from '../manager/path-runner';
 import { formatTarget } from '../net/tcp';
+import { connectWithFailover } from './connect';
 import { checkListenHost, isLoopback } from './listen-address';
+import type { RouteSource } from './route-source';
+import { splice } from './splice';
 
 /** How the front door listens and fails over. */
 export interface FrontDoorOptions {
@@ -35,6 +34,8 @@ export interface FrontDoorConnection {
   pathId?: string;
   bytesIn: number;
   bytesOut: number;
+  /** Client bytes held for replay while no path has answered yet (at most about `holdLimit`). */
+  heldBytes: number;
   openedAt: number;
   /** Paths tried before one carried it. */
   attempts: number;
@@ -49,192 +50,112 @@ export interface FrontDoor extends AsyncDisposable {
 }
 
 const DEFAULT_HOLD_LIMIT = 64 * 1024;
+// How long one side may take to flush after the other has closed.
+const LINGER_MS = 30_000;
 
-/** Listen on a loopback port and carry each client connection through the best healthy path. */
+/** How a carrier should treat each client, resolved from the options and the manager's defaults. */
+export interface CarrySettings {
+  protocol: 'ssh' | 'tcp';
+  firstByteTimeout: number;
+  dialTimeout: number;
+  holdLimit: number;
+  lingerMs: number;
+}
+
+/** One accepted client, as a carrier sees it. */
+export interface ClientConnection {
+  readonly socket: net.Socket;
+  /** Its status entry; a carrier fills in `pathId`, `attempts`, the byte counts and `heldBytes`. */
+  readonly info: FrontDoorConnection;
+  /** Aborts when the client goes away. */
+  readonly signal: AbortSignal;
+  /** A stream the front door must cut if it closes before the stream ends (a dialled path). */
+  track(stream: Duplex): void;
+}
+
+/**
+ * What the front door does with each client: the per-connection seam. The default holds the client's first
+ * bytes, dials with failover and splices; a session layer can supply its own and reuse `connectWithFailover`.
+ */
+export type Carrier = (
+  client: ClientConnection,
+  source: RouteSource,
+  settings: CarrySettings,
+) => Promise<void>;
+
+/** Listen on a loopback port and carry each client connection through the best healthy route of `source`. */
 export async function openFrontDoor(
-  manager: Manager,
-  options: FrontDoorOptions & { defaultProtocol: 'ssh' | 'tcp'; defaultFirstByteTimeout: number },
+  source: RouteSource,
+  options: FrontDoorOptions & {
+    defaultProtocol: 'ssh' | 'tcp';
+    defaultFirstByteTimeout: number;
+    carrier?: Carrier;
+  },
 ): Promise<FrontDoor> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   checkListenHost(host, options.allowAllInterfaces ?? false);
-  const protocol = options.protocol ?? options.defaultProtocol;
-  const firstByteTimeout = options.firstByteTimeout ?? options.defaultFirstByteTimeout;
-  const dialTimeout = options.dialTimeout ?? 2000;
-  const holdLimit = options.holdLimit ?? DEFAULT_HOLD_LIMIT;
+  const settings: CarrySettings = {
+    protocol: options.protocol ?? options.defaultProtocol,
+    firstByteTimeout: options.firstByteTimeout ?? options.defaultFirstByteTimeout,
+    dialTimeout: options.dialTimeout ?? 2000,
+    holdLimit: options.holdLimit ?? DEFAULT_HOLD_LIMIT,
+    lingerMs: LINGER_MS,
+  };
+  const carrier = options.carrier ?? carryWithFailover;
   const drainTimeout = options.drainTimeout ?? 5000;
-  // How long one side may take to flush after the other has closed.
-  const lingerMs = 30_000;
   const live = new Map<number, { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> }>();
   let nextId = 1;
   let closing: Promise<void> | undefined;
 
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     if (closing) {
-      client.destroy();
+      socket.destroy();
       return;
     }
     const info: FrontDoorConnection = {
       id: nextId++,
-      client: `${client.remoteAddress}:${client.remotePort}`,
+      client: `${socket.remoteAddress}:${socket.remotePort}`,
       bytesIn: 0,
       bytesOut: 0,
+      heldBytes: 0,
       openedAt: Date.now(),
       attempts: 0,
     };
-    const entry = { info, sockets: new Set<net.Socket | Duplex>([client]) };
-    live.set(info.id, entry);
-    client.once('close', () => live.delete(info.id));
-    void carry(client, entry).catch((error: unknown) => {
-      client.destroy();
-      manager.reportRefused(`internal error: ${errorMessage(error)}`, info.client);
+    const sockets = new Set<net.Socket | Duplex>([socket]);
+    live.set(info.id, { info, sockets });
+    socket.on('error', () => socket.destroy());
+    const gone = new AbortController();
+    socket.once('close', () => {
+      live.delete(info.id);
+      gone.abort(new TunnelmuxError('the client went away'));
+    });
+    const client: ClientConnection = {
+      socket,
+      info,
+      signal: gone.signal,
+      track: (stream) => {
+        sockets.add(stream);
+        stream.once('close', () => sockets.delete(stream));
+      },
+    };
+    void carrier(client, source, settings).catch((error: unknown) => {
+      socket.destroy();
+      source.refused(`internal error: ${errorMessage(error)}`, info.client);
     });
   });
-
-  /** Try each healthy path in order until one carries the connection. */
-  async function carry(
-    client: net.Socket,
-    entry: { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> },
-  ): Promise<void> {
-    client.on('error', () => client.destroy());
-    const held: Buffer[] = [];
-    let heldBytes = 0;
-    const hold = (chunk: Buffer) => {
-      held.push(chunk);
-      heldBytes += chunk.length;
-      // Bounded: stop reading the client until a path has proven itself.
-      if (heldBytes >= holdLimit) client.pause();
-    };
-    client.on('data', hold);
-    const clientGone = new AbortController();
-    client.once('close', () => clientGone.abort(new TunnelmuxError('the client went away')));
-
-    const tried = new Set<string>();
-    const reasons: string[] = [];
-    for (;;) {
-      if (clientGone.signal.aborted) return;
-      const route = manager
-        .routes()
-        .find((candidate) => candidate.healthy && !tried.has(candidate.runner.id));
-      if (!route) break;
-      const runner = route.runner;
-      tried.add(runner.id);
-      entry.info.attempts += 1;
-      const upstream = await dialThrough(runner, clientGone.signal).catch((error: unknown) => {
-        if (!clientGone.signal.aborted) {
-          const reason = `dial failed: ${errorMessage(error)}`;
-          reasons.push(`${runner.id}: ${reason}`);
-          manager.reportDialFailure(runner.id, reason);
-        }
-        return undefined;
-      });
-      if (!upstream) continue;
-      entry.sockets.add(upstream);
-      upstream.on('error', () => upstream.destroy());
-      let first: Buffer | undefined;
-      if (protocol === 'ssh') {
-        const wait = deadline(firstByteTimeout, clientGone.signal);
-        try {
-          first = Buffer.from(await firstBytes(upstream, wait.signal), 'latin1');
-        } catch (error) {
-          upstream.destroy();
-          entry.sockets.delete(upstream);
-          if (clientGone.signal.aborted) return;
-          const reason = `no first byte within ${firstByteTimeout} ms (${errorMessage(error)})`;
-          reasons.push(`${runner.id}: ${reason}`);
-          manager.reportDialFailure(runner.id, reason);
-          continue;
-        } finally {
-          wait.done();
-        }
-      }
-      client.off('data', hold);
-      splice(client, upstream, runner, entry.info, first, held);
-      return;
-    }
-    const why =
-      reasons.length > 0
-        ? `every healthy path failed (${reasons.join('; ')})`
-        : `no healthy path (${describePaths(manager)})`;
-    manager.reportRefused(why, entry.info.client);
-    client.destroy();
-  }
-
-  async function dialThrough(runner: PathRunner, clientGone: AbortSignal): Promise<Duplex> {
-    const tunnel = runner.tunnel;
-    if (!tunnel) throw new TunnelmuxError(`path "${runner.id}" has no open tunnel`);
-    const wait = deadline(dialTimeout, clientGone);
-    try {
-      return await tunnel.dial(wait.signal);
-    } finally {
-      wait.done();
-    }
-  }
-
-  /** Join client and path both ways with back-pressure, counting bytes per path and connection. */
-  function splice(
-    client: net.Socket,
-    upstream: Duplex,
-    runner: PathRunner,
-    info: FrontDoorConnection,
-    first: Buffer | undefined,
-    held: Buffer[],
-  ): void {
-    info.pathId = runner.id;
-    runner.activeConnections += 1;
-    runner.totalConnections += 1;
-    runner.lastActive = Date.now();
-    const countIn = (chunk: Buffer) => {
-      info.bytesIn += chunk.length;
-      runner.bytesIn += chunk.length;
-    };
-    const countOut = (chunk: Buffer) => {
-      info.bytesOut += chunk.length;
-      runner.bytesOut += chunk.length;
-    };
-    if (first) {
-      countIn(first);
-      client.write(first);
-    }
-    for (const chunk of held) {
-      countOut(chunk);
-      upstream.write(chunk);
-    }
-    upstream.on('data', countIn);
-    client.on('data', countOut);
-    upstream.pipe(client);
-    client.pipe(upstream);
-    client.resume();
-    upstream.resume();
-    let finished = false;
-    const done = (other: Duplex) => (hadError?: boolean) => {
-      if (!finished) {
-        finished = true;
-        runner.activeConnections -= 1;
-        runner.lastActive = Date.now();
-      }
-      // An error cuts both ways at once; a clean close lets what is queued for the other side flush first.
-      if (hadError === true) other.destroy();
-      else closeAfterFlush(other, lingerMs);
-    };
-    client.once('close', done(upstream));
-    upstream.once('close', done(client));
-  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
     server.listen({ host, port, exclusive: true }, () => resolve());
   });
-  server.on('error', (error) =>
-    manager.emit({ type: 'warning', message: `front door: ${errorMessage(error)}` }),
-  );
+  server.on('error', (error) => source.warn(`front door: ${errorMessage(error)}`));
   const bound = server.address() as net.AddressInfo;
   const address = { host: bound.address, port: bound.port };
   if (!isLoopback(host)) {
-    manager.emit({
-      type: 'warning',
-      message: `front door listens on ${formatTarget(address)}: reachable from the network, not only this machine`,
-    });
+    source.warn(
+      `front door listens on ${formatTarget(address)}: reachable from the network, not only this machine`,
+    );
   }
 
   const door: FrontDoor = {
@@ -271,21 +192,57 @@ export async function openFrontDoor(
   return door;
 }
 
-/** End a stream once its queued writes are out, and destroy it at the latest after `lingerMs`. */
-function closeAfterFlush(stream: Duplex, lingerMs: number): void {
-  if (stream.destroyed) return;
-  const timer = setTimeout(() => stream.destroy(), lingerMs);
-  timer.unref();
-  stream.once('close', () => clearTimeout(timer));
-  stream.end();
-  if (stream.writableFinished) stream.destroy();
-  else stream.once('finish', () => stream.destroy());
-}
-
-function describePaths(manager: Manager): string {
-  const paths = manager.list();
-  if (paths.length === 0) return 'no path is configured';
-  return paths.map((path) => `${path.id} ${path.state}`).join(', ');
+/**
+ * The default carrier: hold the client's bytes (bounded by `holdLimit`), reach a path with connect-retry and
+ * (ssh) first-byte failover, then replay the held bytes and splice; refuse with every reason when none answers.
+ */
+export async function carryWithFailover(
+  client: ClientConnection,
+  source: RouteSource,
+  settings: CarrySettings,
+): Promise<void> {
+  const { socket, info } = client;
+  const held: Buffer[] = [];
+  const hold = (chunk: Buffer) => {
+    held.push(chunk);
+    info.heldBytes += chunk.length;
+    // Bounded: stop reading the client until a path has proven itself.
+    if (info.heldBytes >= settings.holdLimit) socket.pause();
+  };
+  socket.on('data', hold);
+  const { connected, reasons } = await connectWithFailover(source, {
+    protocol: settings.protocol,
+    dialTimeout: settings.dialTimeout,
+    firstByteTimeout: settings.firstByteTimeout,
+    signal: client.signal,
+    onAttempt: () => {
+      info.attempts += 1;
+    },
+  });
+  if (client.signal.aborted) {
+    connected?.stream.destroy();
+    return;
+  }
+  if (!connected) {
+    const why =
+      reasons.length > 0
+        ? `every healthy path failed (${reasons.join('; ')})`
+        : `no healthy path (${source.describe()})`;
+    source.refused(why, info.client);
+    socket.destroy();
+    return;
+  }
+  socket.off('data', hold);
+  client.track(connected.stream);
+  info.pathId = connected.route.id;
+  info.heldBytes = 0;
+  splice(socket, connected.stream, {
+    meter: source.carried(connected.route.id),
+    counts: info,
+    first: connected.first,
+    held,
+    lingerMs: settings.lingerMs,
+  });
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): TunnelmuxError {

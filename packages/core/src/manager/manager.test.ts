@@ -113,17 +113,18 @@ describe('manager', () => {
   it('takes a probed-down path out of rotation at once but restarts it only when its live connections are gone', async () => {
     const { manager, memory } = setup();
     await startAll(manager, 'a', 'b');
-    const runner = (manager as unknown as { paths: Map<string, { activeConnections: number }> }).paths.get(
-      'a',
-    )!;
-    runner.activeConnections = 1;
+    // A live connection through a, as the front door's meter would count it.
+    const counters = (
+      manager as unknown as { paths: Map<string, { counters: { activeConnections: number } }> }
+    ).paths.get('a')!.counters;
+    counters.activeConnections = 1;
     memory.behaviour('a').dial = 'silent';
     await vi.advanceTimersByTimeAsync(1000 + 500 + 2 * (250 + 500) + 10);
     expect(manager.getPrimary()).toBe('b');
     expect(manager.status('a').state).toBe('reconnecting');
     expect(memory.tunnels('a')[0]!.closed).toBe(false);
     // The live connection ends: the restart goes ahead.
-    runner.activeConnections = 0;
+    counters.activeConnections = 0;
     await vi.advanceTimersByTimeAsync(1000);
     expect(memory.tunnels('a')[0]!.closed).toBe(true);
     await manager.shutdown();

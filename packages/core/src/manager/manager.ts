@@ -19,7 +19,9 @@ import { isProvider, validateOptions } from '../provider/define-provider';
 import { createHelpers } from '../provider/helpers';
 import { Redactor } from '../provider/redactor';
 import type { Provider, Target } from '../provider/types';
-import { PathRunner, type PathStatus } from './path-runner';
+import { PathRunner } from './path-runner';
+import { metricsOf, type PathStatus } from './path-status';
+import { managerRoutes } from './route-source';
 
 /** What `createManager` accepts. */
 export interface ManagerConfig {
@@ -67,17 +69,11 @@ export type StartResult =
   | { id: string; ok: true; status: PathStatus }
   | { id: string; ok: false; error: Error; status?: PathStatus };
 
-/** A route the front door may dial: a started path with its tunnel. */
-export interface Route {
-  runner: PathRunner;
-  healthy: boolean;
-}
-
 /** The tunnelmux engine: paths, probes, failover, metrics and events. */
 export class Manager implements AsyncDisposable {
   /** Typed events: `manager.events.subscribe('failover')`. */
   readonly events: Pick<EventBus, 'subscribe' | 'on'>;
-  readonly bus: EventBus;
+  private readonly bus: EventBus;
   private readonly providers = new Map<string, Provider>();
   private readonly paths = new Map<string, PathRunner>();
   private readonly settings: z.output<typeof managerSchema>;
@@ -278,7 +274,7 @@ export class Manager implements AsyncDisposable {
         this.noHealthyTotal + (this.noHealthySince === undefined ? 0 : now - this.noHealthySince),
       refusedConnections: this.refused,
       eventsDropped: this.bus.dropped,
-      paths: this.sortedRunners().map((runner) => runner.metrics(runner.id === this.primaryId)),
+      paths: this.sortedRunners().map((runner) => metricsOf(this.pathStatus(runner))),
     };
   }
 
@@ -297,7 +293,16 @@ export class Manager implements AsyncDisposable {
    */
   async listen(options: FrontDoorOptions = {}): Promise<FrontDoor> {
     this.assertOpen();
-    const door = await openFrontDoor(this, {
+    const routes = managerRoutes({
+      runners: () => this.sortedRunners(),
+      primary: () => this.primaryId,
+      refused: (reason, client) => {
+        this.refused += 1;
+        this.emit({ type: 'connection-refused', reason, client });
+      },
+      warn: (message) => this.emit({ type: 'warning', message }),
+    });
+    const door = await openFrontDoor(routes, {
       ...options,
       defaultProtocol: this.settings.protocol,
       defaultFirstByteTimeout: this.settings.failover.firstByteTimeout,
@@ -327,36 +332,9 @@ export class Manager implements AsyncDisposable {
     return this.shutdown();
   }
 
-  /** Started paths the front door may use, primary first, then healthy ones by priority, then the rest. */
-  routes(): Route[] {
-    const runners = this.sortedRunners().filter((runner) => runner.tunnel !== undefined);
-    const healthy = (runner: PathRunner) => runner.state === 'connected';
-    const rank = (runner: PathRunner) =>
-      runner.id === this.primaryId && healthy(runner) ? 0 : healthy(runner) ? 1 : 2;
-    return runners
-      .map((runner, index) => ({ runner, index }))
-      .sort((a, b) => rank(a.runner) - rank(b.runner) || a.index - b.index)
-      .map(({ runner }) => ({ runner, healthy: healthy(runner) }));
-  }
-
-  /** A live connection through `id` failed: passive detection. */
-  reportDialFailure(id: string, reason: string): void {
-    this.paths.get(id)?.suspect(reason, 'front-door');
-  }
-
-  /** A client connection was refused for want of a path. */
-  reportRefused(reason: string, client?: string): void {
-    this.refused += 1;
-    this.emit({ type: 'connection-refused', reason, client });
-  }
-
   /** Emit an event on the manager's bus, with secrets redacted. */
-  emit(event: EventInput): void {
+  private emit(event: EventInput): void {
     this.bus.emit(this.redactor.value(event));
-  }
-
-  get isShuttingDown(): boolean {
-    return this.closing !== undefined;
   }
 
   private async prepare(input: PathSpecInput, order: number): Promise<PathRunner> {
@@ -490,7 +468,9 @@ export class Manager implements AsyncDisposable {
   }
 
   private pathStatus(runner: PathRunner): PathStatus {
-    return this.redactor.value(runner.status(runner.id === this.primaryId, runner.id === this.pinnedId));
+    return this.redactor.value(
+      runner.status({ primary: runner.id === this.primaryId, pinned: runner.id === this.pinnedId }),
+    );
   }
 
   private runner(id: string): PathRunner {

@@ -1,17 +1,19 @@
 import type { FailoverSettings, PathSpec } from '../config/schema';
 import { ConfigError, errorMessage, isFatal, TunnelmuxError } from '../errors';
 import type { EventBus } from '../events/event-bus';
+import type { EventInput } from '../events/types';
 import { Backoff } from '../failover/backoff';
 import { delay } from '../failover/delay';
-import { type ProbeResult, probeTunnel } from '../failover/probe';
-import { LatencyWindow } from '../metrics/latency-window';
-import type { LatencyStats, PathMetrics } from '../metrics/types';
-import { formatTarget } from '../net/tcp';
-import { describeExit } from '../process/child';
+import type { ProbeResult } from '../failover/probe';
+import { PathCounters } from '../metrics/path-counters';
 import { createOpenContext } from '../provider/open-context';
 import type { Redactor } from '../provider/redactor';
 import type { CheckResult, ExitInfo, Provider, ProviderHelpers, Target, Tunnel } from '../provider/types';
 import { assertTransition, type PathState } from '../state/transitions';
+import { closeQuietly, openTunnel } from './open-tunnel';
+import { type PathStatus, projectPath } from './path-status';
+import { SerialQueue } from './serial-queue';
+import { type SupervisedPath, Supervisor } from './supervisor';
 
 /** What a path runner needs from its manager. */
 export interface RunnerHost {
@@ -20,97 +22,39 @@ export interface RunnerHost {
   helpers: ProviderHelpers;
   settings: FailoverSettings;
   random: () => number;
-  /** Called after every state change and probe, so the manager can re-choose the primary. */
+  /** Called after every state change and some probes, so the manager can re-choose the primary. */
   changed(runner: PathRunner): void;
   /** tcp targets (`host:port`) seen to speak first; learned from probes, shared by the paths to them. */
   speaksFirst: Set<string>;
 }
 
-/** Everything `status` reports about one path. */
-export interface PathStatus {
-  id: string;
-  provider: string;
-  mode: 'access' | 'expose';
-  state: PathState;
-  priority: number;
-  primary: boolean;
-  pinned: boolean;
-  target: string;
-  protocol: 'ssh' | 'tcp';
-  pid?: number;
-  endpoint?: string;
-  publicUrl?: string;
-  /** The latest probe latency. */
-  latencyMs?: number;
-  latency: LatencyStats;
-  consecutiveFailures: number;
-  consecutiveSuccesses: number;
-  bytesIn: number;
-  bytesOut: number;
-  activeConnections: number;
-  totalConnections: number;
-  failedDials: number;
-  restarts: number;
-  uptimeMs: number;
-  /** Epoch ms of the last state change. */
-  since: number;
-  lastError?: string;
-  lastExit?: ExitInfo;
-  /** Epoch ms of the next reopen attempt while reconnecting. */
-  nextAttemptAt?: number;
-  /** The provider's own health hint. */
-  hint?: CheckResult;
-}
-
-type Deferred = { promise: Promise<void>; resolve: () => void };
 /** One supervision run: its first outcome, and the signal that ends it. */
 type RunHandle = { outcome: Promise<void>; signal: AbortSignal };
-const deferred = (): Deferred => {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-};
 
-// How long an aborted open may take to clean up after itself before the stop goes on without it.
-const OPEN_CLEANUP_MS = 5000;
-// How often a provider's `check` hint runs at most.
-const CHECK_EVERY_MS = 10_000;
-
-/** Supervises one path: opens it, probes it end to end, restarts it with backoff, closes it. */
+/**
+ * One path's lifecycle: start, stop and restart one at a time; open with a deadline (open-tunnel.ts); hand the
+ * open tunnel to its supervisor (supervisor.ts); restart with backoff; every state change checked and emitted.
+ */
 export class PathRunner {
   state: PathState = 'disconnected';
   since = Date.now();
   tunnel?: Tunnel;
   lastError?: string;
   lastExit?: ExitInfo;
-  hint?: CheckResult;
   /** It has come up at least once since it was started. */
   everConnected = false;
   /** It has gone down after coming up, so failback to it is damped. */
   recovered = false;
   upSince?: number;
   nextAttemptAt?: number;
-  consecutiveFailures = 0;
-  consecutiveSuccesses = 0;
-  restarts = 0;
-  failedDials = 0;
-  bytesIn = 0;
-  bytesOut = 0;
-  activeConnections = 0;
-  totalConnections = 0;
-  lastActive?: number;
   publicUrl?: string;
-  readonly latency = new LatencyWindow(100);
+  readonly counters = new PathCounters();
 
   private readonly backoff: Backoff;
+  private readonly supervisor = new Supervisor();
+  private readonly queue = new SerialQueue();
   private run?: { controller: AbortController; done: Promise<void> };
-  private ops: Promise<unknown> = Promise.resolve();
-  private wake?: () => void;
-  private probing = false;
   private latestRun: RunHandle = { outcome: Promise.resolve(), signal: new AbortController().signal };
-  private lastCheckAt = 0;
   private opens = 0;
 
   constructor(
@@ -143,24 +87,48 @@ export class PathRunner {
     return this.run !== undefined;
   }
 
+  get consecutiveFailures(): number {
+    return this.supervisor.consecutiveFailures;
+  }
+
+  get consecutiveSuccesses(): number {
+    return this.supervisor.consecutiveSuccesses;
+  }
+
+  get hint(): CheckResult | undefined {
+    return this.supervisor.hint;
+  }
+
   /** Start supervising; resolves after the first open attempt has an outcome (up, failing, or failed). */
   async start(): Promise<void> {
-    // Wait for the outcome outside the lock, so a stop can abort a slow open.
-    await this.settle(await this.serialize(() => this.begin()));
+    // Wait for the outcome outside the queue, so a stop can abort a slow open.
+    await this.settle(await this.queue.run(() => this.begin()));
   }
 
   /** Stop supervising and close the tunnel; the path ends disconnected. */
   stop(reason = 'stopped'): Promise<void> {
-    return this.serialize(() => this.end(reason));
+    return this.queue.run(() => this.end(reason));
   }
 
   /** Stop, then start again. */
   async restart(): Promise<void> {
-    const started = await this.serialize(async () => {
+    const started = await this.queue.run(async () => {
       await this.end('restarting');
       return this.begin();
     });
     await this.settle(started);
+  }
+
+  /** A live connection through this path failed: count it, emit it, and probe at once. */
+  suspect(reason: string, source: 'front-door' | 'provider'): void {
+    this.counters.failedDials += 1;
+    this.emit({ type: 'dial-failed', reason, source });
+    this.supervisor.suspect(source, this.state === 'connected');
+  }
+
+  /** The path's status: the one projection of its state and figures. */
+  status(role: { primary: boolean; pinned: boolean }): PathStatus {
+    return projectPath(this, role);
   }
 
   /**
@@ -172,111 +140,29 @@ export class PathRunner {
     await current.outcome;
     // Bounded: each turn follows a newer run, and runs are only made by calls that are already queued.
     while (current.signal.aborted) {
-      await this.ops;
+      await this.queue.idle();
       if (this.latestRun === current) return;
       current = this.latestRun;
       await current.outcome;
     }
   }
 
-  /** A live connection through this path failed: count it, and probe at once. */
-  suspect(reason: string, source: 'front-door' | 'provider'): void {
-    this.failedDials += 1;
-    this.emit({ type: 'dial-failed', reason, source });
-    // A provider reporting the failure of a probe's own dial: the probe result already counts it.
-    if (source === 'provider' && this.probing) return;
-    if (this.state === 'connected') {
-      this.consecutiveFailures += 1;
-      this.consecutiveSuccesses = 0;
-    }
-    this.wake?.();
-  }
-
-  status(primary: boolean, pinned: boolean): PathStatus {
-    return {
-      id: this.id,
-      provider: this.provider.name,
-      mode: this.spec.mode,
-      state: this.state,
-      priority: this.priority,
-      primary,
-      pinned,
-      target: formatTarget(this.target),
-      protocol: this.protocol,
-      pid: this.tunnel?.pid,
-      endpoint: this.tunnel?.endpoint,
-      publicUrl: this.publicUrl ?? this.tunnel?.publicUrl,
-      latencyMs: this.latency.last,
-      latency: this.latencyStats(),
-      consecutiveFailures: this.consecutiveFailures,
-      consecutiveSuccesses: this.consecutiveSuccesses,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      activeConnections: this.activeConnections,
-      totalConnections: this.totalConnections,
-      failedDials: this.failedDials,
-      restarts: this.restarts,
-      uptimeMs: this.upSince === undefined ? 0 : Date.now() - this.upSince,
-      since: this.since,
-      lastError: this.lastError,
-      lastExit: this.lastExit,
-      nextAttemptAt: this.state === 'reconnecting' ? this.nextAttemptAt : undefined,
-      hint: this.hint,
-    };
-  }
-
-  metrics(primary: boolean): PathMetrics {
-    return {
-      id: this.id,
-      provider: this.provider.name,
-      state: this.state,
-      priority: this.priority,
-      primary,
-      latencyMs: this.latencyStats(),
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      activeConnections: this.activeConnections,
-      totalConnections: this.totalConnections,
-      failedDials: this.failedDials,
-      uptimeMs: this.upSince === undefined ? 0 : Date.now() - this.upSince,
-      consecutiveFailures: this.consecutiveFailures,
-      restarts: this.restarts,
-      lastActive: this.lastActive,
-    };
-  }
-
-  private latencyStats(): LatencyStats {
-    const l = this.latency;
-    return {
-      last: l.last,
-      p50: l.percentile(50),
-      p95: l.percentile(95),
-      p99: l.percentile(99),
-      samples: l.count,
-    };
-  }
-
-  // Operations on one path run one at a time, so racing stop/restart calls end in a defined state.
-  private serialize<T>(operation: () => Promise<T>): Promise<T> {
-    const next = this.ops.then(operation, operation);
-    this.ops = next.catch(() => undefined);
-    return next;
-  }
-
   /** Start the supervision loop; `outcome` settles at its first outcome (boxed: an async function would adopt it). */
   private async begin(): Promise<RunHandle> {
     if (this.run) return { outcome: Promise.resolve(), signal: this.run.controller.signal };
     const controller = new AbortController();
-    const firstOutcome = deferred();
+    let settled!: () => void;
+    const firstOutcome = new Promise<void>((resolve) => {
+      settled = resolve;
+    });
     this.everConnected = false;
     this.recovered = false;
-    this.consecutiveFailures = 0;
-    this.consecutiveSuccesses = 0;
+    this.supervisor.reset();
     this.lastError = undefined;
     this.transition('connecting', 'started');
-    const done = this.loop(controller.signal, firstOutcome.resolve).finally(firstOutcome.resolve);
+    const done = this.loop(controller.signal, () => settled()).finally(() => settled());
     this.run = { controller, done };
-    this.latestRun = { outcome: firstOutcome.promise, signal: controller.signal };
+    this.latestRun = { outcome: firstOutcome, signal: controller.signal };
     return this.latestRun;
   }
 
@@ -318,7 +204,7 @@ export class PathRunner {
       this.lastExit = undefined;
       let reason: string | undefined;
       try {
-        reason = await this.supervise(tunnel, signal, settled);
+        reason = await this.supervisor.run(this.supervised(settled), tunnel, signal);
       } catch (error) {
         reason = `supervision failed: ${errorMessage(error)}`;
       }
@@ -333,172 +219,76 @@ export class PathRunner {
     }
   }
 
-  /** Open the tunnel with a deadline; a late tunnel from an abandoned open is closed, never leaked. */
   private async open(signal: AbortSignal): Promise<Tunnel> {
-    const { openTimeout } = this.host.settings;
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new TunnelmuxError(
-            `path "${this.id}" did not open within ${openTimeout} ms (failover.openTimeout)`,
-            {
-              provider: this.provider.name,
-              pathId: this.id,
-            },
-          ),
-        ),
-      openTimeout,
-    );
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const ctx = createOpenContext({
+    const tunnel = await openTunnel({
+      provider: this.provider,
+      providerOptions: this.options,
       pathId: this.id,
-      mode: this.spec.mode,
-      target: this.target,
-      signal: controller.signal,
-      helpers: this.host.helpers,
-      redactor: this.host.redactor,
-      onLog: (level, message, fields) => this.emit({ type: 'log', level, message, fields }),
-      onDialFailure: (reason) => this.suspect(reason, 'provider'),
-      onPublicUrl: (url) => {
-        this.publicUrl = url;
-        this.emit({ type: 'public-url', publicUrl: url });
-      },
-    });
-    let abandoned = false;
-    const opening = Promise.resolve().then(() => this.provider.open(this.options, ctx));
-    opening.then(
-      (tunnel) => {
-        if (abandoned) void closeQuietly(tunnel);
-      },
-      () => undefined,
-    );
-    try {
-      const tunnel = await Promise.race([
-        opening,
-        new Promise<never>((_, reject) => {
-          const fail = () => reject(controller.signal.reason);
-          if (controller.signal.aborted) fail();
-          else controller.signal.addEventListener('abort', fail, { once: true });
+      openTimeout: this.host.settings.openTimeout,
+      signal,
+      context: (openSignal) =>
+        createOpenContext({
+          pathId: this.id,
+          mode: this.spec.mode,
+          target: this.target,
+          signal: openSignal,
+          helpers: this.host.helpers,
+          redactor: this.host.redactor,
+          onLog: (level, message, fields) => this.emit({ type: 'log', level, message, fields }),
+          onDialFailure: (reason) => this.suspect(reason, 'provider'),
+          onPublicUrl: (url) => {
+            this.publicUrl = url;
+            this.emit({ type: 'public-url', publicUrl: url });
+          },
         }),
-      ]);
-      if (this.opens > 0) this.restarts += 1;
-      this.opens += 1;
-      return tunnel;
-    } catch (error) {
-      abandoned = true;
-      if (controller.signal.aborted) {
-        // The provider saw the abort too: give its own cleanup a bounded moment, so no process outlives a stop.
-        const late = await Promise.race([opening.catch(() => undefined), delay(OPEN_CLEANUP_MS)]);
-        if (late && typeof late === 'object') await closeQuietly(late);
-      }
-      throw error instanceof TunnelmuxError
-        ? error
-        : new TunnelmuxError(`path "${this.id}" failed to open: ${errorMessage(error)}`, {
-            provider: this.provider.name,
-            pathId: this.id,
-            cause: error,
-          });
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    }
+    });
+    if (this.opens > 0) this.counters.restarts += 1;
+    this.opens += 1;
+    return tunnel;
   }
 
-  /** Probe until the path goes down; returns why, or undefined when stopped. */
-  private async supervise(
-    tunnel: Tunnel,
-    signal: AbortSignal,
-    settled: () => void,
-  ): Promise<string | undefined> {
-    const s = this.host.settings;
-    const needed = this.everConnected ? s.rise : 1;
-    let exit: ExitInfo | undefined;
-    void tunnel.exited.then(
-      (info) => {
-        exit = info;
-        this.wake?.();
+  /** This path as its supervisor sees it, for one run. */
+  private supervised(settled: () => void): SupervisedPath {
+    const runner = this;
+    const host = this.host;
+    return {
+      id: this.id,
+      target: this.target,
+      protocol: this.protocol,
+      settings: host.settings,
+      random: host.random,
+      speaksFirst: host.speaksFirst,
+      get connected() {
+        return runner.state === 'connected';
       },
-      (error: unknown) => {
-        exit = { code: null, signal: null, lastLines: [], reason: errorMessage(error) };
-        this.wake?.();
+      get everConnected() {
+        return runner.everConnected;
       },
-    );
-    this.consecutiveFailures = 0;
-    this.consecutiveSuccesses = 0;
-    const exitReason = (info: ExitInfo) => {
-      this.lastExit = info;
-      const tail = info.lastLines.length > 0 ? `; last output: ${info.lastLines.slice(-3).join(' | ')}` : '';
-      return `process exited (${info.reason ?? describeExit(info)})${tail}`;
+      get recovered() {
+        return runner.recovered;
+      },
+      exited: (info) => {
+        this.lastExit = info;
+      },
+      probed: (result, consecutiveFailures) => this.probed(result, consecutiveFailures),
+      comeUp: (tunnel) => this.comeUp(tunnel),
+      holdForDrain: (reason, since) => this.holdForDrain(reason, since),
+      changed: () => host.changed(this),
+      settled,
     };
-    const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
-    // Set while the path is down by its probes but still carries live connections.
-    let drainingSince: number | undefined;
-    for (;;) {
-      if (signal.aborted) return undefined;
-      if (exit) return exitReason(exit);
-      this.probing = true;
-      const result =
-        tunnel.health === 'check' && tunnel.check
-          ? await checkAsProbe(tunnel, s.timeout, signal)
-          : await probeTunnel(tunnel, {
-              protocol: this.protocol,
-              expectFirstByte: this.host.speaksFirst.has(formatTarget(this.target)),
-              timeoutMs: s.timeout,
-              maxLatencyMs: s.maxLatency,
-              signal,
-            });
-      this.probing = false;
-      if (result.ok && result.spoke) this.host.speaksFirst.add(formatTarget(this.target));
-      if (signal.aborted) return undefined;
-      // A crash is down at that instant, whatever the probe said.
-      if (exit) return exitReason(exit);
-      if (result.latencyMs !== undefined) this.latency.add(result.latencyMs);
-      if (result.ok) {
-        this.consecutiveSuccesses += 1;
-        this.consecutiveFailures = 0;
-        this.lastActive = Date.now();
-      } else {
-        this.consecutiveFailures += 1;
-        this.consecutiveSuccesses = 0;
-        this.lastError = result.error;
-      }
-      this.emit({
-        type: 'probe',
-        ok: result.ok,
-        latencyMs: result.latencyMs,
-        error: result.error,
-        consecutiveFailures: this.consecutiveFailures,
-      });
-      if (this.state !== 'connected' && this.consecutiveSuccesses >= needed) {
-        drainingSince = undefined;
-        this.comeUp(tunnel);
-        settled();
-      } else if (this.consecutiveFailures >= s.fall) {
-        const reason = `${this.consecutiveFailures} failures in a row: ${result.error ?? 'unknown error'}`;
-        drainingSince ??= Date.now();
-        if (!this.holdForDrain(reason, drainingSince)) return reason;
-        settled();
-      }
-      // Selection depends on states (their transitions call changed()) and on dwell time, which only matters
-      // for a recovered path waiting to take the primary back: only its probes need to re-run the selection.
-      if (this.recovered && this.state === 'connected') this.host.changed(this);
-      void this.runCheck(tunnel, signal);
-      const steady = this.state === 'connected' && this.consecutiveFailures === 0;
-      const base = steady ? s.interval : fastInterval;
-      const wait = base * (1 - s.jitter + 2 * s.jitter * this.host.random());
-      await delay(wait, signal, (wake) => {
-        this.wake = wake;
-      });
-      this.wake = undefined;
-      // Passive failures may have pushed the path over the edge while it slept.
-      if (this.consecutiveFailures >= s.fall) {
-        const reason = `${this.consecutiveFailures} failures in a row, including failed dials of live traffic`;
-        drainingSince ??= Date.now();
-        if (!this.holdForDrain(reason, drainingSince)) return reason;
-      }
-    }
+  }
+
+  private probed(result: ProbeResult, consecutiveFailures: number): void {
+    if (result.latencyMs !== undefined) this.counters.latency.add(result.latencyMs);
+    if (result.ok) this.counters.lastActive = Date.now();
+    else this.lastError = result.error;
+    this.emit({
+      type: 'probe',
+      ok: result.ok,
+      latencyMs: result.latencyMs,
+      error: result.error,
+      consecutiveFailures,
+    });
   }
 
   /**
@@ -507,18 +297,14 @@ export class PathRunner {
    * Returns true while the restart should wait.
    */
   private holdForDrain(reason: string, since: number): boolean {
+    const active = this.counters.activeConnections;
     const wait =
-      this.activeConnections > 0 &&
-      Date.now() - since < this.host.settings.drainBeforeRestart &&
-      this.everConnected;
+      active > 0 && Date.now() - since < this.host.settings.drainBeforeRestart && this.everConnected;
     if (wait && this.state === 'connected') {
       this.lastError = reason;
       this.upSince = undefined;
       this.recovered = true;
-      this.transition(
-        'reconnecting',
-        `${reason}; restart waits for ${this.activeConnections} live connection(s)`,
-      );
+      this.transition('reconnecting', `${reason}; restart waits for ${active} live connection(s)`);
     }
     return wait;
   }
@@ -526,7 +312,7 @@ export class PathRunner {
   /** The tunnel is gone or judged dead: record why and leave the rotation (or fail, if retrying cannot help). */
   private markDown(reason: string): 'failed' | 'reconnecting' {
     this.lastError = reason;
-    // (supervise() set lastExit when the process ended; TypeScript cannot see that.)
+    // (The supervisor set lastExit when the process ended; TypeScript cannot see that.)
     if ((this.lastExit as ExitInfo | undefined)?.fatal) {
       // The tool said retrying cannot help: report once and stop, as for a fatal first open.
       this.reportError(
@@ -571,24 +357,12 @@ export class PathRunner {
     return how;
   }
 
-  private async runCheck(tunnel: Tunnel, signal: AbortSignal): Promise<void> {
-    if (!tunnel.check || Date.now() - this.lastCheckAt < CHECK_EVERY_MS) return;
-    this.lastCheckAt = Date.now();
-    try {
-      this.hint = await tunnel.check(
-        AbortSignal.any([signal, AbortSignal.timeout(this.host.settings.timeout * 5)]),
-      );
-    } catch (error) {
-      this.hint = { ok: false, detail: errorMessage(error) };
-    }
-  }
-
   private transition(to: PathState, reason: string): void {
     const from = this.state;
     assertTransition(from, to, this.id);
     this.state = to;
     this.since = Date.now();
-    if (to !== 'connected') this.consecutiveSuccesses = 0;
+    if (to !== 'connected') this.supervisor.consecutiveSuccesses = 0;
     this.emit({ type: 'state-change', from, to, reason });
     this.host.changed(this);
   }
@@ -614,28 +388,5 @@ export class PathRunner {
   }
 }
 
-type PathEventInput = Extract<import('../events/types').EventInput, { pathId: string; provider: string }>;
+type PathEventInput = Extract<EventInput, { pathId: string; provider: string }>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** A provider's own readiness as the probe, for paths that cannot be dialled from here. */
-async function checkAsProbe(tunnel: Tunnel, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
-  const started = performance.now();
-  try {
-    const hint = await tunnel.check!(AbortSignal.any([signal, AbortSignal.timeout(timeoutMs * 5)]));
-    return {
-      ok: hint.ok,
-      latencyMs: hint.latencyMs ?? performance.now() - started,
-      error: hint.ok ? undefined : hint.detail,
-    };
-  } catch (error) {
-    return { ok: false, error: errorMessage(error) };
-  }
-}
-
-async function closeQuietly(tunnel: Tunnel): Promise<void> {
-  try {
-    await tunnel.close();
-  } catch {
-    // The tunnel is going away either way; its close error has nowhere useful to go.
-  }
-}

@@ -1,9 +1,15 @@
 import net from 'node:net';
 import { z } from 'zod';
+import { freePort } from '../net/tcp';
 import { defineProvider } from '../provider/define-provider';
 import type { ExitInfo, Tunnel } from '../provider/types';
 
-export type RelayMode = 'ok' | 'silent' | 'refuse';
+/**
+ * `ok` forwards; `silent` accepts and never answers; `refuse` resets at accept (the dial fails); `reset` accepts,
+ * then resets the connection a moment later, as the kernel does when a tunnel process is killed with -9;
+ * `unreachable` has nothing listening, so the dial is refused (ECONNREFUSED) while the tunnel stays up.
+ */
+export type RelayMode = 'ok' | 'silent' | 'refuse' | 'reset' | 'unreachable';
 
 /** An in-process TCP relay per path, switchable between forwarding, silence and refusal; for front door tests. */
 export function relayProvider() {
@@ -39,6 +45,9 @@ class RelayTunnel implements Tunnel {
     private readonly server: net.Server,
     readonly endpoint: string,
     private readonly port: number,
+    /** A port that was free a moment ago, with nothing listening on it: dials there are refused. */
+    private readonly deadPort: number,
+    private readonly mode: () => RelayMode,
     private readonly dialTcp: (
       t: { host: string; port: number },
       o?: { signal?: AbortSignal },
@@ -63,6 +72,12 @@ class RelayTunnel implements Tunnel {
       const current = mode();
       if (current === 'refuse') return client.resetAndDestroy();
       if (current === 'silent') return client.pause();
+      if (current === 'reset') {
+        client.pause();
+        // Late enough that the dialler has seen its connect complete.
+        setTimeout(() => client.resetAndDestroy(), 50);
+        return;
+      }
       const upstream = net.connect({ ...target, allowHalfOpen: true });
       tunnel!.sockets.add(upstream);
       upstream.on('error', () => client.destroy());
@@ -74,11 +89,13 @@ class RelayTunnel implements Tunnel {
     });
     await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
     const port = (server.address() as net.AddressInfo).port;
-    tunnel = new RelayTunnel(server, `127.0.0.1:${port}`, port, dialTcp);
+    tunnel = new RelayTunnel(server, `127.0.0.1:${port}`, port, await freePort(), mode, dialTcp);
     return tunnel;
   }
 
   dial(signal?: AbortSignal) {
+    if (this.mode() === 'unreachable')
+      return this.dialTcp({ host: '127.0.0.1', port: this.deadPort }, { signal });
     return this.dialTcp({ host: '127.0.0.1', port: this.port }, { signal });
   }
 

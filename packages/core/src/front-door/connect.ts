@@ -1,0 +1,91 @@
+import type { Duplex } from 'node:stream';
+import { errorMessage } from '../errors';
+import { deadline } from '../failover/delay';
+import { firstBytes } from '../failover/probe';
+import type { Route, RouteSource } from './route-source';
+
+/** How to reach a path that carries a client. */
+export interface ConnectOptions {
+  /** `ssh` waits for the path's first byte (first-byte failover); `tcp` takes the first dial that connects. */
+  protocol: 'ssh' | 'tcp';
+  dialTimeout: number;
+  firstByteTimeout: number;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+  /** Called before each attempt, e.g. to count attempts. */
+  onAttempt?(route: Route): void;
+}
+
+/** A path that answered: its stream, and (ssh) the first bytes it sent. */
+export interface Connected {
+  route: Route;
+  stream: Duplex;
+  first?: Buffer;
+}
+
+/**
+ * Dial each healthy route in order, never one that already failed, until one connects (and for ssh speaks).
+ * Each failure is reported against its path. Resolves undefined, with the reasons, when none could; or when
+ * the client went away.
+ */
+export async function connectWithFailover(
+  source: RouteSource,
+  options: ConnectOptions,
+): Promise<{ connected?: Connected; reasons: string[] }> {
+  const tried = new Set<string>();
+  const reasons: string[] = [];
+  const { signal } = options;
+  for (;;) {
+    if (signal.aborted) return { reasons };
+    const route = source.routes().find((candidate) => !tried.has(candidate.id));
+    if (!route) return { reasons };
+    tried.add(route.id);
+    options.onAttempt?.(route);
+    const failed = (reason: string) => {
+      if (signal.aborted) return;
+      reasons.push(`${route.id}: ${reason}`);
+      source.dialFailed(route.id, reason);
+    };
+    let stream: Duplex;
+    const dialWait = deadline(options.dialTimeout, signal);
+    try {
+      stream = await route.dial(dialWait.signal);
+    } catch (error) {
+      failed(`dial failed: ${errorMessage(error)}`);
+      continue;
+    } finally {
+      dialWait.done();
+    }
+    stream.on('error', () => stream.destroy());
+    if (options.protocol === 'tcp') return { connected: { route, stream }, reasons };
+    const firstWait = deadline(
+      options.firstByteTimeout,
+      signal,
+      () => new FirstByteTimeout(`no first byte within ${options.firstByteTimeout} ms`),
+    );
+    try {
+      const first = Buffer.from(await firstBytes(stream, firstWait.signal), 'latin1');
+      return { connected: { route, stream, first }, reasons };
+    } catch (error) {
+      stream.destroy();
+      failed(describeSilence(error));
+    } finally {
+      firstWait.done();
+    }
+  }
+}
+
+// Plain Error: its message goes into a reason string, without the [tunnelmux] prefix.
+class FirstByteTimeout extends Error {}
+
+/** Why a path gave no first byte: silent for the whole wait, or it reset or ended the connection first. */
+function describeSilence(error: unknown): string {
+  if (error instanceof FirstByteTimeout) return error.message;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNRESET')
+    return `the path reset the connection before the target spoke (${errorMessage(error)})`;
+  // A system error is the path failing; anything else is firstBytes() saying the path ended the stream.
+  return code === undefined
+    ? errorMessage(error)
+    : `the path failed before the target spoke (${errorMessage(error)})`;
+}

@@ -1,0 +1,37 @@
+import type { Duplex } from 'node:stream';
+
+/** One path the front door may dial. */
+export interface Route {
+  readonly id: string;
+  /** A stream to the target through this path; rejects on failure or when `signal` aborts. */
+  dial(signal: AbortSignal): Promise<Duplex>;
+}
+
+/** Counts one carried connection against the path that carries it. */
+export interface ConnectionMeter {
+  /** Bytes from the path to the client. */
+  bytesIn(count: number): void;
+  /** Bytes from the client to the path. */
+  bytesOut(count: number): void;
+  /** The connection ended; call once. */
+  close(): void;
+}
+
+/**
+ * All the front door needs from whoever owns the paths (the manager implements it, a session layer may wrap it):
+ * the healthy routes in order, where to report a failed dial or a refusal, and a meter per carried connection.
+ */
+export interface RouteSource {
+  /** Healthy routes, best first: the primary leads. */
+  routes(): readonly Route[];
+  /** A live dial through `pathId` failed: passive detection counts it against the path. */
+  dialFailed(pathId: string, reason: string): void;
+  /** `pathId` now carries a connection: count it, and its bytes through the returned meter. */
+  carried(pathId: string): ConnectionMeter;
+  /** No route could carry the client at `client`. */
+  refused(reason: string, client: string): void;
+  /** Every path and its state, for a refusal's reason: `a disconnected, b reconnecting`. */
+  describe(): string;
+  /** Something the user should know that is about no single connection. */
+  warn(message: string): void;
+}

@@ -1,0 +1,77 @@
+import { errorMessage, TunnelmuxError } from '../errors';
+import { deadline, delay } from '../failover/delay';
+import type { OpenContext, Provider, Tunnel } from '../provider/types';
+
+// How long an aborted open may take to clean up after itself before the stop goes on without it.
+const OPEN_CLEANUP_MS = 5000;
+
+/**
+ * Open a tunnel within `openTimeout` ms, or fail when `signal` aborts first. A tunnel that arrives after its
+ * open was abandoned is closed, never leaked; an aborted provider gets a bounded moment to clean up.
+ */
+export async function openTunnel(options: {
+  provider: Provider;
+  providerOptions: unknown;
+  pathId: string;
+  openTimeout: number;
+  signal: AbortSignal;
+  /** The provider's context, bound to the open's own signal (the deadline's). */
+  context(signal: AbortSignal): OpenContext;
+}): Promise<Tunnel> {
+  const { provider, pathId, openTimeout } = options;
+  const limit = deadline(
+    openTimeout,
+    options.signal,
+    () =>
+      new TunnelmuxError(`path "${pathId}" did not open within ${openTimeout} ms (failover.openTimeout)`, {
+        provider: provider.name,
+        pathId,
+      }),
+  );
+  let abandoned = false;
+  const opening = Promise.resolve().then(() =>
+    provider.open(options.providerOptions, options.context(limit.signal)),
+  );
+  opening.then(
+    (tunnel) => {
+      if (abandoned) void closeQuietly(tunnel);
+    },
+    () => undefined,
+  );
+  try {
+    return await Promise.race([opening, rejectOnAbort(limit.signal)]);
+  } catch (error) {
+    abandoned = true;
+    if (limit.signal.aborted) {
+      // The provider saw the abort too: give its own cleanup a bounded moment, so no process outlives a stop.
+      const late = await Promise.race([opening.catch(() => undefined), delay(OPEN_CLEANUP_MS)]);
+      if (late && typeof late === 'object') await closeQuietly(late);
+    }
+    throw error instanceof TunnelmuxError
+      ? error
+      : new TunnelmuxError(`path "${pathId}" failed to open: ${errorMessage(error)}`, {
+          provider: provider.name,
+          pathId,
+          cause: error,
+        });
+  } finally {
+    limit.done();
+  }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const fail = () => reject(signal.reason);
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
+/** Close a tunnel that is going away either way; its close error has nowhere useful to go. */
+export async function closeQuietly(tunnel: Tunnel): Promise<void> {
+  try {
+    await tunnel.close();
+  } catch {
+    // Nothing to do: the tunnel is gone or going.
+  }
+}

@@ -1,0 +1,55 @@
+import { LatencyWindow } from './latency-window';
+import type { LatencyStats } from './types';
+
+/** Counts one carried connection: what the front door holds per connection (structurally its meter). */
+export interface TrafficMeter {
+  bytesIn(count: number): void;
+  bytesOut(count: number): void;
+  close(): void;
+}
+
+/** A path's running figures: traffic, dials, restarts and probe latency. Only its owner writes them. */
+export class PathCounters {
+  bytesIn = 0;
+  bytesOut = 0;
+  activeConnections = 0;
+  totalConnections = 0;
+  failedDials = 0;
+  restarts = 0;
+  /** Epoch ms of the last traffic or successful probe. */
+  lastActive?: number;
+  readonly latency = new LatencyWindow(100);
+
+  /** A connection is now carried: count it, and return the meter for its bytes and its end. */
+  carry(): TrafficMeter {
+    this.activeConnections += 1;
+    this.totalConnections += 1;
+    this.lastActive = Date.now();
+    let open = true;
+    return {
+      bytesIn: (count) => {
+        this.bytesIn += count;
+      },
+      bytesOut: (count) => {
+        this.bytesOut += count;
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.activeConnections -= 1;
+        this.lastActive = Date.now();
+      },
+    };
+  }
+
+  latencyStats(): LatencyStats {
+    const l = this.latency;
+    return {
+      last: l.last,
+      p50: l.percentile(50),
+      p95: l.percentile(95),
+      p99: l.percentile(99),
+      samples: l.count,
+    };
+  }
+}
