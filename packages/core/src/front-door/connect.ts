@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
+import { deadline } from '../async/deadline';
 import { errorMessage } from '../errors';
-import { deadline } from '../failover/delay';
 import { firstBytes } from '../failover/probe';
 import type { Route, RouteSource } from './route-source';
 

@@ -1,5 +1,7 @@
+import { abortable } from '../async/abortable';
+import { deadline } from '../async/deadline';
+import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
-import { deadline, delay } from '../failover/delay';
 import type { OpenContext, Provider, Tunnel } from '../provider/types';
 
 // How long an aborted open may take to clean up after itself before the stop goes on without it.
@@ -39,12 +41,12 @@ export async function openTunnel(options: {
     () => undefined,
   );
   try {
-    return await Promise.race([opening, rejectOnAbort(limit.signal)]);
+    return await abortable(opening, limit.signal);
   } catch (error) {
     abandoned = true;
     if (limit.signal.aborted) {
       // The provider saw the abort too: give its own cleanup a bounded moment, so no process outlives a stop.
-      const late = await Promise.race([opening.catch(() => undefined), delay(OPEN_CLEANUP_MS)]);
+      const late = await Promise.race([opening.catch(() => undefined), sleep(OPEN_CLEANUP_MS)]);
       if (late && typeof late === 'object') await closeQuietly(late);
     }
     throw error instanceof TunnelmuxError
@@ -57,14 +59,6 @@ export async function openTunnel(options: {
   } finally {
     limit.done();
   }
-}
-
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    const fail = () => reject(signal.reason);
-    if (signal.aborted) fail();
-    else signal.addEventListener('abort', fail, { once: true });
-  });
 }
 
 /** Close a tunnel that is going away either way; its close error has nowhere useful to go. */

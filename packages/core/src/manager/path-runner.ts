@@ -1,9 +1,10 @@
+import { deferred } from '../async/deferred';
+import { sleep } from '../async/sleep';
 import type { FailoverSettings, PathSpec } from '../config/schema';
 import { ConfigError, errorMessage, isFatal, TunnelmuxError } from '../errors';
 import type { EventBus } from '../events/event-bus';
 import type { EventInput } from '../events/types';
 import { Backoff } from '../failover/backoff';
-import { delay } from '../failover/delay';
 import type { ProbeResult } from '../failover/probe';
 import { PathCounters } from '../metrics/path-counters';
 import { createOpenContext } from '../provider/open-context';
@@ -151,18 +152,17 @@ export class PathRunner {
   private async begin(): Promise<RunHandle> {
     if (this.run) return { outcome: Promise.resolve(), signal: this.run.controller.signal };
     const controller = new AbortController();
-    let settled!: () => void;
-    const firstOutcome = new Promise<void>((resolve) => {
-      settled = resolve;
-    });
+    const firstOutcome = deferred();
     this.everConnected = false;
     this.recovered = false;
     this.supervisor.reset();
     this.lastError = undefined;
     this.transition('connecting', 'started');
-    const done = this.loop(controller.signal, () => settled()).finally(() => settled());
+    const done = this.loop(controller.signal, () => firstOutcome.resolve()).finally(() =>
+      firstOutcome.resolve(),
+    );
     this.run = { controller, done };
-    this.latestRun = { outcome: firstOutcome, signal: controller.signal };
+    this.latestRun = { outcome: firstOutcome.promise, signal: controller.signal };
     return this.latestRun;
   }
 
@@ -352,7 +352,7 @@ export class PathRunner {
       delayMs,
       reason: this.lastError ?? 'down',
     });
-    const how = await delay(delayMs, signal);
+    const how = await sleep(delayMs, signal);
     this.nextAttemptAt = undefined;
     return how;
   }

@@ -1,6 +1,7 @@
+import { deadline } from '../async/deadline';
+import { sleep } from '../async/sleep';
 import type { FailoverSettings } from '../config/schema';
 import { errorMessage } from '../errors';
-import { deadline, delay } from '../failover/delay';
 import { type ProbeResult, probeTunnel } from '../failover/probe';
 import { formatTarget } from '../net/tcp';
 import { describeExit } from '../process/child';
@@ -129,7 +130,7 @@ export class Supervisor {
       void this.runCheck(tunnel, s.timeout, signal);
       const steady = path.connected && this.consecutiveFailures === 0;
       const base = steady ? s.interval : fastInterval;
-      await delay(base * (1 - s.jitter + 2 * s.jitter * path.random()), signal, (wake) => {
+      await sleep(base * (1 - s.jitter + 2 * s.jitter * path.random()), signal, (wake) => {
         this.wake = wake;
       });
       this.wake = undefined;
