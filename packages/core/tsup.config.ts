@@ -1,5 +1,14 @@
 import { packageConfig } from '../../tsup.config.base';
 
-export default packageConfig(['src/index.ts', 'src/events/index.ts', 'src/testing/index.ts'], {
-  external: ['vitest'],
-});
+export default packageConfig(
+  [
+    'src/index.ts',
+    'src/events/index.ts',
+    'src/config/index.ts',
+    'src/provider/index.ts',
+    'src/testing/index.ts',
+  ],
+  {
+    external: ['vitest'],
+  },
+);

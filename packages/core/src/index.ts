@@ -1,25 +1,13 @@
-export { duration as durationSchema, parseDuration } from './config/duration';
-export {
-  type FailoverInput,
-  type FailoverSettings,
-  failoverSchema,
-  type PathSpecInput,
-  pathSchema,
-  protocol as protocolSchema,
-  target as targetSchema,
-} from './config/schema';
-export {
-  ConfigError,
-  describeValue,
-  ProviderError,
-  StateError,
-  TunnelmuxError,
-  type TunnelmuxErrorOptions,
-} from './errors';
-export type { SubscribeOptions, Subscription } from './events/event-bus';
-export type { EventOf, EventType, PrimaryChangeReason, TunnelmuxEvent } from './events/types';
-export { EVENT_TYPES } from './events/types';
-export type { FrontDoor, FrontDoorConnection, FrontDoorOptions } from './front-door/front-door';
+// @tunnelmux/core: what a user of the library and a provider author need, and no more. Details live on subpaths:
+// `/events` (every event and metrics type), `/config` (the zod schemas a config file composes), `/provider` (the
+// provider contract in full, for provider kits and for hosts that load providers), `/testing` (the contract suite).
+
+// Errors: `[tunnelmux] [provider]`-prefixed, naming the bad value, keeping the cause.
+export { ConfigError, ProviderError, StateError, TunnelmuxError } from './errors';
+// What a manager reports: its typed events and its metrics snapshot.
+export type { TunnelmuxEvent } from './events/types';
+export type { FrontDoor, FrontDoorOptions } from './front-door/front-door';
+// Run paths with failover: the manager, its status, and the front door it opens.
 export {
   createManager,
   Manager,
@@ -28,27 +16,18 @@ export {
   type StartResult,
 } from './manager/manager';
 export type { PathStatus } from './manager/path-status';
-export type { LatencyStats, MetricsSnapshot, PathMetrics } from './metrics/types';
-export type { ChildHandle, ChildLine, SpawnOptions } from './process/child';
-export { defineProvider, isProvider, validateOptions } from './provider/define-provider';
-export { detectProvider } from './provider/detect-provider';
-export {
-  API_VERSION,
-  type BinarySpec,
-  type CheckResult,
-  type DetectContext,
-  type DetectResult,
-  type ExitInfo,
-  type Logger,
-  type LogLevel,
-  type Mode,
-  type OpenContext,
-  type OptionsSchema,
-  PROVIDER_TAG,
-  type Provider,
-  type ProviderDefinition,
-  type ProviderHelpers,
-  type Target,
-  type Tunnel,
+export type { MetricsSnapshot } from './metrics/types';
+
+// Write a provider: define it, open tunnels, check its options the way core will.
+export { defineProvider, validateOptions } from './provider/define-provider';
+export type {
+  CheckResult,
+  DetectContext,
+  DetectResult,
+  ExitInfo,
+  LogLevel,
+  OpenContext,
+  Provider,
+  Target,
+  Tunnel,
 } from './provider/types';
-export { PATH_STATES, type PathState, TRANSITIONS } from './state/transitions';

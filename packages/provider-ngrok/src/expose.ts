@@ -1,7 +1,6 @@
 // Expose mode: run `ngrok tcp <local port>` here and publish the local service on an ngrok TCP address.
 import type { Duplex } from 'node:stream';
 import {
-  type ChildLine,
   ConfigError,
   type ExitInfo,
   type OpenContext,
@@ -9,6 +8,7 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
+import type { ChildLine } from '@tunnelmux/core/provider';
 import { type AgentFailure, agentEvent, maskTokens, parseAgentFailure, parseAgentRecord } from './agent-log';
 import { describeNgrokCode, findNgrokCode } from './errors';
 import { exposeProblem, formatAddress, type NgrokOptions, parseTcpAddress, type TcpAddress } from './options';

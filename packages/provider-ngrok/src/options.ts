@@ -1,4 +1,4 @@
-import { parseDuration } from '@tunnelmux/core';
+import { parseDuration } from '@tunnelmux/core/config';
 import { z } from 'zod';
 
 /** A parsed `tcp://host:port`. */

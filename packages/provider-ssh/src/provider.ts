@@ -6,11 +6,11 @@ import {
   defineProvider,
   type ExitInfo,
   type OpenContext,
-  type OptionsSchema,
   ProviderError,
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
+import type { OptionsSchema } from '@tunnelmux/core/provider';
 import { CHANNEL_OPEN_FAILED, type ExplainInput, explainSshFailure } from './explain';
 import { listenerBelongsTo } from './listener';
 import { optionsSchema, type SshOptions } from './options';

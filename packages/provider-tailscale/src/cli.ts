@@ -1,4 +1,5 @@
-import { type ChildHandle, ProviderError, type ProviderHelpers } from '@tunnelmux/core';
+import { ProviderError } from '@tunnelmux/core';
+import type { ChildHandle, ProviderHelpers } from '@tunnelmux/core/provider';
 
 export const PROVIDER = 'tailscale';
 export const INSTALL_URL = 'https://tailscale.com/download';

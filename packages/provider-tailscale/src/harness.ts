@@ -5,13 +5,13 @@ import path from 'node:path';
 import {
   createManager,
   defineProvider,
-  type Mode,
   type OpenContext,
   ProviderError,
   type Target,
   type Tunnel,
   validateOptions,
 } from '@tunnelmux/core';
+import type { Mode } from '@tunnelmux/core/provider';
 import { isAlive } from '@tunnelmux/core/testing';
 import {
   defaultTailscaleState,

@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
-import type { ChildHandle, ExitInfo } from '@tunnelmux/core';
+import type { ExitInfo } from '@tunnelmux/core';
+import type { ChildHandle } from '@tunnelmux/core/provider';
 import { tailscaleError } from './cli';
 
 /**

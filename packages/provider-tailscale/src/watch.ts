@@ -1,4 +1,4 @@
-import type { Logger } from '@tunnelmux/core';
+import type { Logger } from '@tunnelmux/core/provider';
 import { isDaemonDown } from './status';
 
 /** One look at tailscale: the path is over (`end`), a passing hiccup (`blip`), or all is well (undefined). */

@@ -150,7 +150,7 @@ describe('discover', () => {
 
 describe('manifest checks without importing', () => {
   it('speaks the same provider API as core', async () => {
-    const { API_VERSION } = await import('@tunnelmux/core');
+    const { API_VERSION } = await import('@tunnelmux/core/provider');
     const { MANIFEST_API_VERSION } = await import('./manifest');
     expect(MANIFEST_API_VERSION).toBe(API_VERSION);
   });

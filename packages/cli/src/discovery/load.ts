@@ -39,7 +39,7 @@ export async function loadProviders(
   discovery: Discovery,
   ids: readonly string[],
 ): Promise<{ loaded: Map<string, LoadedProvider>; failures: LoadFailure[] }> {
-  const core = await import('@tunnelmux/core');
+  const core = await import('@tunnelmux/core/provider');
   const running = coreVersion();
   const loaded = new Map<string, LoadedProvider>();
   const failures: LoadFailure[] = [];

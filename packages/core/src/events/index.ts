@@ -1,2 +1,12 @@
-// A light entry point: event names and types only, so tools can validate `--type` without loading the engine.
-export { EVENT_TYPES, type EventOf, type EventType, type TunnelmuxEvent } from './types';
+// A light entry point: every event and metrics type, without loading the engine (tools validate `--type` here).
+
+export type { LatencyStats, MetricsSnapshot, PathMetrics } from '../metrics/types';
+export { PATH_STATES, type PathState } from '../state/transitions';
+export type { SubscribeOptions, Subscription } from './event-bus';
+export {
+  EVENT_TYPES,
+  type EventOf,
+  type EventType,
+  type PrimaryChangeReason,
+  type TunnelmuxEvent,
+} from './types';

@@ -1,11 +1,6 @@
 import net from 'node:net';
-import {
-  createManager,
-  type FailoverInput,
-  type FrontDoor,
-  type Manager,
-  type TunnelmuxEvent,
-} from '@tunnelmux/core';
+import { createManager, type FrontDoor, type Manager, type TunnelmuxEvent } from '@tunnelmux/core';
+import type { FailoverInput } from '@tunnelmux/core/config';
 import { type BannerServer, isAlive, startBannerServer } from '@tunnelmux/core/testing';
 import { FaultPlan, localProvider } from '@tunnelmux/testkit';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,13 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import {
-  type ChildHandle,
-  defineProvider,
-  type OpenContext,
-  type Provider,
-  ProviderError,
-  type Tunnel,
-} from '@tunnelmux/core';
+import { defineProvider, type OpenContext, type Provider, ProviderError, type Tunnel } from '@tunnelmux/core';
+import type { ChildHandle } from '@tunnelmux/core/provider';
 import { z } from 'zod';
 import { testkitRoot } from '../paths';
 

@@ -1,13 +1,12 @@
 import {
   createManager,
-  type EventOf,
-  type EventType,
-  type FailoverInput,
   type Manager,
   type PathStatus,
   type StartResult,
   type TunnelmuxEvent,
 } from '@tunnelmux/core';
+import type { FailoverInput } from '@tunnelmux/core/config';
+import type { EventOf, EventType } from '@tunnelmux/core/events';
 import type { Faults } from '../forwarder/faults';
 import { createLocalProvider, type LocalOptions } from '../local/local-provider';
 import { FaultPlan } from '../targets/fault-plan';

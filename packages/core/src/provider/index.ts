@@ -1,0 +1,25 @@
+// The provider contract in full: the root entry's provider names plus the details a provider kit or a host that
+// loads providers (the CLI) needs.
+export type { TunnelmuxErrorOptions } from '../errors';
+export type { ChildHandle, ChildLine, SpawnOptions } from '../process/child';
+export { defineProvider, isProvider, validateOptions } from './define-provider';
+export { detectProvider } from './detect-provider';
+export {
+  API_VERSION,
+  type BinarySpec,
+  type CheckResult,
+  type DetectContext,
+  type DetectResult,
+  type ExitInfo,
+  type Logger,
+  type LogLevel,
+  type Mode,
+  type OpenContext,
+  type OptionsSchema,
+  PROVIDER_TAG,
+  type Provider,
+  type ProviderDefinition,
+  type ProviderHelpers,
+  type Target,
+  type Tunnel,
+} from './types';
