@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
 import { formatTarget } from '../net/tcp';
 import { connectWithFailover } from './connect';
@@ -166,9 +167,7 @@ export async function openFrontDoor(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         const deadline = Date.now() + drainTimeout;
         while (live.size > 0 && Date.now() < deadline) {
-          await new Promise((resolve) =>
-            setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))),
-          );
+          await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
         }
         const gone = [...live.values()].flatMap(({ sockets }) =>
           [...sockets].map(
@@ -180,7 +179,9 @@ export async function openFrontDoor(
         );
         for (const { sockets } of live.values()) for (const socket of sockets) socket.destroy();
         // Wait for the cut sockets to report closed, so counters are settled when close() resolves.
-        await Promise.race([Promise.all(gone), new Promise((resolve) => setTimeout(resolve, 1000))]);
+        const settled = new AbortController();
+        await Promise.race([Promise.all(gone), sleep(1000, settled.signal)]);
+        settled.abort();
         await stopped;
       })();
       return closing;
