@@ -31,12 +31,18 @@ export async function openTunnel(options: {
       }),
   );
   let abandoned = false;
+  // One close for a late tunnel, whichever of the two watchers below sees it first.
+  let closingLate: Promise<void> | undefined;
+  const closeLate = (tunnel: Tunnel) => {
+    closingLate ??= closeQuietly(tunnel);
+    return closingLate;
+  };
   const opening = Promise.resolve().then(() =>
     provider.open(options.providerOptions, options.context(limit.signal)),
   );
   opening.then(
     (tunnel) => {
-      if (abandoned) void closeQuietly(tunnel);
+      if (abandoned) void closeLate(tunnel);
     },
     () => undefined,
   );
@@ -47,7 +53,7 @@ export async function openTunnel(options: {
     if (limit.signal.aborted) {
       // The provider saw the abort too: give its own cleanup a bounded moment, so no process outlives a stop.
       const late = await Promise.race([opening.catch(() => undefined), sleep(OPEN_CLEANUP_MS)]);
-      if (late && typeof late === 'object') await closeQuietly(late);
+      if (late && typeof late === 'object') await closeLate(late);
     }
     throw error instanceof TunnelmuxError
       ? error
