@@ -131,7 +131,8 @@ describe('front door', () => {
       reason: `no first byte within ${firstByteTimeout} ms`,
     });
     // The client is held for the configured wait: at least that, and well under the 5 s default (a hang bound).
-    expect(heldFor).toBeGreaterThanOrEqual(firstByteTimeout);
+    // (Less 20 ms: a timer may fire a little early by the event loop's cached clock.)
+    expect(heldFor).toBeGreaterThanOrEqual(firstByteTimeout - 20);
     expect(heldFor).toBeLessThan(4000);
     expect(manager.status('b').totalConnections).toBe(1);
   });
