@@ -1,5 +1,5 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
-import { EVENT_TYPES } from '@tunnelmux/core/events';
+import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import type { ControlOptions } from '../cli';
 import { request, streamEvents } from '../control/client';
 import { formatEvent } from '../render/events';
@@ -56,8 +56,10 @@ export async function metrics(options: ControlOptions & { format?: string }): Pr
 export async function events(
   options: ControlOptions & { follow?: boolean; type?: string[]; limit?: string; all?: boolean },
 ): Promise<void> {
-  const types = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
-  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  const named = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
+  const isType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t);
+  const types = named.filter(isType);
+  const unknown = named.filter((t) => !isType(t));
   if (unknown.length > 0) {
     throw usageError(
       `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
