@@ -2,6 +2,7 @@ import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from 
 import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import type { ControlOptions } from '../cli';
 import { request, streamEvents } from '../control/client';
+import { shown } from '../control/request';
 import { formatEvent } from '../render/events';
 import { statusTable } from '../render/status';
 import { usageError } from '../util/errors';
@@ -65,9 +66,7 @@ export async function events(
       `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
     );
   }
-  const limit = Number(options.limit ?? 50);
-  if (!Number.isInteger(limit) || limit < 0)
-    throw usageError(`[tunnelmux] --limit must be a whole number, got "${options.limit}"`);
+  const limit = parseLimit(options.limit ?? '50');
   const socket = resolveSocket(options);
   const show = (event: TunnelmuxEvent) => {
     if (options.json) printLine(event);
@@ -136,4 +135,14 @@ export async function stop(id: string, options: ControlOptions): Promise<void> {
   const result = await request<PathStatus>(resolveSocket(options), 'stop', { id });
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} stopped: ${result.state}\n`);
+}
+
+// Digits only: Number() would also take "1e3", "0x10", " 5" and "" (as 0).
+function parseLimit(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 100_000) {
+    throw usageError(
+      `[tunnelmux] --limit must be 0 or a positive whole number up to 100000 (how many past events to show), got ${shown(value)}`,
+    );
+  }
+  return Number(value);
 }
