@@ -11,7 +11,7 @@ import type {
 import { CliError, messageOf } from '../util/errors';
 import { Connection, type ControlLimits, DEFAULT_LIMITS, refuse } from './connection';
 import type { ControlRequest } from './request';
-import { checkPrivate, ensurePrivateDir } from './socket-path';
+import { checkPrivateSocket, ensurePrivateDir } from './socket-path';
 
 export type { ControlLimits } from './connection';
 
@@ -77,7 +77,7 @@ export class ControlServer {
       process.umask(previous);
     }
     chmodSync(this.file, 0o600);
-    checkPrivate(this.file, 'socket');
+    checkPrivateSocket(this.file);
   }
 
   async close(): Promise<void> {
