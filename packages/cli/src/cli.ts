@@ -2,14 +2,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, messageOf } from './util/errors';
 import { VERSION } from './version';
 
-/** Options every command that talks to a running `up` takes. */
-export interface ControlOptions {
-  json?: boolean;
-  socket?: string;
-  name?: string;
-  config?: string;
-}
-
 const EXAMPLES = `
 Examples:
   $ tunnelmux init                        write tunnelmux.yaml interactively

@@ -1,22 +1,21 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
 import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
-import type { ControlOptions } from '../cli';
 import { request, streamEvents } from '../control/client';
 import { shown } from '../control/request';
 import { formatEvent } from '../render/events';
 import { statusTable } from '../render/status';
 import { usageError } from '../util/errors';
 import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
-import { resolveSocket } from './instance';
+import { type ControlOptions, resolveSocket } from './instance';
 
 export async function status(options: ControlOptions): Promise<void> {
-  const result = await request<ManagerStatus>(resolveSocket(options), 'status');
+  const result = await request<ManagerStatus>(await resolveSocket(options), 'status');
   if (options.json) printJson(result);
   else process.stdout.write(`${statusTable(result)}\n`);
 }
 
 export async function list(options: ControlOptions): Promise<void> {
-  const paths = await request<PathStatus[]>(resolveSocket(options), 'list');
+  const paths = await request<PathStatus[]>(await resolveSocket(options), 'list');
   if (options.json) printJson(paths);
   else
     for (const path of paths)
@@ -24,7 +23,7 @@ export async function list(options: ControlOptions): Promise<void> {
 }
 
 export async function metrics(options: ControlOptions & { format?: string }): Promise<void> {
-  const socket = resolveSocket(options);
+  const socket = await resolveSocket(options);
   const format = options.format ?? (options.json ? 'json' : 'table');
   if (format === 'prometheus') {
     const result = await request<{ text: string }>(socket, 'prometheus');
@@ -67,7 +66,7 @@ export async function events(
     );
   }
   const limit = parseLimit(options.limit ?? '50');
-  const socket = resolveSocket(options);
+  const socket = await resolveSocket(options);
   const show = (event: TunnelmuxEvent) => {
     if (options.json) printLine(event);
     else process.stdout.write(`${formatEvent(event)}\n`);
@@ -100,7 +99,7 @@ export async function primary(
   if (!id && !options.clear)
     throw usageError('[tunnelmux] name a path to pin (tunnelmux primary <path>) or pass --clear');
   if (id && options.clear) throw usageError('[tunnelmux] give either a path or --clear, not both');
-  const result = await request<ManagerStatus>(resolveSocket(options), 'primary', {
+  const result = await request<ManagerStatus>(await resolveSocket(options), 'primary', {
     id: options.clear ? null : id,
   });
   if (options.json) printJson(result);
@@ -115,7 +114,7 @@ export async function primary(
 export async function failover(value: string, options: ControlOptions): Promise<void> {
   if (value !== 'on' && value !== 'off')
     throw usageError(`[tunnelmux] failover takes "on" or "off", got "${value}"`);
-  const result = await request<ManagerStatus>(resolveSocket(options), 'failover', {
+  const result = await request<ManagerStatus>(await resolveSocket(options), 'failover', {
     enabled: value === 'on',
   });
   if (options.json) printJson(result);
@@ -126,13 +125,13 @@ export async function failover(value: string, options: ControlOptions): Promise<
 }
 
 export async function restart(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(resolveSocket(options), 'restart', { id });
+  const result = await request<PathStatus>(await resolveSocket(options), 'restart', { id });
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} restarted: ${result.state}\n`);
 }
 
 export async function stop(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(resolveSocket(options), 'stop', { id });
+  const result = await request<PathStatus>(await resolveSocket(options), 'stop', { id });
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} stopped: ${result.state}\n`);
 }
