@@ -1,19 +1,31 @@
-import { existsSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import net from 'node:net';
-import { CliError } from '../util/errors';
+import path from 'node:path';
+import { CliError, messageOf } from '../util/errors';
 import { LineSplitter } from './lines';
+import { permissionDenied } from './owner';
 import type { ControlMethod, ControlResponse } from './protocol';
 import type { ControlParams } from './request';
-import { checkPrivate } from './socket-path';
+import { checkPrivateSocket } from './socket-path';
 
 /** Open the control socket of a running `up`, checking it is this user's and private. */
 export async function connectControl(file: string): Promise<net.Socket> {
-  if (!existsSync(file)) {
-    throw new CliError(
-      `[tunnelmux] no tunnelmux is running here (no control socket at ${file}); start one with \`tunnelmux up\``,
-    );
+  let stat: Stats;
+  try {
+    stat = lstatSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw permissionDenied(file, path.dirname(file), error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new CliError(
+        `[tunnelmux] no tunnelmux is running on ${file} (no control socket there); start one with \`tunnelmux up\``,
+        1,
+        { cause: error },
+      );
+    }
+    throw new CliError(`[tunnelmux] cannot look at ${file}: ${messageOf(error)}`, 1, { cause: error });
   }
-  checkPrivate(file, 'socket');
+  checkPrivateSocket(file, stat);
   return new Promise((resolve, reject) => {
     const socket = net.connect(file);
     socket.once('connect', () => {
@@ -25,15 +37,13 @@ export async function connectControl(file: string): Promise<net.Socket> {
         reject(
           new CliError(
             `[tunnelmux] the control socket ${file} is stale (nothing answers); start \`tunnelmux up\` again`,
+            1,
+            { cause: error },
           ),
         );
       } else if (error.code === 'EACCES') {
-        reject(
-          new CliError(
-            `[tunnelmux] permission denied on ${file}: only the user who ran \`tunnelmux up\` may control it`,
-          ),
-        );
-      } else reject(new CliError(`[tunnelmux] cannot reach ${file}: ${error.message}`));
+        reject(permissionDenied(file, path.dirname(file), error));
+      } else reject(new CliError(`[tunnelmux] cannot reach ${file}: ${error.message}`, 1, { cause: error }));
     };
     socket.once('error', onError);
   });
