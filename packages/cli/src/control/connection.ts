@@ -51,7 +51,7 @@ export class Connection {
       if (this.streaming) this.abort.abort();
       this.pump();
     });
-    socket.on('drain', () => this.flow());
+    socket.on('drain', () => this.pump());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       clearTimeout(this.idle);
@@ -87,9 +87,10 @@ export class Connection {
     this.pump();
   }
 
-  // Serve queued lines in order; bad ones are answered at once, good ones one at a time.
+  // Serve queued lines in order; bad ones are answered at once, good ones one at a time; none while the
+  // client leaves answers unread, so a flood of bad lines cannot pile up answers in memory.
   private pump(): void {
-    while (!this.busy && !this.socket.destroyed) {
+    while (!this.busy && !this.socket.destroyed && !this.socket.writableNeedDrain) {
       const line = this.queue.shift();
       if (line === undefined) break;
       this.stopIdle();
@@ -154,7 +155,7 @@ export class Connection {
   // Stop reading while too much waits: queued requests, or answers the client has not read.
   private flow(): void {
     if (this.socket.destroyed) return;
-    const full = this.queue.length >= READ_AHEAD || (!this.streaming && this.socket.writableNeedDrain);
+    const full = this.queue.length >= READ_AHEAD || this.socket.writableNeedDrain;
     if (full) this.socket.pause();
     else this.socket.resume();
   }
