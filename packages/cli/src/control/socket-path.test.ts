@@ -43,6 +43,19 @@ describe('the control socket folder', () => {
     expect(error.message).not.toMatch(/chmod|chown|remove/);
   });
 
+  it('accepts a TMPDIR that is already private to this user', () => {
+    const own = path.join(root, 'own-tmp');
+    mkdirSync(own, { mode: 0o700 });
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = own;
+    try {
+      expect(() => ensurePrivateDir(own)).not.toThrow();
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+  });
+
   it('suggests a private folder of its own inside the shared one', () => {
     expect(refusal(os.tmpdir()).message).toContain(
       `such as --socket ${path.join(os.tmpdir(), `tunnelmux-${process.getuid?.()}`, 'default.sock')}`,

@@ -92,7 +92,9 @@ function sharedFolder(dir: string): string | undefined {
     }
   });
   const worldWritableSticky = (stat.mode & 0o1002) === 0o1002;
-  return worldWritableSticky || known.includes(real) ? mode(stat) : undefined;
+  // A TMPDIR that is already private to this user is simply a private folder.
+  const privateToMe = (stat.mode & 0o077) === 0 && stat.uid === process.getuid?.();
+  return worldWritableSticky || (known.includes(real) && !privateToMe) ? mode(stat) : undefined;
 }
 
 function mode(stat: Stats): string {
