@@ -1,5 +1,6 @@
 import type { TunnelmuxEvent } from '@tunnelmux/core';
 import { colors, ms } from '../util/output';
+import { escapeControl as t } from './text';
 
 /** One event as one short human line: `12:00:01 ts connected 127.0.0.1:40123 pid 1234`. */
 export function formatEvent(event: TunnelmuxEvent): string {
@@ -54,15 +55,4 @@ function describeUnknown(event: never): string {
     value !== null && typeof value === 'object' ? `${t(key)} (…)` : `${t(key)} ${t(String(value))}`,
   );
   return `${t(String(type))}${words.length > 0 ? ` ${words.join(', ')}` : ''}`;
-}
-
-const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** Text from a tool or a peer, with control characters shown as escapes so it cannot drive the terminal. */
-function t(text: string): string {
-  return text.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
 }
