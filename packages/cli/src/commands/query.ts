@@ -1,7 +1,7 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
 import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { request, streamEvents } from '../control/client';
-import { shown } from '../control/request';
+import { shown } from '../control/shown';
 import { formatEvent } from '../render/events';
 import { statusTable } from '../render/status';
 import { usageError } from '../util/errors';

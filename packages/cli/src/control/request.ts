@@ -1,6 +1,7 @@
 import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { z } from 'zod';
 import { CONTROL_METHODS, type ControlMethod } from './protocol';
+import { shown } from './shown';
 
 // Path ids are short words (the config schema's rule); anything longer is not worth echoing back.
 const pathId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/);
@@ -99,10 +100,4 @@ function explain(error: z.ZodError, input: unknown, prefix: string[]): string {
   );
   const expected = EXPECTED[key] ?? issue.message;
   return `"${field}" must be ${expected}, got ${got === undefined ? 'nothing' : shown(got)}`;
-}
-
-/** A value as the user wrote it, cut to 200 characters so an error never echoes a megabyte back. */
-export function shown(value: unknown, max = 200): string {
-  const text = Array.isArray(value) ? 'an array' : (JSON.stringify(value) ?? String(value));
-  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more)` : text;
 }
