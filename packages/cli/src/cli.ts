@@ -2,14 +2,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, messageOf } from './util/errors';
 import { VERSION } from './version';
 
-/** Options every command that talks to a running `up` takes. */
-export interface ControlOptions {
-  json?: boolean;
-  socket?: string;
-  name?: string;
-  config?: string;
-}
-
 const EXAMPLES = `
 Examples:
   $ tunnelmux init                        write tunnelmux.yaml interactively
@@ -38,7 +30,10 @@ function controlOptions(command: Command): Command {
   return command
     .option('--json', 'print JSON for scripts')
     .option('--socket <file>', 'control socket of the running instance')
-    .option('--name <name>', 'instance name (picks the socket; default from the config, else "default")')
+    .option(
+      '--name <name>',
+      "instance name (picks the socket; default: the config's name, else the only instance running)",
+    )
     .option('-c, --config <file>', 'config file, to read the instance name from');
 }
 

@@ -1,21 +1,21 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
-import { EVENT_TYPES } from '@tunnelmux/core/events';
-import type { ControlOptions } from '../cli';
+import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { request, streamEvents } from '../control/client';
+import { shown } from '../control/shown';
 import { formatEvent } from '../render/events';
 import { statusTable } from '../render/status';
 import { usageError } from '../util/errors';
 import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
-import { resolveSocket } from './instance';
+import { type ControlOptions, resolveSocket } from './instance';
 
 export async function status(options: ControlOptions): Promise<void> {
-  const result = await request<ManagerStatus>(resolveSocket(options), 'status');
+  const result = await request<ManagerStatus>(await resolveSocket(options), 'status');
   if (options.json) printJson(result);
   else process.stdout.write(`${statusTable(result)}\n`);
 }
 
 export async function list(options: ControlOptions): Promise<void> {
-  const paths = await request<PathStatus[]>(resolveSocket(options), 'list');
+  const paths = await request<PathStatus[]>(await resolveSocket(options), 'list');
   if (options.json) printJson(paths);
   else
     for (const path of paths)
@@ -23,7 +23,7 @@ export async function list(options: ControlOptions): Promise<void> {
 }
 
 export async function metrics(options: ControlOptions & { format?: string }): Promise<void> {
-  const socket = resolveSocket(options);
+  const socket = await resolveSocket(options);
   const format = options.format ?? (options.json ? 'json' : 'table');
   if (format === 'prometheus') {
     const result = await request<{ text: string }>(socket, 'prometheus');
@@ -56,17 +56,17 @@ export async function metrics(options: ControlOptions & { format?: string }): Pr
 export async function events(
   options: ControlOptions & { follow?: boolean; type?: string[]; limit?: string; all?: boolean },
 ): Promise<void> {
-  const types = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
-  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  const named = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
+  const isType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t);
+  const types = named.filter(isType);
+  const unknown = named.filter((t) => !isType(t));
   if (unknown.length > 0) {
     throw usageError(
       `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
     );
   }
-  const limit = Number(options.limit ?? 50);
-  if (!Number.isInteger(limit) || limit < 0)
-    throw usageError(`[tunnelmux] --limit must be a whole number, got "${options.limit}"`);
-  const socket = resolveSocket(options);
+  const limit = parseLimit(options.limit ?? '50');
+  const socket = await resolveSocket(options);
   const show = (event: TunnelmuxEvent) => {
     if (options.json) printLine(event);
     else process.stdout.write(`${formatEvent(event)}\n`);
@@ -99,7 +99,7 @@ export async function primary(
   if (!id && !options.clear)
     throw usageError('[tunnelmux] name a path to pin (tunnelmux primary <path>) or pass --clear');
   if (id && options.clear) throw usageError('[tunnelmux] give either a path or --clear, not both');
-  const result = await request<ManagerStatus>(resolveSocket(options), 'primary', {
+  const result = await request<ManagerStatus>(await resolveSocket(options), 'primary', {
     id: options.clear ? null : id,
   });
   if (options.json) printJson(result);
@@ -114,7 +114,7 @@ export async function primary(
 export async function failover(value: string, options: ControlOptions): Promise<void> {
   if (value !== 'on' && value !== 'off')
     throw usageError(`[tunnelmux] failover takes "on" or "off", got "${value}"`);
-  const result = await request<ManagerStatus>(resolveSocket(options), 'failover', {
+  const result = await request<ManagerStatus>(await resolveSocket(options), 'failover', {
     enabled: value === 'on',
   });
   if (options.json) printJson(result);
@@ -125,13 +125,23 @@ export async function failover(value: string, options: ControlOptions): Promise<
 }
 
 export async function restart(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(resolveSocket(options), 'restart', { id });
+  const result = await request<PathStatus>(await resolveSocket(options), 'restart', { id });
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} restarted: ${result.state}\n`);
 }
 
 export async function stop(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(resolveSocket(options), 'stop', { id });
+  const result = await request<PathStatus>(await resolveSocket(options), 'stop', { id });
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} stopped: ${result.state}\n`);
+}
+
+// Digits only: Number() would also take "1e3", "0x10", " 5" and "" (as 0).
+function parseLimit(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 100_000) {
+    throw usageError(
+      `[tunnelmux] --limit must be 0 or a positive whole number up to 100000 (how many past events to show), got ${shown(value)}`,
+    );
+  }
+  return Number(value);
 }

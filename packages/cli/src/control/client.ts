@@ -1,17 +1,31 @@
-import { existsSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import net from 'node:net';
-import { CliError } from '../util/errors';
+import path from 'node:path';
+import { CliError, messageOf } from '../util/errors';
+import { LineSplitter } from './lines';
+import { permissionDenied } from './owner';
 import type { ControlMethod, ControlResponse } from './protocol';
-import { checkPrivate } from './socket-path';
+import type { ControlParams } from './request';
+import { checkPrivateSocket } from './socket-path';
 
 /** Open the control socket of a running `up`, checking it is this user's and private. */
 export async function connectControl(file: string): Promise<net.Socket> {
-  if (!existsSync(file)) {
-    throw new CliError(
-      `[tunnelmux] no tunnelmux is running here (no control socket at ${file}); start one with \`tunnelmux up\``,
-    );
+  let stat: Stats;
+  try {
+    stat = lstatSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw permissionDenied(file, path.dirname(file), error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new CliError(
+        `[tunnelmux] no tunnelmux is running on ${file} (no control socket there); start one with \`tunnelmux up\``,
+        1,
+        { cause: error },
+      );
+    }
+    throw new CliError(`[tunnelmux] cannot look at ${file}: ${messageOf(error)}`, 1, { cause: error });
   }
-  checkPrivate(file, 'socket');
+  checkPrivateSocket(file, stat);
   return new Promise((resolve, reject) => {
     const socket = net.connect(file);
     socket.once('connect', () => {
@@ -23,25 +37,23 @@ export async function connectControl(file: string): Promise<net.Socket> {
         reject(
           new CliError(
             `[tunnelmux] the control socket ${file} is stale (nothing answers); start \`tunnelmux up\` again`,
+            1,
+            { cause: error },
           ),
         );
       } else if (error.code === 'EACCES') {
-        reject(
-          new CliError(
-            `[tunnelmux] permission denied on ${file}: only the user who ran \`tunnelmux up\` may control it`,
-          ),
-        );
-      } else reject(new CliError(`[tunnelmux] cannot reach ${file}: ${error.message}`));
+        reject(permissionDenied(file, path.dirname(file), error));
+      } else reject(new CliError(`[tunnelmux] cannot reach ${file}: ${error.message}`, 1, { cause: error }));
     };
     socket.once('error', onError);
   });
 }
 
 /** Send one request and wait for its answer. */
-export async function request<T = unknown>(
+export async function request<T = unknown, M extends ControlMethod = ControlMethod>(
   file: string,
-  method: ControlMethod,
-  params?: Record<string, unknown>,
+  method: M,
+  params?: ControlParams<M>,
 ): Promise<T> {
   const socket = await connectControl(file);
   try {
@@ -51,7 +63,7 @@ export async function request<T = unknown>(
       const response = JSON.parse(line) as ControlResponse;
       if ('event' in response) continue;
       if (response.ok) return response.result as T;
-      throw new CliError(response.error.message, response.error.code === 'ERR_USAGE' ? 2 : 1);
+      throw new CliError(response.error.message, USAGE_CODES.has(response.error.code) ? 2 : 1);
     }
     throw new CliError(`[tunnelmux] ${file} closed without answering; is \`tunnelmux up\` shutting down?`);
   } finally {
@@ -62,7 +74,7 @@ export async function request<T = unknown>(
 /** Stream `events --follow` until the server ends or `signal` aborts. */
 export async function* streamEvents(
   file: string,
-  params: Record<string, unknown>,
+  params: ControlParams<'events'>,
   signal?: AbortSignal,
 ): AsyncGenerator<unknown> {
   const socket = await connectControl(file);
@@ -82,19 +94,20 @@ export async function* streamEvents(
   }
 }
 
+// Answers can be large (a thousand recent events); the bound only stops a runaway peer.
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+
+// Codes that mean the request itself was wrong: a usage error (exit 2).
+const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_BAD_REQUEST', 'ERR_LINE_TOO_LONG']);
+
 async function* readLines(socket: net.Socket): AsyncGenerator<string> {
-  let buffer = '';
-  socket.setEncoding('utf8');
+  const splitter = new LineSplitter(MAX_ANSWER_BYTES);
   try {
-    for await (const chunk of socket as AsyncIterable<string>) {
-      buffer += chunk;
-      let newline = buffer.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (line.trim()) yield line;
-        newline = buffer.indexOf('\n');
-      }
+    for await (const chunk of socket as AsyncIterable<Buffer>) {
+      const { lines, tooLong } = splitter.push(chunk);
+      for (const line of lines) if (line.trim()) yield line;
+      if (tooLong)
+        throw new CliError(`[tunnelmux] an answer on the control socket is over ${MAX_ANSWER_BYTES} bytes`);
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET' && (error as Error).name !== 'AbortError')

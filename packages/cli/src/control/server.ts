@@ -1,35 +1,67 @@
 import { chmodSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Manager, TunnelmuxEvent } from '@tunnelmux/core';
+import type {
+  ManagerStatus,
+  MetricsSnapshot,
+  PathStatus,
+  SubscribeOptions,
+  TunnelmuxEvent,
+} from '@tunnelmux/core';
 import { CliError, messageOf } from '../util/errors';
-import type { ControlRequest, ControlResponse } from './protocol';
-import { checkPrivate, ensurePrivateDir } from './socket-path';
+import { Connection, type ControlLimits, DEFAULT_LIMITS, refuse } from './connection';
+import type { ControlRequest } from './request';
+import { checkPrivateSocket, ensurePrivateDir } from './socket-path';
+
+export type { ControlLimits } from './connection';
+
+/** The part of a Manager the control socket drives. */
+export interface ControlManager {
+  status(): ManagerStatus;
+  list(): PathStatus[];
+  getMetrics(): MetricsSnapshot;
+  prometheus(): Promise<string>;
+  readonly prometheusContentType: string;
+  setPrimary(id: string | undefined): void;
+  enableAutoFailover(enabled?: boolean): void;
+  restart(id: string): Promise<PathStatus>;
+  stop(id: string): Promise<PathStatus>;
+  events: {
+    subscribe(name: '*', filter: undefined, options: SubscribeOptions): AsyncIterable<TunnelmuxEvent>;
+  };
+}
 
 /** What the control server needs besides the manager. */
 export interface ControlContext {
-  manager: Manager;
+  manager: ControlManager;
   /** Facts about this instance for `info`: listen address, config file, pid. */
   info: () => Record<string, unknown>;
   /** Recent events, oldest first, for `events` without --follow. */
   recent: () => TunnelmuxEvent[];
 }
 
-/** A unix-socket control API (NDJSON) that only this user can open: folder 0700, socket 0600. */
+/**
+ * A unix-socket control API (NDJSON) that only this user can open: folder 0700, socket 0600. Every line gets
+ * an answer, bad ones an error; connections are capped, idle ones closed, and lines bounded (see ControlLimits).
+ */
 export class ControlServer {
   private server?: net.Server;
   private readonly clients = new Set<net.Socket>();
-  private readonly streams = new Set<AbortController>();
+  readonly limits: ControlLimits;
 
   constructor(
     readonly file: string,
     private readonly context: ControlContext,
-  ) {}
+    limits: Partial<ControlLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
 
   async start(): Promise<void> {
     ensurePrivateDir(path.dirname(this.file));
     await removeStale(this.file);
-    const server = net.createServer((socket) => this.accept(socket));
+    // Half-open: a client may send its request and shut its side; it still gets the answer.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     // Create the socket private from its first instant, then make sure.
     const previous = process.umask(0o177);
@@ -45,63 +77,42 @@ export class ControlServer {
       process.umask(previous);
     }
     chmodSync(this.file, 0o600);
-    checkPrivate(this.file, 'socket');
+    checkPrivateSocket(this.file);
   }
 
   async close(): Promise<void> {
-    for (const stream of this.streams) stream.abort();
     for (const socket of this.clients) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     rmSync(this.file, { force: true });
   }
 
   private accept(socket: net.Socket): void {
-    this.clients.add(socket);
-    const abort = new AbortController();
-    this.streams.add(abort);
-    socket.on('close', () => {
-      this.clients.delete(socket);
-      abort.abort();
-      this.streams.delete(abort);
-    });
-    socket.on('error', () => socket.destroy());
-    let buffer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      if (buffer.length > 1_000_000) {
-        socket.destroy();
-        return;
-      }
-      let newline = buffer.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
-        if (line) void this.handle(line, socket, abort.signal);
-        newline = buffer.indexOf('\n');
-      }
-    });
-  }
-
-  private async handle(line: string, socket: net.Socket, signal: AbortSignal): Promise<void> {
-    let request: ControlRequest;
-    try {
-      request = JSON.parse(line) as ControlRequest;
-    } catch {
-      write(socket, { id: 0, ok: false, error: { message: 'request is not JSON', code: 'ERR_USAGE' } });
+    if (this.clients.size >= this.limits.maxConnections) {
+      refuse(
+        socket,
+        'ERR_BUSY',
+        `[tunnelmux] ${this.clients.size} control connections are open, the most this instance serves at once; ` +
+          'close one (an `events --follow` left running?) and try again',
+      );
       return;
     }
-    const id = typeof request.id === 'number' ? request.id : 0;
+    this.clients.add(socket);
+    socket.on('close', () => this.clients.delete(socket));
+    new Connection(socket, this.limits, (request, connection) => this.handle(request, connection));
+  }
+
+  private async handle(request: ControlRequest, connection: Connection): Promise<void> {
+    const { id } = request;
     try {
       if (request.method === 'events') {
-        await this.events(id, request.params ?? {}, socket, signal);
+        await this.events(id, request.params, connection);
         return;
       }
       const result = await this.call(request);
-      write(socket, { id, ok: true, result });
+      connection.send({ id, ok: true, result });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      write(socket, {
+      connection.send({
         id,
         ok: false,
         error: { message: messageOf(error), code: typeof code === 'string' ? code : 'ERR_TUNNELMUX' },
@@ -109,13 +120,8 @@ export class ControlServer {
     }
   }
 
-  private async call(request: ControlRequest): Promise<unknown> {
+  private async call(request: Exclude<ControlRequest, { method: 'events' }>): Promise<unknown> {
     const { manager } = this.context;
-    const params = request.params ?? {};
-    const pathId = () => {
-      if (typeof params.id !== 'string') throw new CliError('a path id is required', 2);
-      return params.id;
-    };
     switch (request.method) {
       case 'info':
         return this.context.info();
@@ -128,28 +134,24 @@ export class ControlServer {
       case 'prometheus':
         return { contentType: manager.prometheusContentType, text: await manager.prometheus() };
       case 'primary':
-        manager.setPrimary(params.id === null || params.id === undefined ? undefined : pathId());
+        manager.setPrimary(request.params.id ?? undefined);
         return manager.status();
       case 'failover':
-        manager.enableAutoFailover(params.enabled !== false);
+        manager.enableAutoFailover(request.params.enabled);
         return manager.status();
       case 'restart':
-        return manager.restart(pathId());
+        return manager.restart(request.params.id);
       case 'stop':
-        return manager.stop(pathId());
-      default:
-        throw new CliError(`unknown method ${JSON.stringify(request.method)}`, 2);
+        return manager.stop(request.params.id);
     }
   }
 
   private async events(
     id: number,
-    params: Record<string, unknown>,
-    socket: net.Socket,
-    signal: AbortSignal,
+    params: Extract<ControlRequest, { method: 'events' }>['params'],
+    connection: Connection,
   ): Promise<void> {
-    const types =
-      Array.isArray(params.types) && params.types.length > 0 ? (params.types as string[]) : undefined;
+    const types = params.types && params.types.length > 0 ? (params.types as string[]) : undefined;
     // Without a type filter, probes, metrics and debug logs are left out unless `all` asks for them.
     const matches = (event: TunnelmuxEvent) =>
       types
@@ -161,29 +163,27 @@ export class ControlServer {
             (event.type === 'log' && event.level === 'debug')
           );
     const recent = this.context.recent().filter(matches);
-    const limit = typeof params.limit === 'number' ? params.limit : 50;
+    const limit = params.limit ?? 50;
+    const shown = limit === 0 ? [] : recent.slice(-limit);
     if (!params.follow) {
-      write(socket, { id, ok: true, result: recent.slice(-limit) });
+      connection.send({ id, ok: true, result: shown });
       return;
     }
+    const { signal, socket } = connection;
     // Subscribe before replaying, so nothing falls between the two.
     const subscription = this.context.manager.events.subscribe((types ?? '*') as '*', undefined, {
       signal,
       bufferSize: 4096,
     });
     const lastSeq = recent.at(-1)?.seq ?? 0;
-    for (const event of recent.slice(-limit)) write(socket, { id, event });
+    for (const event of shown) connection.send({ id, event });
     for await (const event of subscription) {
       if (event.seq <= lastSeq || !matches(event)) continue;
-      if (!write(socket, { id, event })) await waitDrain(socket, signal);
+      if (!connection.send({ id, event })) await waitDrain(socket, signal);
     }
+    // The stream ended (the instance is stopping, or the client left): so does the connection.
     socket.end();
   }
-}
-
-function write(socket: net.Socket, response: ControlResponse): boolean {
-  if (socket.destroyed) return true;
-  return socket.write(`${JSON.stringify(response)}\n`);
 }
 
 function waitDrain(socket: net.Socket, signal: AbortSignal): Promise<void> {

@@ -1,5 +1,6 @@
 import type { TunnelmuxEvent } from '@tunnelmux/core';
 import { colors, ms } from '../util/output';
+import { escapeControl as t } from './text';
 
 /** One event as one short human line: `12:00:01 ts connected 127.0.0.1:40123 pid 1234`. */
 export function formatEvent(event: TunnelmuxEvent): string {
@@ -7,39 +8,51 @@ export function formatEvent(event: TunnelmuxEvent): string {
   return `${time} ${describeEvent(event)}`;
 }
 
+/** An event in words; every kind has its own wording, and no kind is ever printed as JSON. */
 export function describeEvent(event: TunnelmuxEvent): string {
   switch (event.type) {
     case 'state-change':
-      return `${event.pathId} ${event.from} → ${event.to}${event.reason ? colors.dim(` (${event.reason})`) : ''}`;
+      return `${t(event.pathId)} ${event.from} → ${event.to}${event.reason ? colors.dim(` (${t(event.reason)})`) : ''}`;
     case 'connected':
-      return `${colors.green(event.pathId)} connected ${event.endpoint}${event.pid ? ` pid ${event.pid}` : ''}${event.publicUrl ? ` ${event.publicUrl}` : ''}`;
+      return `${colors.green(t(event.pathId))} connected ${t(event.endpoint)}${event.pid ? ` pid ${event.pid}` : ''}${event.publicUrl ? ` ${t(event.publicUrl)}` : ''}`;
     case 'disconnected':
-      return `${colors.yellow(event.pathId)} disconnected: ${event.reason}`;
+      return `${colors.yellow(t(event.pathId))} disconnected: ${t(event.reason)}`;
     case 'reconnecting':
-      return `${event.pathId} reconnecting in ${ms(event.delayMs)} (attempt ${event.attempt}): ${event.reason}`;
+      return `${t(event.pathId)} reconnecting in ${ms(event.delayMs)} (attempt ${event.attempt}): ${t(event.reason)}`;
     case 'probe':
-      return `${event.pathId} probe ${event.ok ? `ok ${ms(event.latencyMs)}` : colors.red(`failed: ${event.error ?? ''}`)}`;
+      return `${t(event.pathId)} probe ${event.ok ? `ok ${ms(event.latencyMs)}` : colors.red(`failed: ${t(event.error ?? '')}`)}`;
     case 'dial-failed':
-      return `${colors.yellow(event.pathId)} dial failed (${event.source}): ${event.reason}`;
+      return `${colors.yellow(t(event.pathId))} dial failed (${event.source}): ${t(event.reason)}`;
     case 'public-url':
-      return `${event.pathId} public address ${event.publicUrl}`;
+      return `${t(event.pathId)} public address ${t(event.publicUrl)}`;
     case 'log':
-      return `${event.pathId} ${event.level}: ${event.message}`;
+      return `${t(event.pathId)} ${event.level}: ${t(event.message)}`;
     case 'primary-change':
-      return `primary ${event.from ?? 'none'} → ${colors.bold(event.to ?? 'none')} (${event.reason})`;
+      return `primary ${t(event.from ?? 'none')} → ${colors.bold(t(event.to ?? 'none'))} (${event.reason})`;
     case 'failover':
-      return `${colors.red('failover')} ${event.from} → ${colors.bold(event.to ?? 'none')}: ${event.reason}`;
+      return `${colors.red('failover')} ${t(event.from)} → ${colors.bold(t(event.to ?? 'none'))}: ${t(event.reason)}`;
     case 'no-healthy-path':
       return colors.red(`no healthy path (${event.paths} started); still retrying`);
     case 'healthy-path-restored':
-      return colors.green(`healthy path back: ${event.pathId} after ${ms(event.downForMs)}`);
+      return colors.green(`healthy path back: ${t(event.pathId)} after ${ms(event.downForMs)}`);
     case 'connection-refused':
-      return `${colors.yellow('refused')} a client${event.client ? ` ${event.client}` : ''}: ${event.reason}`;
+      return `${colors.yellow('refused')} a client${event.client ? ` ${t(event.client)}` : ''}: ${t(event.reason)}`;
+    case 'warning':
+      return `${colors.yellow('warning')}: ${t(event.message)}`;
     case 'metrics':
-      return `metrics: primary ${event.snapshot.primary ?? 'none'}, ${event.snapshot.failovers} failovers`;
+      return `metrics: primary ${t(event.snapshot.primary ?? 'none')}, ${event.snapshot.failovers} failovers`;
     case 'error':
-      return `${colors.red(event.fatal ? 'fatal error' : 'error')}${event.pathId ? ` ${event.pathId}` : ''}: ${event.message}`;
+      return `${colors.red(event.fatal ? 'fatal error' : 'error')}${event.pathId ? ` ${t(event.pathId)}` : ''}: ${t(event.message)}`;
     default:
-      return JSON.stringify(event);
+      return describeUnknown(event);
   }
+}
+
+// A kind this CLI does not know yet (a newer instance): its name and plain fields, still in words.
+function describeUnknown(event: never): string {
+  const { type, time: _time, seq: _seq, ...fields } = event as Record<string, unknown>;
+  const words = Object.entries(fields).map(([key, value]) =>
+    value !== null && typeof value === 'object' ? `${t(key)} (…)` : `${t(key)} ${t(String(value))}`,
+  );
+  return `${t(String(type))}${words.length > 0 ? ` ${words.join(', ')}` : ''}`;
 }

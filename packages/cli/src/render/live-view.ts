@@ -1,16 +1,26 @@
-import type { Manager, TunnelmuxEvent } from '@tunnelmux/core';
+import type { ManagerStatus, MetricsSnapshot, TunnelmuxEvent } from '@tunnelmux/core';
 import { createLogUpdate } from 'log-update';
 import { colors } from '../util/output';
-import { describeEvent } from './events';
+import { formatEvent } from './events';
 import { statusTable } from './status';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const SHOWN_EVENTS = 6;
 const HISTORY = 24;
 
-/** The terminal view of `up`: paths, state, primary, latency trend, bytes, failovers, recent events. */
+/** The part of a Manager the view reads. */
+export interface LiveViewManager {
+  events: { on(listener: (event: TunnelmuxEvent) => void): () => void };
+  status(): ManagerStatus;
+  getMetrics(): MetricsSnapshot;
+}
+
+/**
+ * The terminal view of `up`: paths, state, primary, latency trend, bytes, failovers, recent events. On a terminal
+ * whose size is unknown or zero, where a frame cannot be drawn in place, it prints plain lines instead.
+ */
 export class LiveView {
-  private readonly render = createLogUpdate(process.stdout, { showCursor: false });
+  private render?: ReturnType<typeof createLogUpdate>;
   private readonly history = new Map<string, (number | undefined)[]>();
   private readonly events: string[] = [];
   private timer?: NodeJS.Timeout;
@@ -21,12 +31,14 @@ export class LiveView {
   private isReady = false;
 
   constructor(
-    private readonly manager: Manager,
+    private readonly manager: LiveViewManager,
     private readonly where: { socket: string; name: string },
+    private readonly out: NodeJS.WriteStream = process.stdout,
   ) {}
 
   start(): void {
     this.unsubscribe = this.manager.events.on((event) => this.take(event));
+    if (!this.sized()) this.out.write(`opening paths; ${this.controlHint()}\n`);
     this.timer = setInterval(() => this.draw(), 250);
     this.draw();
   }
@@ -35,6 +47,7 @@ export class LiveView {
     this.listen = listen;
     this.metrics = metrics;
     this.isReady = true;
+    if (!this.sized()) this.out.write(`${this.head()}\n${statusTable(this.manager.status())}\n`);
     this.draw();
   }
 
@@ -42,7 +55,12 @@ export class LiveView {
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
     this.draw();
-    this.render.done();
+    this.render?.done();
+  }
+
+  // A frame needs rows and columns to be drawn in place; 0×0 or unknown gets plain lines.
+  private sized(): boolean {
+    return (this.out.columns ?? 0) > 0 && (this.out.rows ?? 0) > 0;
   }
 
   private take(event: TunnelmuxEvent): void {
@@ -58,24 +76,38 @@ export class LiveView {
       (event.type === 'log' && event.level !== 'warn' && event.level !== 'error')
     )
       return;
-    this.events.push(
-      `${colors.dim(new Date(event.time).toISOString().slice(11, 19))} ${describeEvent(event)}`,
-    );
+    const line = formatEvent(event);
+    if (!this.sized()) this.out.write(`${line}\n`);
+    this.events.push(line);
     if (this.events.length > SHOWN_EVENTS) this.events.shift();
   }
 
+  private head(): string {
+    return (
+      `${colors.green('●')} tunnelmux ${colors.bold(this.where.name)}` +
+      (this.listen ? `  front door ${colors.bold(this.listen)}` : '') +
+      (this.metrics ? `  metrics ${this.metrics}` : '')
+    );
+  }
+
+  private controlHint(): string {
+    return `control: tunnelmux status --socket ${this.where.socket}   Ctrl-C stops every path`;
+  }
+
   private draw(): void {
+    if (!this.sized()) {
+      // The terminal lost its size: keep the last frame on screen and carry on in plain lines.
+      this.render?.done();
+      this.render = undefined;
+      return;
+    }
+    this.render ??= createLogUpdate(this.out, { showCursor: false });
     this.frame = (this.frame + 1) % FRAMES.length;
     const status = this.manager.status();
     const metrics = this.manager.getMetrics();
     const opening = status.paths.some((path) => path.state === 'connecting') || !this.isReady;
-    const head = opening
-      ? `${colors.cyan(FRAMES[this.frame] ?? '')} opening paths…`
-      : `${colors.green('●')} tunnelmux ${colors.bold(this.where.name)}` +
-        (this.listen ? `  front door ${colors.bold(this.listen)}` : '') +
-        (this.metrics ? `  metrics ${this.metrics}` : '');
     const lines = [
-      head,
+      opening ? `${colors.cyan(FRAMES[this.frame] ?? '')} opening paths…` : this.head(),
       '',
       statusTable(status, this.history),
       `failovers ${metrics.failovers}  primary changes ${metrics.primaryChanges}  refused ${metrics.refusedConnections}`,
@@ -83,7 +115,7 @@ export class LiveView {
       colors.dim('recent events'),
       ...(this.events.length > 0 ? this.events : [colors.dim('  (none yet)')]),
       '',
-      colors.dim(`control: tunnelmux status --socket ${this.where.socket}   Ctrl-C stops every path`),
+      colors.dim(this.controlHint()),
     ];
     this.render(lines.join('\n'));
   }

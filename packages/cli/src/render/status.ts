@@ -1,5 +1,6 @@
 import type { ManagerStatus } from '@tunnelmux/core';
 import { bytes, colors, ms, state, table } from '../util/output';
+import { escapeControl } from './text';
 
 /** `▁▂▅█` for a series of latencies; empty slots for gaps. */
 export function sparkline(values: readonly (number | undefined)[], width = 16): string {
@@ -29,8 +30,8 @@ export function statusTable(status: ManagerStatus, history?: Map<string, (number
     `${bytes(path.bytesIn)}/${bytes(path.bytesOut)}`,
     path.pid === undefined ? '-' : String(path.pid),
     path.lastError && path.state !== 'connected'
-      ? colors.dim(path.lastError.slice(0, 60))
-      : (path.publicUrl ?? path.endpoint ?? ''),
+      ? colors.dim(escapeControl(path.lastError.slice(0, 60)))
+      : escapeControl(path.publicUrl ?? path.endpoint ?? ''),
   ]);
   const header = [
     ' ',

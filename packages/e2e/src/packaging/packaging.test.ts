@@ -6,8 +6,9 @@ import path from 'node:path';
 import { type BannerServer, isAlive, startBannerServer } from '@tunnelmux/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROKEN, type BrokenProvider, packBrokenProviders } from './fixtures';
+import { npm, registryReachable } from './npm';
 import { PACKAGES, type PackageKey, packWorkspacePackage, tarballContents } from './pack';
-import { npm, parseJson, run, runOk, startProcess } from './run';
+import { parseJson, run, runOk, startProcess } from './run';
 
 // Users meet tunnelmux as tarballs from a registry: pack every package, install a chosen few into fresh folders,
 // and check that the installed CLI finds exactly what was installed, and says why a broken provider is unusable.
@@ -120,6 +121,8 @@ describe('packaging: install only what you need, from tarballs', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'tunnelmux-packaging-'));
+    // Ask the registry while packing; every install awaits the answer, so a registry fault fails in seconds.
+    registryReachable(work).catch(() => {});
     const dest = await folder('tarballs');
     for (const key of KEYS) tarballs[key] = await packWorkspacePackage(key, dest);
   }, 120_000);

@@ -68,15 +68,6 @@ export async function runOk(
   return result;
 }
 
-/** npm with the flags a quiet, cache-friendly install wants. */
-export function npm(args: readonly string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
-  return runOk('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
-    cwd,
-    env,
-    timeoutMs: 150_000,
-  });
-}
-
 /** Parse the one JSON document a `--json` command printed, or fail with what it printed instead. */
 export function parseJson<T = unknown>(result: RunResult, what: string): T {
   try {

@@ -1,0 +1,144 @@
+import { chmodSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
+import { execa, execaSync } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cli, localConfig, type Running, startUp, testdir } from './harness';
+
+// Send raw bytes on the control socket; resolve with the first line of the answer (bounded).
+function rawLine(file: string, bytes: string | Buffer): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(file);
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer to ${JSON.stringify(String(bytes).slice(0, 40))} within 10 s`));
+    }, 10_000);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const newline = text.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(JSON.parse(text.slice(0, newline)) as Record<string, unknown>);
+    });
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
+
+const canSwitchUser =
+  process.getuid?.() === 0 && execaSync('which', ['setpriv'], { reject: false }).exitCode === 0;
+
+describe('the control socket of a running up, through the built CLI', () => {
+  let target: BannerServer;
+  let work: ReturnType<typeof testdir>;
+  let up: Running;
+
+  beforeAll(async () => {
+    target = await startBannerServer('SSH-2.0-control-e2e\r\n');
+    work = testdir({ 'tunnelmux.yaml': localConfig(target, ['a']) });
+    up = await startUp(work.dir, work.env);
+  });
+  afterAll(async () => {
+    up?.process.kill('SIGTERM');
+    await up?.process;
+    await target?.close();
+    work?.cleanup();
+  });
+
+  const malformed: [string, string | Buffer][] = [
+    ['null', 'null\n'],
+    ['a number', '1\n'],
+    ['a string', '"x"\n'],
+    ['an array', '[]\n'],
+    ['an object without id or method', '{}\n'],
+    ['an unknown method', '{"id":1,"method":"shutdown"}\n'],
+    ['invalid JSON', '{"id":\n'],
+    ['binary', Buffer.from([0xff, 0x00, 0xfe, 0x1b, 0x0a])],
+    ['a line over 64 KiB', `{"id":1,"method":"${'x'.repeat(70 * 1024)}`],
+  ];
+  it('answers every malformed line with an error and keeps running', async () => {
+    for (const [what, bytes] of malformed) {
+      const answer = await rawLine(up.ready.socket, bytes);
+      expect(answer, what).toMatchObject({
+        ok: false,
+        error: { message: expect.stringMatching(/^\[tunnelmux\]/) },
+      });
+    }
+    expect(up.process.exitCode, 'up exited').toBeNull();
+    const status = await cli(['status', '--json'], { cwd: work.dir, env: work.env });
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ primary: 'a' });
+  });
+
+  it('is reached from / when it is the only instance running', async () => {
+    const status = await cli(['status', '--json'], { cwd: '/', env: work.env });
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).paths[0]).toMatchObject({ id: 'a' });
+  });
+
+  it.runIf(canSwitchUser)('tells another user permission denied, and whose socket it is', async () => {
+    // Let the stranger walk down to the socket's own folder, which `up` keeps at 0700.
+    chmodSync(work.dir, 0o755);
+    chmodSync(path.join(work.dir, 'run'), 0o755);
+    const stranger = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) =>
+      execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], {
+        cwd: '/',
+        env: { ...env, NO_COLOR: '1' },
+        extendEnv: false,
+        reject: false,
+        timeout: 30_000,
+      });
+    const folder = path.dirname(up.ready.socket);
+    const bySocket = await stranger(['status', '--socket', up.ready.socket]);
+    expect(bySocket.exitCode).toBe(1);
+    expect(bySocket.stderr).toContain(
+      `[tunnelmux] permission denied: ${up.ready.socket} is inside ${folder}, which belongs to uid 0 (root)`,
+    );
+    expect(bySocket.stderr).not.toContain('no tunnelmux is running');
+    // The same user's environment (XDG_RUNTIME_DIR), as after `sudo -u` with the variables kept.
+    const byEnv = await stranger(['status'], {
+      PATH: process.env.PATH,
+      XDG_RUNTIME_DIR: work.env.XDG_RUNTIME_DIR,
+    });
+    expect(byEnv.exitCode).toBe(1);
+    expect(byEnv.stderr).toMatch(/permission denied: .* which belongs to uid 0 \(root\)/);
+    // With the folder open, the socket's own owner is named.
+    const mode = statSync(folder).mode & 0o777;
+    chmodSync(folder, 0o755);
+    try {
+      const open = await stranger(['status', '--socket', up.ready.socket]);
+      expect(open.exitCode).toBe(1);
+      expect(open.stderr).toContain(
+        `[tunnelmux] permission denied: the control socket ${up.ready.socket} belongs to uid 0 (root), not to you (uid 65534 (nobody))`,
+      );
+    } finally {
+      chmodSync(folder, mode);
+    }
+  });
+});
+
+describe('up --socket in a shared folder', () => {
+  it('exits 2 and says to choose a private folder, without touching the shared one', async () => {
+    const target = await startBannerServer();
+    const work = testdir({ 'tunnelmux.yaml': localConfig(target, ['a']) });
+    const shared = os.tmpdir();
+    const before = statSync(shared).mode;
+    try {
+      const file = path.join(shared, `tmx-e2e-${process.pid}.sock`);
+      const result = await cli(['up', '--socket', file], { cwd: work.dir, env: work.env });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(`${shared} is a shared folder`);
+      expect(result.stderr).toContain('choose a private folder');
+      expect(result.stderr).not.toMatch(/chmod|chown/);
+      expect(statSync(shared).mode).toBe(before);
+    } finally {
+      await target.close();
+      work.cleanup();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { closingLine, summarize } from './summary.ts';
+
+// Each fixture is the real output of `turbo run test --continue` over vitest, colours and all, captured once.
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.txt`, import.meta.url), 'utf8');
+
+describe('the closing line counts every kind of failure', () => {
+  it.each([
+    // name, passed, failed, why
+    ['pass', 2, 0, 'a green package'],
+    ['fail', 1, 2, 'two failing tests'],
+    ['import', 0, 1, 'a file that fails to import (a failed suite, "Tests  no tests")'],
+    ['hook', 0, 1, 'a beforeAll that throws: its tests are only "skipped", the suite failed'],
+    ['unhandled', 1, 1, 'an unhandled error after every test passed ("Errors  1 error")'],
+    ['crash', 0, 1, 'vitest killed before any summary: the failed task still counts'],
+    ['two', 16, 13, 'two packages failing at once, named together on turbo\'s "Failed:" line'],
+  ])('%s: %i passed, %i failed (%s)', (name, passed, failed) => {
+    const summary = summarize(fixture(name));
+    expect(summary).toMatchObject({ ok: true, passed, failed });
+    expect(closingLine(summary)).toBe(`tests: ${passed} passed, ${failed} failed`);
+  });
+
+  it('says per package where the failures came from', () => {
+    const summary = summarize(fixture('two'));
+    expect(summary.packages).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          name: '@tunnelmux/test-summary',
+          failedTests: 2,
+          failedSuites: 1,
+          failed: 3,
+        }),
+        expect.objectContaining({ name: 'tunnelmux-provider-socat', failedTests: 10, taskFailed: true }),
+      ]),
+    );
+  });
+
+  it('sums packages across one log', () => {
+    const log = [fixture('pass'), fixture('fail'), fixture('hook')].join('\n');
+    expect(closingLine(summarize(log))).toBe('tests: 3 passed, 3 failed');
+  });
+
+  it('never prints 0 failed for a log it cannot count', () => {
+    for (const log of ['', 'ERR_PNPM_NO_SCRIPT  Missing script: test\n', 'lint failed\n']) {
+      const summary = summarize(log);
+      expect(summary.ok).toBe(false);
+      expect(closingLine(summary)).toMatch(/^tests: not counted: /);
+    }
+  });
+
+  it('counts a failed build that kept the tests from running', () => {
+    const log =
+      '@tunnelmux/core#build:  ERROR  command (/repo/packages/core) pnpm run build exited (1)\nFailed:    @tunnelmux/core#build\n';
+    expect(closingLine(summarize(log))).toBe('tests: 0 passed, 1 failed');
+  });
+});
