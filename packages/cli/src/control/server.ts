@@ -1,13 +1,8 @@
 import { chmodSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type {
-  ManagerStatus,
-  MetricsSnapshot,
-  PathStatus,
-  SubscribeOptions,
-  TunnelmuxEvent,
-} from '@tunnelmux/core';
+import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
+import type { SubscribeOptions } from '@tunnelmux/core/events';
 import { CliError, messageOf } from '../util/errors';
 import { Connection, type ControlLimits, DEFAULT_LIMITS, refuse } from './connection';
 import type { ControlRequest } from './request';

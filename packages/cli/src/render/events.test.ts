@@ -1,4 +1,5 @@
-import type { EventType, MetricsSnapshot, TunnelmuxEvent } from '@tunnelmux/core';
+import type { MetricsSnapshot, TunnelmuxEvent } from '@tunnelmux/core';
+import type { EventType } from '@tunnelmux/core/events';
 import { EVENT_TYPES } from '@tunnelmux/core/events';
 import { describe, expect, it } from 'vitest';
 import { describeEvent, formatEvent } from './events';
