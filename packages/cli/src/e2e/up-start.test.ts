@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, cli, localConfig, testdir } from './harness';
+import { BIN, cli, localConfig, startUp, testdir } from './harness';
 
 const COUNTING_PLUGIN = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -23,7 +23,7 @@ afterEach(async () => {
   work?.cleanup();
 });
 
-describe('tunnelmux up, before any path opens', () => {
+describe('tunnelmux up, as it starts', () => {
   it('refuses a taken front-door port with one prefix, exit 1, and no provider open', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
@@ -82,6 +82,22 @@ describe('tunnelmux up, before any path opens', () => {
     } finally {
       up.kill('SIGTERM');
       await up;
+    }
+  });
+
+  it('starts with failover.drainBeforeRestart set in tunnelmux.yaml (documented, once refused by the CLI)', async () => {
+    const text = localConfig(target, ['a']).replace(
+      'minDwell: 500ms }',
+      'minDwell: 500ms, drainBeforeRestart: 5s }',
+    );
+    expect(text).toContain('drainBeforeRestart: 5s');
+    work = testdir({ 'tunnelmux.yaml': text });
+    const up = await startUp(work.dir, work.env);
+    try {
+      expect(up.ready.paths.map((p) => p.id)).toEqual(['a']);
+    } finally {
+      up.process.kill('SIGTERM');
+      await up.process;
     }
   });
 });
