@@ -1,4 +1,4 @@
-import { failoverSchema, pathSchema } from '@tunnelmux/core';
+import { failoverSchema, pathSchema } from '@tunnelmux/core/config';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { configJsonSchema } from './json-schema';

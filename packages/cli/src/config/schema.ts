@@ -1,4 +1,4 @@
-import { failoverSchema, pathSchema, protocolSchema, targetSchema } from '@tunnelmux/core';
+import { failoverSchema, pathSchema, protocolSchema, targetSchema } from '@tunnelmux/core/config';
 import { z } from 'zod';
 
 // Core owns the path and failover schemas; this file adds only what the CLI itself reads (listen, plugins,
