@@ -133,6 +133,8 @@ describe('loadConfig', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]!.length).toBeLessThan(500);
     expect(lines[0]).toContain(`… (${4_000_000 - 200} more)`);
+    const key = problems(`target: h:22\n${huge}: 1\npaths: [{ id: a, provider: ssh }]\n`);
+    expect(key.join('\n').length).toBeLessThan(1000);
   });
 
   it('reports YAML syntax errors with their position', () => {

@@ -44,6 +44,13 @@ describe('failover schema', () => {
     });
   });
 
+  it('keeps the message short for a huge unknown key or value (a 4 MB line)', () => {
+    const huge = 'k'.repeat(4_000_000);
+    expect(refusal({ [huge]: 1 }).length).toBeLessThan(1000);
+    expect(refusal({ interval: huge }).length).toBeLessThan(1000);
+    expect(refusal({ interval: huge })).toContain('… (3999800 more) (string)');
+  });
+
   it('reports a huge count once, with one maximum', () => {
     const result = failoverSchema.safeParse({ fall: 1e308 });
     expect(result.success).toBe(false);

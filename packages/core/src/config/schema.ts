@@ -17,12 +17,11 @@ export const target = z
   .union(
     [
       z.string().regex(HOST_PORT, TARGET_HINT),
-      z
-        .object({
-          host: z.string().min(1, TARGET_HINT),
-          port: z.number().int(TARGET_HINT).min(1, TARGET_HINT).max(65535, TARGET_HINT),
-        })
-        .strict(),
+      // Not strict: library callers pass objects that carry more, such as a test server.
+      z.object({
+        host: z.string().min(1, TARGET_HINT),
+        port: z.number().int(TARGET_HINT).min(1, TARGET_HINT).max(65535, TARGET_HINT),
+      }),
     ],
     { error: TARGET_HINT },
   )
