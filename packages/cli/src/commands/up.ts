@@ -112,7 +112,7 @@ export async function up(options: UpOptions): Promise<void> {
     throw error;
   }
 
-  // The front door before any path: a taken port is reported before a single tunnel is opened.
+  // The front door and metrics before any path: a taken port is reported before a single tunnel is opened.
   if (frontDoorAt) {
     try {
       // Writing a non-loopback address in the config or --listen is the explicit ask core wants.
@@ -125,6 +125,14 @@ export async function up(options: UpOptions): Promise<void> {
           : `[tunnelmux] cannot listen on ${formatAddress(frontDoorAt)}: ${message}`,
         'error',
       );
+      return shutdown(1);
+    }
+  }
+  if (metricsAt) {
+    try {
+      metricsServer = await serveMetrics(manager, metricsAt);
+    } catch (error) {
+      note(`[tunnelmux] cannot serve metrics on ${formatAddress(metricsAt)}: ${messageOf(error)}`, 'error');
       return shutdown(1);
     }
   }
@@ -154,15 +162,6 @@ export async function up(options: UpOptions): Promise<void> {
   }
   if (results.every((result) => !result.ok && result.status?.state === 'failed')) {
     return shutdown(1, 'every path failed for good (fatal errors above); nothing to run');
-  }
-
-  if (metricsAt) {
-    try {
-      metricsServer = await serveMetrics(manager, metricsAt);
-    } catch (error) {
-      note(`[tunnelmux] cannot serve metrics on ${formatAddress(metricsAt)}: ${messageOf(error)}`, 'error');
-      return shutdown(1);
-    }
   }
 
   const status = manager.status();

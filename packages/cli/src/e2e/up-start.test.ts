@@ -50,6 +50,29 @@ describe('tunnelmux up, as it starts', () => {
     }
   });
 
+  it('refuses a taken metrics port before opening any path', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const config = localConfig(target, ['a']).replace(
+        /plugins: \[.*\]/,
+        `plugins: [${JSON.stringify(COUNTING_PLUGIN)}]`,
+      );
+      work = testdir({ 'tunnelmux.yaml': config });
+      const openLog = path.join(work.dir, 'opens.log');
+      const result = await cli(['up', '--metrics-listen', `127.0.0.1:${port}`], {
+        cwd: work.dir,
+        env: { ...work.env, TMX_OPEN_LOG: openLog },
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain(`[tunnelmux] cannot serve metrics on 127.0.0.1:${port}: `);
+      expect(existsSync(openLog)).toBe(false);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
   it('counts every configured path in the ready line, including one whose provider is missing', async () => {
     work = testdir({
       'tunnelmux.yaml': `${localConfig(target, ['a'])}\n  - { id: cf, provider: cloudflare, priority: 2 }\n`,
