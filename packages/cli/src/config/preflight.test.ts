@@ -101,4 +101,25 @@ describe('preflight: what up would trip on that no schema sees', () => {
     ]);
     expect(findings(`listen: 127.0.0.1:2222\n${base}`)).toEqual([]);
   });
+
+  it('warns about failover settings that defeat each other', () => {
+    const base =
+      'target: devbox.internal:22\npaths: [{ id: a, provider: ssh, options: { host: j.internal } }]\n';
+    const result = findings(
+      `failover: { timeout: 1s, maxLatency: 2s, backoffInitial: 1m, backoffMax: 30s }\n${base}`,
+    );
+    expect(result.map((f) => [f.check, f.warning, f.detail.replace(/^.*?tunnelmux\.yaml:/, '')])).toEqual([
+      [
+        'failover',
+        true,
+        '1:38: failover.maxLatency (2000 ms) is above failover.timeout (1000 ms), so a slow probe times out before it can count as slow',
+      ],
+      [
+        'failover',
+        true,
+        '1:58: failover.backoffInitial (60000 ms) is above failover.backoffMax (30000 ms), so every restart waits backoffMax',
+      ],
+    ]);
+    expect(findings(`failover: { timeout: 2s, maxLatency: 1s }\n${base}`)).toEqual([]);
+  });
 });

@@ -3,8 +3,8 @@ import type { LoadedConfig } from './load';
 
 /** Something `up` would trip on that no schema can see, with where it was written and how to fix it. */
 export interface Finding {
-  /** The kind of check: `placeholder`, `environment` or `listen`. */
-  check: 'placeholder' | 'environment' | 'listen';
+  /** The kind of check. */
+  check: 'placeholder' | 'environment' | 'listen' | 'failover';
   /** `file:line:col: field …`. */
   detail: string;
   fix: string;
@@ -63,6 +63,7 @@ export function preflight(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process
       });
     }
   });
+  findings.push(...failoverWarnings(loaded));
   if (config.listen !== undefined) {
     const at = parseAddress(config.listen, 'listen');
     if (!isLoopback(at.host)) {
@@ -75,4 +76,38 @@ export function preflight(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process
     }
   }
   return findings;
+}
+
+/** Failover settings each valid alone but that defeat each other: warnings, with the setting to change. */
+function failoverWarnings(loaded: LoadedConfig): Finding[] {
+  const failover = loaded.config.failover;
+  if (!failover) return [];
+  const rules: [boolean, PropertyKey, string, string][] = [
+    [
+      failover.maxLatency > failover.timeout,
+      'maxLatency',
+      `failover.maxLatency (${failover.maxLatency} ms) is above failover.timeout (${failover.timeout} ms), so a slow probe times out before it can count as slow`,
+      'set maxLatency below timeout',
+    ],
+    [
+      failover.backoffInitial > failover.backoffMax,
+      'backoffInitial',
+      `failover.backoffInitial (${failover.backoffInitial} ms) is above failover.backoffMax (${failover.backoffMax} ms), so every restart waits backoffMax`,
+      'set backoffInitial below backoffMax',
+    ],
+    [
+      failover.fastInterval !== undefined && failover.fastInterval > failover.interval,
+      'fastInterval',
+      `failover.fastInterval (${failover.fastInterval} ms) is above failover.interval (${failover.interval} ms), so a changing path is probed more slowly than a steady one`,
+      'set fastInterval below interval, or leave it out (interval / 4)',
+    ],
+  ];
+  return rules
+    .filter(([broken]) => broken)
+    .map(([, key, detail, fix]) => ({
+      check: 'failover' as const,
+      warning: true,
+      detail: `${loaded.locate(['failover', key])}: ${detail}`,
+      fix,
+    }));
 }
