@@ -50,6 +50,15 @@ describe('tunnelmux up, as it starts', () => {
     }
   });
 
+  it('names a --config that is a directory and exits 2 (not a bare EISDIR, exit 1)', async () => {
+    work = testdir({ 'conf/tunnelmux.yaml': localConfig(target, ['a']) });
+    const result = await cli(['up', '--config', 'conf'], { cwd: work.dir, env: work.env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(
+      `[tunnelmux] --config ${path.join(work.dir, 'conf')} is a directory, not a config file; pass the file itself: --config ${path.join(work.dir, 'conf', 'tunnelmux.yaml')}`,
+    );
+  });
+
   it('refuses a taken metrics port before opening any path', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
