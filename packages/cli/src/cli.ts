@@ -248,7 +248,15 @@ Examples:
     .option('-c, --config <file>', 'where to write it', 'tunnelmux.yaml')
     .option('-y, --yes', 'accept the defaults without asking (non-interactive)')
     .option('--force', 'overwrite an existing file')
+    .option(
+      '--ssh-config',
+      "print an ~/.ssh/config entry (with HostKeyAlias) for the config's front door; writes nothing",
+    )
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tunnelmux init\n  $ tunnelmux init --yes\n  $ tunnelmux init --ssh-config >> ~/.ssh/config',
+    )
     .action(
       lazy(
         () => import('./commands/init'),

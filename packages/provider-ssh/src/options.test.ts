@@ -1,9 +1,18 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, validateOptions } from '@tunnelmux/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { explainSshFailure } from './explain';
 import { parseSshVersion, sshArgs, sshProvider } from './provider';
 
 const valid = { host: 'jump.example.com', user: 'me' };
+
+// identityFile and configFile must exist: the schema reads the disk.
+const keys = mkdtempSync(path.join(os.tmpdir(), 'tmx-ssh-keys-'));
+const keyFile = path.join(keys, 'id');
+writeFileSync(keyFile, 'not a real key; only its existence is checked\n', { mode: 0o600 });
+afterAll(() => rmSync(keys, { recursive: true, force: true }));
 
 async function reject(options: unknown): Promise<ConfigError> {
   const error = await validateOptions(sshProvider, options).then(
@@ -72,11 +81,31 @@ describe('ssh options', () => {
     await reject({ ...valid, unknown: 1 });
   });
 
+  it('refuses an identityFile that does not exist, instead of letting the server seem to refuse it', async () => {
+    const missing = path.join(keys, 'id_missing');
+    const error = await reject({ ...valid, identityFile: missing });
+    expect(error.message).toContain(
+      `option "identityFile": names a private key that cannot be read: the file ${missing} does not exist`,
+    );
+    expect(error.message).toContain(`ssh-keygen -t ed25519 -f ${missing}`);
+    expect(error.message).not.toMatch(/refused|Permission denied/);
+    mkdirSync(path.join(keys, 'dir'));
+    expect((await reject({ ...valid, identityFile: path.join(keys, 'dir') })).message).toContain(
+      'is a directory',
+    );
+    expect((await reject({ ...valid, configFile: missing })).message).toContain(
+      `option "configFile": names an ssh_config that cannot be read: the file ${missing} does not exist`,
+    );
+    // ssh expands its own %-tokens and "none" reads no config: both are left to ssh.
+    await validateOptions(sshProvider, { ...valid, identityFile: '~/.ssh/id_%h', configFile: 'none' });
+    await validateOptions(sshProvider, { ...valid, identityFile: keyFile });
+  });
+
   it('builds the documented command line', async () => {
     const options = await validateOptions(sshProvider, {
       ...valid,
       port: 2222,
-      identityFile: '/keys/id',
+      identityFile: keyFile,
       knownHostsFile: '/my hosts/kh',
       sshOptions: { ProxyJump: 'bastion' },
     });
@@ -97,7 +126,7 @@ describe('ssh options', () => {
       '-o',
       'IdentitiesOnly=yes',
       '-i',
-      '/keys/id',
+      keyFile,
       '-o',
       'UserKnownHostsFile="/my hosts/kh"',
       '-o',

@@ -1,3 +1,6 @@
+import { statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 
 // Options we set ourselves (or that would prompt, share a master or leak a password): not allowed in `sshOptions`.
@@ -47,6 +50,22 @@ const sshOptionValue = z.union([z.string(), z.number(), z.boolean()]).transform(
   return text;
 });
 
+/** A file ssh will read: `~` expanded as ssh does, relative paths from the working folder. */
+function localFile(file: string): string {
+  return path.resolve(file === '~' || file.startsWith('~/') ? path.join(os.homedir(), file.slice(1)) : file);
+}
+
+/** Why ssh could not read this file, or undefined; a path with ssh's %-tokens is left for ssh to expand. */
+function missingFile(file: string): string | undefined {
+  if (file.includes('%') || /^~[^/]/.test(file)) return undefined;
+  const resolved = localFile(file);
+  try {
+    return statSync(resolved).isDirectory() ? `${resolved} is a directory, not a file` : undefined;
+  } catch {
+    return `the file ${resolved} does not exist`;
+  }
+}
+
 /** One path's options: how to reach the jump host, and how strictly to trust it. */
 export const sshOptionsSchema = z
   .object({
@@ -93,6 +112,23 @@ export const sshOptionsSchema = z
   })
   .strict()
   .superRefine((options, ctx) => {
+    // A missing key would otherwise read as the server refusing it ("Permission denied").
+    const noKey = options.identityFile && missingFile(options.identityFile);
+    if (noKey) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['identityFile'],
+        message: `names a private key that cannot be read: ${noKey}; create one with \`ssh-keygen -t ed25519 -f ${localFile(options.identityFile!)}\` and add its .pub to the jump host's authorized_keys, or fix the path`,
+      });
+    }
+    const noConfig = options.configFile && options.configFile !== 'none' && missingFile(options.configFile);
+    if (noConfig) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['configFile'],
+        message: `names an ssh_config that cannot be read: ${noConfig}; fix the path, or use "none" to read no config file`,
+      });
+    }
     if (options.strictHostKeyChecking === 'no' && !options.insecureNoHostKeyCheck) {
       ctx.addIssue({
         code: 'custom',

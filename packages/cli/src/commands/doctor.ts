@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { findConfig } from '../config/find';
 import { ConfigFileError, loadConfig } from '../config/load';
+import { preflight } from '../config/preflight';
 import { detectProvider } from '../discovery/detect';
 import { discover } from '../discovery/discover';
 import { installAdvice, loadProviders } from '../discovery/load';
@@ -17,7 +18,12 @@ export interface Check {
   /** What to do about it, when not ok. */
   fix?: string;
   warning?: boolean;
+  /** How many problems the detail lists (a config check can list several); 1 when absent. */
+  problems?: number;
 }
+
+// Failures fixed by editing the config: exit 2, like any config error.
+const CONFIG_CHECKS = new Set(['config', 'path options', 'placeholder']);
 
 /** `tunnelmux doctor`: config, providers, tools and listen port; every problem comes with its fix. */
 export async function doctor(options: { config?: string; json?: boolean }): Promise<void> {
@@ -48,6 +54,7 @@ export async function doctor(options: { config?: string; json?: boolean }): Prom
         ok: false,
         detail: messageOf(error),
         fix: error instanceof ConfigFileError ? 'edit the lines named above' : undefined,
+        problems: error instanceof ConfigFileError ? error.problems.length : 1,
       });
     }
   }
@@ -114,7 +121,12 @@ export async function doctor(options: { config?: string; json?: boolean }): Prom
         ok: false,
         detail: messageOf(error),
         fix: 'edit the lines named above',
+        problems: error instanceof ConfigFileError ? error.problems.length : 1,
       });
+    }
+    // What up would trip on that no schema sees: placeholders, unset variables, a front door open to all.
+    for (const finding of preflight(loaded)) {
+      checks.push({ ...finding, ok: false });
     }
     if (config.listen !== undefined) {
       let at: { host: string; port: number } | undefined;
@@ -139,7 +151,8 @@ export async function doctor(options: { config?: string; json?: boolean }): Prom
     }
   }
   const failed = checks.filter((c) => !c.ok && !c.warning);
-  if (options.json) printJson({ ok: failed.length === 0, checks });
+  const count = failed.reduce((sum, c) => sum + (c.problems ?? 1), 0);
+  if (options.json) printJson({ ok: failed.length === 0, problems: count, checks });
   else {
     for (const c of checks) {
       const mark = c.ok ? colors.green('✓') : c.warning ? colors.yellow('!') : colors.red('✗');
@@ -149,12 +162,11 @@ export async function doctor(options: { config?: string; json?: boolean }): Prom
     process.stdout.write(
       failed.length === 0
         ? `${colors.green('all good')}\n`
-        : `${colors.red(`${failed.length} problem(s)`)}\n`,
+        : `${colors.red(`${count} ${count === 1 ? 'problem' : 'problems'}`)}\n`,
     );
   }
   // A config problem is a usage error; anything else a runtime one.
-  if (failed.length > 0)
-    process.exitCode = failed.some((c) => c.check === 'config' || c.check === 'path options') ? 2 : 1;
+  if (failed.length > 0) process.exitCode = failed.some((c) => CONFIG_CHECKS.has(c.check)) ? 2 : 1;
 }
 
 function portFree(at: { host: string; port: number }): Promise<string | undefined> {

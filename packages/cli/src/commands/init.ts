@@ -1,13 +1,16 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { hostKeyAlias, sshConfigEntry } from '../config/ssh-config';
 import { discover } from '../discovery/discover';
+import { parseAddress } from '../util/address';
 import { CliError, usageError } from '../util/errors';
 import { colors, printJson } from '../util/output';
 
-// Starting options per first-party provider; `doctor` says what else a path needs.
+// Starting options per first-party provider. Hosts are reserved example names, which `doctor` reports until
+// they are replaced.
 const TEMPLATES: Record<string, Record<string, unknown>> = {
-  tailscale: { host: 'devbox' },
+  tailscale: { host: 'devbox.example' },
   cloudflare: { hostname: 'ssh.example.com' },
   ngrok: {},
   ssh: { host: 'jump.example.com', user: 'me' },
@@ -27,15 +30,22 @@ export async function init(options: {
   yes?: boolean;
   force?: boolean;
   json?: boolean;
+  sshConfig?: boolean;
 }): Promise<void> {
+  if (options.sshConfig) return printSshConfig(options);
   const file = path.resolve(options.config);
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    throw usageError(
+      `[tunnelmux] ${file} is a directory; pass the file to write, e.g. --config ${path.join(file, 'tunnelmux.yaml')}`,
+    );
+  }
   if (existsSync(file) && !options.force) {
     throw usageError(`[tunnelmux] ${file} already exists; pass --force to overwrite it`);
   }
   const installed = [...discover({ configDir: path.dirname(file) }).providers.keys()];
   const defaults: Answers = {
     listen: '127.0.0.1:2222',
-    target: 'devbox.internal:22',
+    target: 'devbox.example:22',
     protocol: 'ssh',
     providers: installed.length > 0 ? installed : ['tailscale', 'cloudflare', 'ssh'],
   };
@@ -56,7 +66,36 @@ export async function init(options: {
     process.stdout.write(
       `next: edit the options of each path, then ${colors.bold('tunnelmux doctor')} and ${colors.bold('tunnelmux up')}\n`,
     );
+    const front = parseAddress(answers.listen, 'listen');
+    const alias = hostKeyAlias(parseAddress(answers.target, 'target'));
+    process.stdout.write(
+      `then: ${colors.bold(`ssh -p ${front.port} -o HostKeyAlias=${alias} ${front.host}`)}` +
+        ` (HostKeyAlias checks the target's own host key), or add what ${colors.bold('tunnelmux init --ssh-config')} prints to ~/.ssh/config\n`,
+    );
   }
+}
+
+/** `tunnelmux init --ssh-config`: the ~/.ssh/config entry for this config's front door; writes nothing. */
+async function printSshConfig(options: { config: string; json?: boolean }): Promise<void> {
+  const { findConfig, loadConfig } = await import('../config/load');
+  const loaded = loadConfig(findConfig(options.config));
+  const { config } = loaded;
+  if (config.listen === undefined) {
+    throw usageError(
+      `[tunnelmux] ${loaded.file} has no listen: address, so there is no front door to ssh through; add e.g. listen: 127.0.0.1:2222`,
+    );
+  }
+  const listen = parseAddress(config.listen, 'listen');
+  if (listen.port === 0) {
+    throw usageError(
+      `[tunnelmux] ${loaded.locate(['listen'])}: listen uses port 0 (any free port), so ssh_config cannot name it; set a fixed port such as 127.0.0.1:2222`,
+    );
+  }
+  const target = config.target ?? config.paths.find((p) => p.target)?.target;
+  if (!target) throw usageError(`[tunnelmux] ${loaded.file} names no target; add target: host:port`);
+  const entry = sshConfigEntry(listen, target);
+  if (options.json) printJson(entry);
+  else process.stdout.write(entry.text);
 }
 
 async function ask(defaults: Answers, installed: string[]): Promise<Answers> {

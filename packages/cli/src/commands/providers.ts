@@ -59,6 +59,9 @@ export async function providers(options: ProvidersOptions): Promise<void> {
         package: c.packageName,
         version: c.version,
         source: c.source,
+        // Where it was found: the node_modules folder, package.json or plugin entry, and what that place is.
+        foundIn: c.foundIn,
+        foundVia: SOURCE_LABEL[c.source],
         dir: c.dir,
         apiVersion: c.apiVersion,
         coreRange: c.coreRange,

@@ -5,7 +5,7 @@ import type { Manager, ManagerStatus, TunnelmuxEvent } from '@tunnelmux/core';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
 import { formatFailure } from '../discovery/load';
-import { createEngine, type ExposeRequest, pathSpecs, prepare } from '../engine';
+import { createEngine, type ExposeRequest, type Prepared, pathSpecs, prepare } from '../engine';
 import { formatEvent } from '../render/events';
 import { LiveView } from '../render/live-view';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
@@ -112,6 +112,31 @@ export async function up(options: UpOptions): Promise<void> {
     throw error;
   }
 
+  // The front door and metrics before any path: a taken port is reported before a single tunnel is opened.
+  if (frontDoorAt) {
+    try {
+      // Writing a non-loopback address in the config or --listen is the explicit ask core wants.
+      door = await manager.listen({ ...frontDoorAt, allowAllInterfaces: !isLoopback(frontDoorAt.host) });
+    } catch (error) {
+      const message = messageOf(error);
+      note(
+        message.startsWith('[tunnelmux]')
+          ? message
+          : `[tunnelmux] cannot listen on ${formatAddress(frontDoorAt)}: ${message}`,
+        'error',
+      );
+      return shutdown(1);
+    }
+  }
+  if (metricsAt) {
+    try {
+      metricsServer = await serveMetrics(manager, metricsAt);
+    } catch (error) {
+      note(`[tunnelmux] cannot serve metrics on ${formatAddress(metricsAt)}: ${messageOf(error)}`, 'error');
+      return shutdown(1);
+    }
+  }
+
   if (json) {
     manager.events.on((event) => printLine(event));
   } else if (tty) {
@@ -139,24 +164,6 @@ export async function up(options: UpOptions): Promise<void> {
     return shutdown(1, 'every path failed for good (fatal errors above); nothing to run');
   }
 
-  if (frontDoorAt) {
-    try {
-      // Writing a non-loopback address in the config or --listen is the explicit ask core wants.
-      door = await manager.listen({ ...frontDoorAt, allowAllInterfaces: !isLoopback(frontDoorAt.host) });
-    } catch (error) {
-      note(`[tunnelmux] cannot listen on ${formatAddress(frontDoorAt)}: ${messageOf(error)}`, 'error');
-      return shutdown(1);
-    }
-  }
-  if (metricsAt) {
-    try {
-      metricsServer = await serveMetrics(manager, metricsAt);
-    } catch (error) {
-      note(`[tunnelmux] cannot serve metrics on ${formatAddress(metricsAt)}: ${messageOf(error)}`, 'error');
-      return shutdown(1);
-    }
-  }
-
   const status = manager.status();
   const ready = {
     type: 'ready',
@@ -166,6 +173,8 @@ export async function up(options: UpOptions): Promise<void> {
     listen: door ? doorAddress(door) : undefined,
     metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
     primary: status.primary,
+    // Configured paths that never started because their provider did not load.
+    notStarted: notStarted(prepared),
     paths: status.paths.map((p) => ({
       id: p.id,
       provider: p.provider,
@@ -176,9 +185,17 @@ export async function up(options: UpOptions): Promise<void> {
   };
   if (json) printLine(ready);
   else if (view) view.ready(ready.listen, ready.metrics);
-  else process.stdout.write(readyLine(status, ready.listen, ready.metrics, socket));
+  else process.stdout.write(readyLine(status, ready.listen, ready.metrics, socket, ready.notStarted));
   // Runs until a signal; the control socket and timers keep the process alive.
   await new Promise<never>(() => undefined);
+}
+
+/** Configured paths that were never started (their provider did not load), with why. */
+function notStarted(prepared: Prepared): string[] {
+  const reasons = new Map(prepared.failures.map((failure) => [failure.id, failure.message]));
+  return prepared.loaded.config.paths
+    .filter((p) => !prepared.runnable.includes(p))
+    .map((p) => `${p.id}: ${reasons.get(p.provider) ?? `provider "${p.provider}" did not load`}`);
 }
 
 function readyLine(
@@ -186,10 +203,15 @@ function readyLine(
   listen: string | undefined,
   metrics: string | undefined,
   socket: string,
+  skipped: string[],
 ): string {
   const up = status.paths.filter((p) => p.state === 'connected').length;
+  // Every configured path counts: one whose provider did not load is not up.
+  const total = status.paths.length + skipped.length;
   return (
-    `ready: ${up}/${status.paths.length} paths up, primary ${status.primary ?? 'none'}` +
+    `ready: ${up}/${total} paths up` +
+    (skipped.length > 0 ? `, ${skipped.length} not started (${skipped.join('; ')})` : '') +
+    `, primary ${status.primary ?? 'none'}` +
     (listen ? `, listening on ${listen}` : '') +
     (metrics ? `, metrics ${metrics}` : '') +
     `; control ${socket}\n`

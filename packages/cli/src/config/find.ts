@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../util/errors';
 
@@ -10,6 +10,15 @@ export function findConfig(explicit: string | undefined, cwd = process.cwd()): s
   if (explicit) {
     const file = path.resolve(cwd, explicit);
     if (!existsSync(file)) throw usageError(`[tunnelmux] config file ${file} does not exist; check --config`);
+    if (statSync(file).isDirectory()) {
+      const inside = findConfigQuietly(file);
+      throw usageError(
+        `[tunnelmux] --config ${file} is a directory, not a config file; ` +
+          (inside
+            ? `pass the file itself: --config ${inside}`
+            : `pass a file such as --config ${path.join(file, CONFIG_NAMES[0]!)}`),
+      );
+    }
     return file;
   }
   const found = findConfigQuietly(cwd);

@@ -39,8 +39,8 @@ describe('loadConfig', () => {
   it('accepts the documented example', () => {
     const loaded = loadConfig(write('tunnelmux.yaml', GOOD));
     expect(loaded.config.paths.map((p) => p.id)).toEqual(['ts', 'cf', 'jump']);
-    expect(loaded.config.failover?.interval).toBe('2s');
-    expect(loaded.config.paths[2]?.target).toBe('10.0.0.5:22');
+    expect(loaded.config.failover?.interval).toBe(2000);
+    expect(loaded.config.paths[2]?.target).toEqual({ host: '10.0.0.5', port: 22 });
     expect(loaded.locate(['paths', 1, 'options', 'hostname'])).toMatch(/tunnelmux\.yaml:7:\d+$/);
   });
 
@@ -50,7 +50,7 @@ describe('loadConfig', () => {
       null,
       2,
     );
-    expect(loadConfig(write('tunnelmux.json', json)).config.target).toBe('devbox:22');
+    expect(loadConfig(write('tunnelmux.json', json)).config.target).toEqual({ host: 'devbox', port: 22 });
   });
 
   it('names the line, field, value and expectation of a bad duration', () => {
@@ -99,6 +99,44 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('accepts every failover setting core documents, such as drainBeforeRestart', () => {
+    const loaded = loadConfig(
+      write(
+        'drain.yaml',
+        GOOD.replace('firstByteTimeout: 2s', 'firstByteTimeout: 2s, drainBeforeRestart: 5s'),
+      ),
+    );
+    expect(loaded.config.failover?.drainBeforeRestart).toBe(5000);
+  });
+
+  it('bounds every duration and says the maximum (2^31-1 ms timers fire at once)', () => {
+    expect(problems(GOOD.replace('interval: 2s', 'interval: 999999999999'))).toEqual([
+      'tunnelmux.yaml:4:23: failover.interval must be at most 1h, got 999999999999 (number)',
+    ]);
+    expect(problems(GOOD.replace('firstByteTimeout: 2s', 'firstByteTimeout: 2s, openTimeout: 1e30'))).toEqual(
+      [expect.stringMatching(/failover\.openTimeout must be at most 1h, got 1e\+30 \(number\)$/)],
+    );
+    expect(problems(GOOD.replace('firstByteTimeout: 2s', 'firstByteTimeout: 30d'))).toEqual([
+      expect.stringMatching(/failover\.firstByteTimeout must be at most 10m, got "30d" \(string\)$/),
+    ]);
+  });
+
+  it('reports a huge count once, with one maximum', () => {
+    expect(problems(GOOD.replace('fall: 3', 'fall: 1e308'))).toEqual([
+      'tunnelmux.yaml:4:46: failover.fall must be at most 100, got 1e+308 (number)',
+    ]);
+  });
+
+  it('keeps the error short when a value is huge (a 4 MB line)', () => {
+    const huge = 'x'.repeat(4_000_000);
+    const lines = problems(`target: ${huge}\npaths: [{ id: a, provider: ssh }]\n`);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.length).toBeLessThan(500);
+    expect(lines[0]).toContain(`… (${4_000_000 - 200} more)`);
+    const key = problems(`target: h:22\n${huge}: 1\npaths: [{ id: a, provider: ssh }]\n`);
+    expect(key.join('\n').length).toBeLessThan(1000);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     const [line] = problems('paths:\n  - { id: a, provider: ssh\n');
     expect(line).toMatch(/^tunnelmux\.yaml:\d+:\d+: is not valid YAML: /);
@@ -123,14 +161,14 @@ describe('the expose section', () => {
         id: 'cloudflare',
         provider: 'cloudflare',
         mode: 'expose',
-        target: '127.0.0.1:22',
+        target: { host: '127.0.0.1', port: 22 },
         options: {},
       }),
       expect.objectContaining({
         id: 'ngrok',
         provider: 'ngrok',
         mode: 'expose',
-        target: '127.0.0.1:22',
+        target: { host: '127.0.0.1', port: 22 },
         options: { authtokenEnv: MY_TOKEN_OPTIONS },
       }),
     ]);

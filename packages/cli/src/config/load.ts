@@ -1,18 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { describeValue } from '@tunnelmux/core/config';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 
 export { CONFIG_NAMES, findConfig, findConfigQuietly } from './find';
 
-import {
-  type Config,
-  configSchema,
-  DURATION_EXPECTED,
-  type ExposeConfig,
-  type PathConfig,
-  TARGET_EXPECTED,
-} from './schema';
+import { type Config, configSchema, type ExposeConfig, type PathConfig, TARGET_EXPECTED } from './schema';
 
 /** A loaded, valid config and where it came from. */
 export interface LoadedConfig {
@@ -29,7 +23,7 @@ export interface LoadedConfig {
 
 /** One expose path per provider of an `expose` section, each publishing the same local port. */
 export function exposePaths(expose: ExposeConfig): PathConfig[] {
-  const target = `${expose.host ?? '127.0.0.1'}:${expose.port}`;
+  const target = { host: expose.host ?? '127.0.0.1', port: expose.port };
   return expose.via.map((provider) => ({
     id: provider,
     provider,
@@ -85,7 +79,7 @@ export function loadConfig(file: string): LoadedConfig {
         ...position(error.pos[0]),
         field: '',
         value: undefined,
-        message: `is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${error.message.split('\n')[0]}`,
+        message: `is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${clip(error.message.split('\n')[0] ?? '', 300)}`,
       })),
     );
   }
@@ -111,7 +105,8 @@ export function loadConfig(file: string): LoadedConfig {
   let config: Config | undefined;
   let exposeStart = 0;
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...toProblems(issue, data, shown, at));
+    for (const issue of onePerField(parsed.error.issues))
+      problems.push(...toProblems(issue, data, shown, at));
   } else {
     const written = parsed.data.paths ?? [];
     exposeStart = written.length;
@@ -221,12 +216,10 @@ function toProblems(
 // What a field should have been, in words a user reads once and fixes.
 function expectation(issue: z.core.$ZodIssue, issuePath: PropertyKey[], value: unknown): string {
   const last = issuePath[issuePath.length - 1];
-  const parent = issuePath[issuePath.length - 2];
   if (value === undefined && issue.code === 'invalid_type') return 'is required';
-  if (parent === 'failover' && typeof last === 'string' && DURATION_FIELDS.has(last)) {
-    return `must be ${DURATION_EXPECTED}`;
-  }
   if (last === 'target') return `must be ${TARGET_EXPECTED}`;
+  // Core's schemas word their own expectations ("must be at most 1h"); zod's defaults are reworded below.
+  if (issue.message.startsWith('must ')) return issue.message;
   if (last === 'listen') return 'must be host:port such as 127.0.0.1:2222, or a port number';
   if (last === 'id' && issuePath[0] === 'paths') {
     return 'must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit)';
@@ -241,18 +234,17 @@ function expectation(issue: z.core.$ZodIssue, issuePath: PropertyKey[], value: u
   return issue.message.replace(/^Invalid input: /, 'must be ').replace(/^Invalid /, 'must be a valid ');
 }
 
-const DURATION_FIELDS = new Set([
-  'interval',
-  'fastInterval',
-  'timeout',
-  'maxLatency',
-  'minDwell',
-  'firstByteTimeout',
-  'openTimeout',
-  'backoffInitial',
-  'backoffMax',
-  'stableAfter',
-]);
+/** One issue per field (the first), so a value breaking two rules is reported once. */
+function onePerField(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    if (issue.code === 'unrecognized_keys') return true;
+    const key = JSON.stringify(issue.path.map(String));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
 
 function allowedKeys(parentPath: PropertyKey[]): string | undefined {
   const shape = (schema: unknown) =>
@@ -273,7 +265,12 @@ function article(type: string): string {
 }
 
 function fieldName(fieldPath: readonly PropertyKey[]): string {
-  return fieldPath.map(String).join('.');
+  return clip(fieldPath.map(String).join('.'), 120);
+}
+
+/** Cut echoed text (a field name, a parser's message) to `limit` characters, saying how many were left out. */
+function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more)`;
 }
 
 function valueAt(data: unknown, fieldPath: readonly PropertyKey[]): unknown {
@@ -312,11 +309,11 @@ function nodeAt(root: unknown, fieldPath: readonly PropertyKey[], wantKey = fals
 }
 
 function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
-  if (typeof value === 'number' || typeof value === 'boolean') return `${String(value)} (${typeof value})`;
   if (Array.isArray(value)) return `a list of ${value.length}`;
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}... (mapping)` : `${text} (mapping)`;
+  if (value && typeof value === 'object') {
+    const text = JSON.stringify(value);
+    return text.length > 60 ? `${text.slice(0, 57)}... (mapping)` : `${text} (mapping)`;
+  }
+  // Core's wording, clipped: a 4 MB value must not make a 4 MB message.
+  return describeValue(value);
 }

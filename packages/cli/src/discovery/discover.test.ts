@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discover } from './discover';
+import { ancestors, discover } from './discover';
 import { coreVersion, formatFailure, loadProviders } from './load';
 
 let root: string;
@@ -67,7 +67,12 @@ describe('discover', () => {
     providerPackage(cli, '@tunnelmux/provider-z', 'z');
     providerPackage(cli, 'tunnelmux-provider-nokeyword', 'w', { keyword: false });
 
-    const found = discover({ configDir: project, env: { TUNNELMUX_HOME: user }, cliDirs: [cli] });
+    const found = discover({
+      configDir: project,
+      cwd: project,
+      env: { TUNNELMUX_HOME: user },
+      cliDirs: [cli],
+    });
     expect([...found.providers.values()].map((c) => `${c.id}:${c.source}:${c.packageName}`)).toEqual([
       'x:project:tunnelmux-provider-x',
       'y:user:@acme/tunnelmux-provider-y',
@@ -79,10 +84,67 @@ describe('discover', () => {
     ]);
     expect(found.looked).toEqual([
       path.join(project, 'package.json'),
-      path.join(project, 'node_modules'),
+      // Then every parent's node_modules, as Node resolves modules.
+      ...ancestors(project).map((dir) => path.join(dir, 'node_modules')),
       path.join(user, 'plugins', 'node_modules'),
       cli,
     ]);
+    expect(found.providers.get('x')?.foundIn).toBe(path.join(project, 'package.json'));
+    expect(found.providers.get('y')?.foundIn).toBe(path.join(user, 'plugins', 'node_modules'));
+  });
+
+  it("sees the parents' node_modules of a config in a subfolder, as Node would", () => {
+    const repo = path.join(root, 'repo');
+    const configDir = path.join(repo, 'ops', 'tunnels');
+    mkdirSync(configDir, { recursive: true });
+    providerPackage(path.join(repo, 'node_modules'), 'tunnelmux-provider-up', 'up');
+    const found = discover({
+      configDir,
+      cwd: root,
+      env: { TUNNELMUX_HOME: path.join(root, 'h') },
+      cliDirs: [],
+    });
+    expect(found.providers.get('up')).toMatchObject({
+      source: 'project',
+      foundIn: path.join(repo, 'node_modules'),
+    });
+  });
+
+  it('finds providers in the current folder and its parents without a config', () => {
+    const work = path.join(root, 'work', 'sub');
+    mkdirSync(work, { recursive: true });
+    providerPackage(path.join(root, 'work', 'node_modules'), '@tunnelmux/provider-here', 'here');
+    const found = discover({ cwd: work, env: { TUNNELMUX_HOME: path.join(root, 'h') }, cliDirs: [] });
+    expect(found.providers.get('here')).toMatchObject({
+      source: 'cwd',
+      foundIn: path.join(root, 'work', 'node_modules'),
+    });
+  });
+
+  it('searches the config folder and its parents, then the current folder, then the user folder, then the CLI', () => {
+    const configDir = path.join(root, 'a', 'config');
+    const cwd = path.join(root, 'b', 'cwd');
+    const user = path.join(root, 'home');
+    const cli = path.join(root, 'cli', 'node_modules');
+    mkdirSync(configDir, { recursive: true });
+    mkdirSync(cwd, { recursive: true });
+    // The same id in every place: the first place searched wins, the rest are shadowed in order.
+    providerPackage(path.join(cli), 'tunnelmux-provider-same', 'same');
+    providerPackage(path.join(user, 'plugins', 'node_modules'), '@user/tunnelmux-provider-same', 'same');
+    providerPackage(path.join(root, 'b', 'node_modules'), '@cwd/tunnelmux-provider-same', 'same');
+    providerPackage(path.join(root, 'a', 'node_modules'), '@config/tunnelmux-provider-same', 'same');
+    const found = discover({ configDir, cwd, env: { TUNNELMUX_HOME: user }, cliDirs: [cli] });
+    expect(found.providers.get('same')).toMatchObject({
+      packageName: '@config/tunnelmux-provider-same',
+      source: 'project',
+    });
+    expect(found.shadowed.map((c) => `${c.packageName}:${c.source}`)).toEqual([
+      '@cwd/tunnelmux-provider-same:cwd',
+      '@user/tunnelmux-provider-same:user',
+      'tunnelmux-provider-same:cli',
+    ]);
+    // Each folder is read once, even when the config folder and the current folder share parents.
+    expect(new Set(found.looked).size).toBe(found.looked.length);
   });
 
   it('honours XDG_DATA_HOME for the user plugin folder', () => {

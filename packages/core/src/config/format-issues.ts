@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import { ConfigError, describeFieldValue } from '../errors';
+import { ConfigError, clip, describeFieldValue } from '../errors';
 
 /** Turn zod issues into one ConfigError naming each field, the bad value and the expectation. */
 export function configErrorFrom(error: z.ZodError, input: unknown, where: string): ConfigError {
   const parts = error.issues.map((issue) => {
-    const field = issue.path.map(String).join('.') || '(root)';
+    const field = clip(issue.path.map(String).join('.') || '(root)', 120);
     const value = issue.path.reduce<unknown>(
       (node, key) =>
         node && typeof node === 'object'
@@ -12,11 +12,12 @@ export function configErrorFrom(error: z.ZodError, input: unknown, where: string
           : undefined,
       input,
     );
-    const unknownKeys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+    // Key names and zod's own message can echo what the user wrote: clipped like any value.
+    const unknownKeys = issue.code === 'unrecognized_keys' ? ` (${clip(issue.keys.join(', '))})` : '';
     return {
       field,
       value,
-      text: `${where}${field}: ${issue.message}${unknownKeys}, got ${describeFieldValue(field, value)}`,
+      text: `${where}${field}: ${clip(issue.message)}${unknownKeys}, got ${describeFieldValue(field, value)}`,
     };
   });
   const first = parts[0];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineProvider, validateOptions } from '../provider/define-provider';
-import { ConfigError, describeValue, isSecretField, ProviderError } from './errors';
+import { ConfigError, clip, describeValue, isSecretField, ProviderError } from './errors';
 
 describe('errors', () => {
   it('quote the bad value with its type', () => {
@@ -11,6 +11,14 @@ describe('errors', () => {
     expect(ConfigError.invalid('option "port"', 'x', 'a port number').message).toBe(
       '[tunnelmux] option "port" must be a port number, got "x" (string)',
     );
+  });
+
+  it('clip a huge value to 200 characters and say how many were left out', () => {
+    const huge = 'x'.repeat(4_000_000);
+    expect(describeValue(huge)).toBe(`"${'x'.repeat(200)}"… (3999800 more) (string)`);
+    expect(ConfigError.invalid('option "host"', huge, 'a host').message.length).toBeLessThan(300);
+    expect(describeValue('y'.repeat(200))).toBe(`"${'y'.repeat(200)}" (string)`);
+    expect(clip(`${'a'.repeat(199)}😀tail`)).toBe(`${'a'.repeat(199)}… (6 more)`);
   });
 
   it('carry the provider prefix and keep the cause', () => {

@@ -25,13 +25,29 @@ export function describeFieldValue(field: string, value: unknown): string {
     : describeValue(value);
 }
 
-/** Render a value the way error messages quote it: `"abc" (string)`, `-1 (number)`. */
+/** Longest part of a value an error message echoes: a 4 MB value must not make a 4 MB message. */
+export const ECHO_LIMIT = 200;
+
+/** `text` cut to `limit` characters, saying how many were left out: `abc… (3999800 more)`. */
+export function clip(text: string, limit = ECHO_LIMIT): string {
+  if (text.length <= limit) return text;
+  // Never split a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(limit - 1)) ? limit - 1 : limit;
+  return `${text.slice(0, end)}… (${text.length - end} more)`;
+}
+
+/** Render a value the way error messages quote it: `"abc" (string)`, `-1 (number)`; long values are clipped. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
+  if (typeof value === 'string') {
+    if (value.length <= ECHO_LIMIT) return `${JSON.stringify(value)} (string)`;
+    const clipped = clip(value);
+    const head = clipped.slice(0, clipped.lastIndexOf('… ('));
+    return `${JSON.stringify(head)}${clipped.slice(head.length)} (string)`;
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-    return `${String(value)} (${typeof value})`;
+    return `${clip(String(value))} (${typeof value})`;
   }
   if (Array.isArray(value)) return `an array of ${value.length}`;
   try {

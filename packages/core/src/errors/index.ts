@@ -1,7 +1,9 @@
 export {
   ConfigError,
+  clip,
   describeFieldValue,
   describeValue,
+  ECHO_LIMIT,
   errorMessage,
   isFatal,
   isSecretField,
