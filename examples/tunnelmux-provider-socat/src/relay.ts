@@ -84,7 +84,7 @@ export async function openRelay(options: SocatOptions, ctx: OpenContext): Promis
   const listenerExited = new Promise<ExitInfo>((resolve) => {
     const done = (code: number | null, signal: NodeJS.Signals | null) =>
       resolve({ code, signal, lastLines: child.lastLines() });
-    const proc = child.process;
+    const proc = child.process.nodeChildProcess;
     if (proc.exitCode !== null || proc.signalCode !== null) done(proc.exitCode, proc.signalCode);
     else proc.once('exit', done);
     // A spawn failure (e.g. not executable) ends the pipes without an exit event.

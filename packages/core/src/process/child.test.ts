@@ -86,7 +86,7 @@ describe('spawnChild', () => {
     const parent = execa(node, ['--input-type=module', '-e', script], { reject: false, buffer: false });
     await new Promise<void>((resolve, reject) => {
       parent.stdout!.once('data', () => resolve());
-      parent.once('exit', () => reject(new Error('parent exited early')));
+      parent.nodeChildProcess.once('exit', () => reject(new Error('parent exited early')));
     });
     parent.kill('SIGKILL');
     await parent;
@@ -118,7 +118,7 @@ describe('spawnChild', () => {
     const parent = execa(node, ['--input-type=module', '-e', script], { reject: false, buffer: false });
     const pid = await new Promise<number>((resolve, reject) => {
       parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-      parent.once('exit', () => reject(new Error('parent exited early')));
+      parent.nodeChildProcess.once('exit', () => reject(new Error('parent exited early')));
     });
     expect(await isAlive(pid)).toBe(true);
     parent.kill('SIGKILL');

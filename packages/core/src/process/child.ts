@@ -84,7 +84,7 @@ export function spawnChild(
   // Settled by whichever comes first: the process 'exit' event (a crash is known at once; stdio gets up to 500 ms
   // to deliver the last lines; pipes close at once unless a grandchild holds them) or execa's result (which also covers spawn failures such as ENOENT).
   const exited = new Promise<ExitInfo>((resolve) => {
-    subprocess.once('exit', (code, signal) => {
+    subprocess.nodeChildProcess.once('exit', (code, signal) => {
       const streams = [subprocess.stdout, subprocess.stderr].filter((s) => s && !s.readableEnded);
       const ended = Promise.all(streams.map((s) => new Promise((done) => s!.once('close', done))));
       void Promise.race([ended, new Promise((done) => setTimeout(done, 500))]).then(() =>
@@ -171,7 +171,8 @@ export function spawnChild(
     lastLines: () => keep.toArray(),
     stop() {
       stopping ??= (async () => {
-        if (subprocess.exitCode === null && subprocess.signalCode === null) subprocess.kill('SIGTERM');
+        const { exitCode, signalCode } = subprocess.nodeChildProcess;
+        if (exitCode === null && signalCode === null) subprocess.kill('SIGTERM');
         return exited;
       })();
       return stopping;
