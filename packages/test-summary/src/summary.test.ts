@@ -14,6 +14,7 @@ describe('the closing line counts every kind of failure', () => {
     ['hook', 0, 1, 'a beforeAll that throws: its tests are only "skipped", the suite failed'],
     ['unhandled', 1, 1, 'an unhandled error after every test passed ("Errors  1 error")'],
     ['crash', 0, 1, 'vitest killed before any summary: the failed task still counts'],
+    ['vitest5-all', 15, 5, 'vitest 5: two failed tests, two failed suites and an unhandled error in one run'],
     ['two', 16, 13, 'two packages failing at once, named together on turbo\'s "Failed:" line'],
   ])('%s: %i passed, %i failed (%s)', (name, passed, failed) => {
     const summary = summarize(fixture(name));

@@ -69,7 +69,7 @@ describe('the control socket of a running up, through the built CLI', () => {
         error: { message: expect.stringMatching(/^\[tunnelmux\]/) },
       });
     }
-    expect(up.process.exitCode, 'up exited').toBeNull();
+    expect(up.process.nodeChildProcess.exitCode, 'up exited').toBeNull();
     const status = await cli(['status', '--json'], { cwd: work.dir, env: work.env });
     expect(status.exitCode, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ primary: 'a' });
