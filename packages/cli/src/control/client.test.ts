@@ -53,7 +53,7 @@ function answering(onFollow: (send: (event: unknown) => void) => void) {
   };
 }
 
-describe('the control client against an instance that accepts but never answers', () => {
+describe('the control client, bounded against an instance that accepts but never answers', () => {
   it('gives up after the timeout and says what to do', async () => {
     await listen();
     const started = Date.now();
@@ -91,6 +91,13 @@ describe('the control client against an instance that accepts but never answers'
     } finally {
       process.stderr.write = write;
     }
+  });
+
+  it('leaves no timer behind when it cannot connect, so a failed command exits at once', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    await expect(request(file, 'status')).rejects.toThrow(/no tunnelmux is running/);
+    expect(timers()).toBe(before);
   });
 
   it('gives up on `events --follow` that never starts', async () => {

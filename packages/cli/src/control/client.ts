@@ -74,9 +74,7 @@ export async function request<T = unknown, M extends ControlMethod = ControlMeth
   params?: ControlParams<M>,
   options: ExchangeOptions = {},
 ): Promise<T> {
-  const deadline = answerDeadline(file, options.timeout);
-  const socket = await connectControl(file, deadline.signal);
-  const stop = deadline.watch(socket);
+  const { socket, stop } = await connectWithin(file, options.timeout);
   try {
     const lines = readLines(socket);
     socket.write(`${JSON.stringify({ id: 1, method, params })}\n`);
@@ -104,9 +102,9 @@ export async function* streamEvents(
   signal?: AbortSignal,
   options: ExchangeOptions = {},
 ): AsyncGenerator<unknown> {
-  const deadline = answerDeadline(file, options.timeout);
-  const socket = await connectControl(file, deadline.signal);
-  let stop = deadline.watch(socket);
+  const connected = await connectWithin(file, options.timeout);
+  const { socket } = connected;
+  let { stop } = connected;
   const onAbort = () => socket.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -133,21 +131,31 @@ export async function* streamEvents(
   }
 }
 
-/** A bound on how long an instance may take to answer, with the error that says what to do about it. */
-function answerDeadline(file: string, timeout = DEFAULT_ANSWER_MS) {
+/**
+ * Connect to `file` and bound how long the instance may take to answer: when time runs out the socket is
+ * destroyed with an error that says what to do. `stop()` lifts the bound; a failed connect lifts it too, so no
+ * timer is left to hold the process open after an error.
+ */
+async function connectWithin(
+  file: string,
+  timeout = DEFAULT_ANSWER_MS,
+): Promise<{ socket: net.Socket; stop: () => void }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(noAnswer(file, timeout)), timeout);
-  const cancel = () => clearTimeout(timer);
-  // Ends the exchange on `socket` with the no-answer error when time runs out; returns the way to stop that.
-  const watch = (socket: net.Socket) => {
-    const onAbort = () => socket.destroy(controller.signal.reason as Error);
-    controller.signal.addEventListener('abort', onAbort, { once: true });
-    return () => {
-      cancel();
-      controller.signal.removeEventListener('abort', onAbort);
-    };
+  let socket: net.Socket;
+  try {
+    socket = await connectControl(file, controller.signal);
+  } catch (error) {
+    clearTimeout(timer);
+    throw error;
+  }
+  const onAbort = () => socket.destroy(controller.signal.reason as Error);
+  controller.signal.addEventListener('abort', onAbort, { once: true });
+  const stop = () => {
+    clearTimeout(timer);
+    controller.signal.removeEventListener('abort', onAbort);
   };
-  return { signal: controller.signal, watch };
+  return { socket, stop };
 }
 
 function noAnswer(file: string, timeout: number): CliError {
