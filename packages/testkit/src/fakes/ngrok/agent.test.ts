@@ -115,7 +115,12 @@ describe('fake ngrok agent', () => {
     const agent = await startFakeNgrokAgent({ port: target.port });
     await agent.stop();
     expect(agent.lines.join('\n')).toContain('"msg":"client session established"');
-    const unknown = await startFakeNgrokAgent({ port: target.port, authtoken: fakeNgrokAuthtoken() }).catch(
+    // An agent that starts anyway is stopped, so a failing run leaves no process behind.
+    const unknown = await startFakeNgrokAgent({ port: target.port, authtoken: fakeNgrokAuthtoken() }).then(
+      async (started) => {
+        await started.stop();
+        return 'started';
+      },
       (e: Error) => e,
     );
     expect(String(unknown)).toContain('exited (code 1) before "started tunnel"');
