@@ -1,4 +1,5 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import ms from 'ms';
 import { CliError, messageOf } from './util/errors';
 import { VERSION } from './version';
 
@@ -34,7 +35,25 @@ function controlOptions(command: Command): Command {
       '--name <name>',
       "instance name (picks the socket; default: the config's name, else the only instance running)",
     )
-    .option('-c, --config <file>', 'config file, to read the instance name from');
+    .option('-c, --config <file>', 'config file, to read the instance name from')
+    .option(
+      '--timeout <duration>',
+      'give up when the instance does not answer within this (e.g. 5s, 1m; default 10s)',
+      parseTimeout,
+    );
+}
+
+// Within what a timer can hold (about 24 days); a day is already far past any sane wait.
+const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+function parseTimeout(value: string): number {
+  const parsed = /^\s*\d/.test(value) ? ms(value.trim() as ms.StringValue) : undefined;
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0 || parsed > MAX_TIMEOUT_MS) {
+    throw new InvalidArgumentError(
+      `expected a duration from 1ms to 24h such as 500ms, 10s or 1m, got ${JSON.stringify(value)}`,
+    );
+  }
+  return parsed;
 }
 
 /** Build the `tunnelmux` program. */

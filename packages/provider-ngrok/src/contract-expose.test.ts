@@ -2,10 +2,11 @@
 // reaches it through the fake agent's loopback public port. The authtoken is a canary that must never surface.
 import path from 'node:path';
 import { testProviderContract } from '@tunnelmux/core/testing';
-import { fakeBinDir } from '@tunnelmux/testkit/fakes';
+import { fakeBinDir, fakeNgrokAccounts, fakeNgrokAuthtoken } from '@tunnelmux/testkit/fakes';
 import provider from './index';
 
-const CANARY = `canary_${Math.random().toString(36).slice(2)}_ngrokauthtoken`;
+// Random and of the real shape, registered with the fake ngrok service (which refuses unknown tokens).
+const CANARY = fakeNgrokAuthtoken();
 
 testProviderContract({
   provider,
@@ -14,6 +15,7 @@ testProviderContract({
   env: () => ({
     PATH: `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`,
     NGROK_AUTHTOKEN: CANARY,
+    ...fakeNgrokAccounts([CANARY]),
   }),
   options: () => ({}),
   badOptions: [

@@ -21,13 +21,22 @@ import {
   startBannerServer,
 } from '@tunnelmux/core/testing';
 import { writeFaults } from '@tunnelmux/testkit';
-import { FAKE_NGROK_BAD_TOKEN, FAKE_NGROK_SESSION_LIMIT_TOKEN, fakeBinDir } from '@tunnelmux/testkit/fakes';
+import {
+  FAKE_NGROK_BAD_TOKEN,
+  fakeBinDir,
+  fakeNgrokAccounts,
+  fakeNgrokAuthtoken,
+} from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentApiBase, exposeArgs, localAddressArg } from './expose';
 import provider from './index';
 import { firstBytes } from './test-context';
 
-const TOKEN = `tok_${Math.random().toString(36).slice(2)}_ngrokauthtoken`;
+// Authtokens of the real shape, registered with the fake ngrok service: TOKEN's account is fine, LIMITED's is at
+// its session limit; anything else the fake refuses, as ngrok does.
+const TOKEN = fakeNgrokAuthtoken();
+const LIMITED = fakeNgrokAuthtoken();
+const ACCOUNTS = fakeNgrokAccounts([TOKEN], { limited: [LIMITED] });
 const PATH_WITH_FAKES = `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`;
 const dir = mkdtempSync(path.join(tmpdir(), 'ngrok-expose-'));
 
@@ -118,7 +127,11 @@ describe('expose mode', () => {
 
   /** Open an expose path directly, with a recording context. */
   async function open(options: Record<string, unknown>, env: NodeJS.ProcessEnv = { NGROK_AUTHTOKEN: TOKEN }) {
-    const test = createTestContext({ target, mode: 'expose', env: { PATH: PATH_WITH_FAKES, ...env } });
+    const test = createTestContext({
+      target,
+      mode: 'expose',
+      env: { PATH: PATH_WITH_FAKES, ...ACCOUNTS, ...env },
+    });
     const tunnel = await provider.open(await validateOptions(provider, options), test.ctx);
     cleanups.push(() => tunnel.close());
     return { tunnel, test };
@@ -129,7 +142,7 @@ describe('expose mode', () => {
     const events: TunnelmuxEvent[] = [];
     const m: Manager = createManager({
       providers: [provider],
-      env: { ...process.env, PATH: PATH_WITH_FAKES, ...env },
+      env: { ...process.env, PATH: PATH_WITH_FAKES, ...ACCOUNTS, ...env },
       metricsInterval: 0,
       failover: { interval: 300, backoffInitial: 100, backoffMax: 1000 },
     });
@@ -213,7 +226,7 @@ describe('expose mode', () => {
     const test = createTestContext({
       target,
       mode: 'expose',
-      env: { PATH: PATH_WITH_FAKES, NGROK_AUTHTOKEN: TOKEN },
+      env: { PATH: PATH_WITH_FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: TOKEN },
     });
     const write = (message: string, fields?: Record<string, unknown>) =>
       raw.push(message + JSON.stringify(fields ?? {}));
@@ -234,8 +247,11 @@ describe('expose mode', () => {
     // A rejected token is echoed by the agent (`Your authtoken: …`); it must not travel on.
     const bad = `${FAKE_NGROK_BAD_TOKEN}_${TOKEN}`;
     const badCtx = {
-      ...createTestContext({ target, mode: 'expose', env: { PATH: PATH_WITH_FAKES, NGROK_AUTHTOKEN: bad } })
-        .ctx,
+      ...createTestContext({
+        target,
+        mode: 'expose',
+        env: { PATH: PATH_WITH_FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: bad },
+      }).ctx,
       log: { debug: write, info: write, warn: write, error: write },
       secret: () => undefined,
     };
@@ -254,8 +270,14 @@ describe('expose mode', () => {
     [4018, '', 'no authtoken: ngrok requires a verified account and authtoken', 'set NGROK_AUTHTOKEN'],
     [105, `${FAKE_NGROK_BAD_TOKEN}_${TOKEN}`, 'the authtoken is malformed', 'set NGROK_AUTHTOKEN'],
     [
+      107,
+      fakeNgrokAuthtoken(),
+      'the authtoken is well formed but invalid (reset or revoked)',
+      'set NGROK_AUTHTOKEN',
+    ],
+    [
       108,
-      `${FAKE_NGROK_SESSION_LIMIT_TOKEN}_${TOKEN}`,
+      LIMITED,
       'the account has reached its limit of simultaneous agent sessions',
       'stop the other ngrok agent',
     ],
@@ -277,6 +299,8 @@ describe('expose mode', () => {
       expect(m.status('ngrok-ssh').state).toBe('failed');
       expect(await runningAgents()).toEqual([]);
       expect(JSON.stringify(events)).not.toContain(TOKEN);
+      // The refused token itself, which the agent echoes (`Your authtoken: …`), goes no further either.
+      if (token) expect(JSON.stringify(events)).not.toContain(token);
     },
   );
 
@@ -451,7 +475,7 @@ describe('expose mode', () => {
       console.log(JSON.stringify({ state: status.state, pid: status.pid, publicUrl: status.publicUrl }));
       setInterval(() => {}, 1000);`;
     const owner = execFile(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, PATH: PATH_WITH_FAKES, NGROK_AUTHTOKEN: TOKEN },
+      env: { ...process.env, PATH: PATH_WITH_FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: TOKEN },
     });
     cleanups.push(async () => owner.kill('SIGKILL'));
     const published = await new Promise<{ state: string; pid: number; publicUrl: string }>(

@@ -11,6 +11,8 @@ export interface ControlOptions {
   socket?: string;
   name?: string;
   config?: string;
+  /** How long to wait for the instance to answer, in milliseconds (`--timeout`). */
+  timeout?: number;
 }
 
 /** Where to look: the environment (XDG_RUNTIME_DIR) and the folder relative paths start from. */

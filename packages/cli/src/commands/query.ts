@@ -9,13 +9,13 @@ import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
 import { type ControlOptions, resolveSocket } from './instance';
 
 export async function status(options: ControlOptions): Promise<void> {
-  const result = await request<ManagerStatus>(await resolveSocket(options), 'status');
+  const result = await request<ManagerStatus>(await resolveSocket(options), 'status', undefined, options);
   if (options.json) printJson(result);
   else process.stdout.write(`${statusTable(result)}\n`);
 }
 
 export async function list(options: ControlOptions): Promise<void> {
-  const paths = await request<PathStatus[]>(await resolveSocket(options), 'list');
+  const paths = await request<PathStatus[]>(await resolveSocket(options), 'list', undefined, options);
   if (options.json) printJson(paths);
   else
     for (const path of paths)
@@ -26,11 +26,11 @@ export async function metrics(options: ControlOptions & { format?: string }): Pr
   const socket = await resolveSocket(options);
   const format = options.format ?? (options.json ? 'json' : 'table');
   if (format === 'prometheus') {
-    const result = await request<{ text: string }>(socket, 'prometheus');
+    const result = await request<{ text: string }>(socket, 'prometheus', undefined, options);
     process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
     return;
   }
-  const snapshot = await request<MetricsSnapshot>(socket, 'metrics');
+  const snapshot = await request<MetricsSnapshot>(socket, 'metrics', undefined, options);
   if (format === 'json') {
     printJson(snapshot);
     return;
@@ -72,7 +72,12 @@ export async function events(
     else process.stdout.write(`${formatEvent(event)}\n`);
   };
   if (!options.follow) {
-    const recent = await request<TunnelmuxEvent[]>(socket, 'events', { types, limit, all: options.all });
+    const recent = await request<TunnelmuxEvent[]>(
+      socket,
+      'events',
+      { types, limit, all: options.all },
+      options,
+    );
     for (const event of recent) show(event);
     return;
   }
@@ -81,7 +86,7 @@ export async function events(
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    for await (const event of streamEvents(socket, { types, limit, all: options.all }, abort.signal))
+    for await (const event of streamEvents(socket, { types, limit, all: options.all }, abort.signal, options))
       show(event as TunnelmuxEvent);
   } catch (error) {
     // Ctrl-C ends a follow normally.
@@ -99,9 +104,14 @@ export async function primary(
   if (!id && !options.clear)
     throw usageError('[tunnelmux] name a path to pin (tunnelmux primary <path>) or pass --clear');
   if (id && options.clear) throw usageError('[tunnelmux] give either a path or --clear, not both');
-  const result = await request<ManagerStatus>(await resolveSocket(options), 'primary', {
-    id: options.clear ? null : id,
-  });
+  const result = await request<ManagerStatus>(
+    await resolveSocket(options),
+    'primary',
+    {
+      id: options.clear ? null : id,
+    },
+    options,
+  );
   if (options.json) printJson(result);
   else
     process.stdout.write(
@@ -114,9 +124,14 @@ export async function primary(
 export async function failover(value: string, options: ControlOptions): Promise<void> {
   if (value !== 'on' && value !== 'off')
     throw usageError(`[tunnelmux] failover takes "on" or "off", got "${value}"`);
-  const result = await request<ManagerStatus>(await resolveSocket(options), 'failover', {
-    enabled: value === 'on',
-  });
+  const result = await request<ManagerStatus>(
+    await resolveSocket(options),
+    'failover',
+    {
+      enabled: value === 'on',
+    },
+    options,
+  );
   if (options.json) printJson(result);
   else
     process.stdout.write(
@@ -125,13 +140,13 @@ export async function failover(value: string, options: ControlOptions): Promise<
 }
 
 export async function restart(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(await resolveSocket(options), 'restart', { id });
+  const result = await request<PathStatus>(await resolveSocket(options), 'restart', { id }, options);
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} restarted: ${result.state}\n`);
 }
 
 export async function stop(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(await resolveSocket(options), 'stop', { id });
+  const result = await request<PathStatus>(await resolveSocket(options), 'stop', { id }, options);
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} stopped: ${result.state}\n`);
 }

@@ -138,13 +138,19 @@ describe('loadConfig', () => {
   });
 
   it('reports YAML syntax errors with their position', () => {
-    const [line] = problems('paths:\n  - { id: a, provider: ssh\n');
-    expect(line).toMatch(/^tunnelmux\.yaml:\d+:\d+: is not valid YAML: /);
+    // Exact line and column, both past 1, so neither can be dropped or swapped unnoticed.
+    expect(problems('listen: 127.0.0.1:2222\npaths:\n  - { id: a, provider: ssh }}\n')).toEqual([
+      'tunnelmux.yaml:3:29: is not valid YAML: Unexpected flow-map-end token in YAML stream: "}"',
+    ]);
+    expect(problems('listen: 127.0.0.1:2222\ntarget: devbox: 22\n')).toEqual([
+      'tunnelmux.yaml:2:9: is not valid YAML: Nested mappings are not allowed in compact mappings',
+    ]);
   });
 
   it('reports JSON syntax errors as JSON', () => {
-    const [line] = problems('{ "paths": [ }', 'tunnelmux.json');
-    expect(line).toMatch(/^tunnelmux\.json:1:\d+: is not valid JSON: /);
+    expect(problems('{\n  "listen": "127.0.0.1:2222",\n  "paths": [ }\n}', 'tunnelmux.json')).toEqual([
+      'tunnelmux.json:3:14: is not valid JSON: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ]);
   });
 });
 

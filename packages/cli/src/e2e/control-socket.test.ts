@@ -75,6 +75,20 @@ describe('the control socket of a running up, through the built CLI', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ primary: 'a' });
   });
 
+  it('gives up on a stopped (SIGSTOP) up after --timeout and says how to resume it', async () => {
+    up.process.kill('SIGSTOP');
+    try {
+      const status = await cli(['status', '--timeout', '1s'], { cwd: work.dir, env: work.env });
+      expect(status.exitCode).toBe(1);
+      expect(status.stderr).toContain(`the tunnelmux at ${up.ready.socket} did not answer within 1s`);
+      expect(status.stderr).toContain('kill -CONT <pid>');
+    } finally {
+      up.process.kill('SIGCONT');
+    }
+    const status = await cli(['status', '--json'], { cwd: work.dir, env: work.env });
+    expect(status.exitCode, status.stderr).toBe(0);
+  });
+
   it('is reached from / when it is the only instance running', async () => {
     const status = await cli(['status', '--json'], { cwd: '/', env: work.env });
     expect(status.exitCode, status.stderr).toBe(0);

@@ -15,6 +15,10 @@ interface World {
   pid(id: string): number;
   /** Wait until no client connection is open, so a fault hits new connections only. */
   idle(): Promise<void>;
+  /** Wait until `count` more client connections went through path `id` (the load reached it; no fixed sleep). */
+  served(id: string, count: number): Promise<void>;
+  /** Wait until the front door has moved off path `id`. */
+  movedOff(id: string): Promise<string>;
 }
 
 const worlds: World[] = [];
@@ -65,6 +69,22 @@ async function world(
     faults,
     pid: (id) => manager.status(id).pid!,
     idle: () => until(() => door.connections().length === 0, 5000, 'no open client connection'),
+    served: (id, count) => {
+      const before = manager.status(id).totalConnections;
+      return until(
+        () => manager.status(id).totalConnections >= before + count,
+        10_000,
+        `${count} client connections through ${id}`,
+      );
+    },
+    movedOff: async (id) => {
+      await until(
+        () => events.some((e) => e.type === 'failover' && e.from === id) && manager.getPrimary() !== id,
+        10_000,
+        `a failover away from ${id}`,
+      );
+      return manager.getPrimary()!;
+    },
   };
   worlds.push(w);
   return w;
@@ -72,13 +92,14 @@ async function world(
 
 describe('front door stories (stand-in paths are separate processes)', () => {
   it('the primary crashes under a connection every 20 ms: no client connection fails', async () => {
-    const { manager, door, events, pid, idle } = await world('ssh');
+    const { manager, door, events, pid, idle, served, movedOff } = await world('ssh');
     const load = clientLoad(door.address.port, 20, 5000);
-    await new Promise((r) => setTimeout(r, 1000));
+    await served('a', 30);
     const victim = pid('a');
     await idle();
     process.kill(victim, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 2000));
+    // Clients keep coming through the next path: the failover happened under load.
+    await served(await movedOff('a'), 30);
     const { ok, failed } = await load.stop();
     expect(failed).toBe(0);
     expect(ok).toBeGreaterThan(50);
@@ -88,12 +109,12 @@ describe('front door stories (stand-in paths are separate processes)', () => {
   });
 
   it('the primary black-holes (SIGSTOP, the kernel still accepts): first-byte failover keeps every SSH client', async () => {
-    const { manager, door, events, pid, idle } = await world('ssh');
+    const { manager, door, events, pid, idle, served, movedOff } = await world('ssh');
     const load = clientLoad(door.address.port, 20, 5000);
-    await new Promise((r) => setTimeout(r, 1000));
+    await served('a', 30);
     await idle();
     process.kill(pid('a'), 'SIGSTOP');
-    await new Promise((r) => setTimeout(r, 2500));
+    await served(await movedOff('a'), 30);
     const { ok, failed } = await load.stop();
     expect(failed).toBe(0);
     expect(ok).toBeGreaterThan(50);
@@ -102,12 +123,12 @@ describe('front door stories (stand-in paths are separate processes)', () => {
   });
 
   it('with protocol tcp a black hole loses a bounded number of clients, and says so', async () => {
-    const { manager, door, events, faults, idle } = await world('tcp');
+    const { manager, door, events, faults, idle, served, movedOff } = await world('tcp');
     const load = clientLoad(door.address.port, 20, 2000);
-    await new Promise((r) => setTimeout(r, 1000));
+    await served('a', 30);
     await idle();
     faults.set('a', { mode: 'blackhole' });
-    await new Promise((r) => setTimeout(r, 3000));
+    await served(await movedOff('a'), 30);
     const { ok, failed } = await load.stop();
     // Only connections that arrive before the probes mark it down (fall 2 x ~300 ms) can be lost.
     expect(failed).toBeGreaterThan(0);

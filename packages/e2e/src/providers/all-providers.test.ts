@@ -54,6 +54,7 @@ describe('cloudflare, ngrok and tailscale at once, over their fake tools', () =>
     });
     const events: TunnelmuxEvent[] = [];
     manager.events.on((event) => events.push(event));
+    const tunnels: { id: string; pid: number }[] = [];
     try {
       const results = await manager.startMultiple([
         {
@@ -77,20 +78,29 @@ describe('cloudflare, ngrok and tailscale at once, over their fake tools', () =>
       const door = await manager.listen({ port: 0 });
       const idle = () => until(() => door.connections().length === 0, 5000, 'no open client connection');
       const load = clientLoad(door.address.port, 50, 10_000);
-      await new Promise((r) => setTimeout(r, 1000));
+      // Clients flow through each primary before it is killed (not a fixed wait: a count of connections served).
+      const served = (id: string, count: number) => {
+        const before = manager.status(id).totalConnections;
+        return until(
+          () => manager.status(id).totalConnections >= before + count,
+          10_000,
+          `${count} clients via ${id}`,
+        );
+      };
+      await served('cf', 15);
 
       // cloudflared dies: the front door moves to ngrok at once.
       const cloudflared = manager.status('cf').pid!;
       await idle();
       process.kill(cloudflared, 'SIGKILL');
       await until(() => manager.getPrimary() === 'ng', 5000, 'ngrok to take over');
-      await new Promise((r) => setTimeout(r, 1000));
+      await served('ng', 15);
 
       // The far ngrok agent dies: its address refuses, so tailscale takes over.
       await idle();
       await agent.kill();
       await until(() => manager.getPrimary() === 'ts', 10_000, 'tailscale to take over');
-      await new Promise((r) => setTimeout(r, 1000));
+      await served('ts', 15);
 
       const { ok, failed } = await load.stop();
       expect(failed).toBe(0);
@@ -100,13 +110,23 @@ describe('cloudflare, ngrok and tailscale at once, over their fake tools', () =>
       expect(manager.status('ts').totalConnections).toBeGreaterThan(0);
       expect(manager.status('ng').totalConnections).toBeGreaterThan(0);
       expect(await isAlive(cloudflared)).toBe(false);
+
+      // cloudflared is brought back by hand, so a tunnel process is running when the manager shuts down.
+      const back = await manager.restart('cf');
+      expect(back.state).toBe('connected');
+      expect(back.pid).toBeGreaterThan(0);
+      expect(await isAlive(back.pid!)).toBe(true);
     } finally {
+      // The pids before shutdown: shutdown clears them from the status.
+      tunnels.push(...manager.list().flatMap((path) => (path.pid ? [{ id: path.id, pid: path.pid }] : [])));
       await manager.shutdown();
       await agent.stop().catch(() => undefined);
       await target.close();
       rmSync(dir, { recursive: true, force: true });
     }
-    // Every tunnel process the manager started is gone.
-    for (const path of manager.list()) if (path.pid) expect(await isAlive(path.pid)).toBe(false);
+    // Every tunnel process the manager still ran is gone.
+    expect(tunnels.map((tunnel) => tunnel.id)).toEqual(['cf']);
+    for (const { id, pid } of tunnels)
+      expect(await isAlive(pid), `${id} (pid ${pid}) outlived shutdown`).toBe(false);
   }, 90_000);
 });

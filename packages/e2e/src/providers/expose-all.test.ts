@@ -12,6 +12,8 @@ import {
   cloudflaredFakeEnv,
   defaultTailscaleState,
   fakeEnv,
+  fakeNgrokAccounts,
+  fakeNgrokAuthtoken,
   makeTunnelToken,
   readTailscaleState,
   stopServeForwarders,
@@ -52,12 +54,14 @@ describe('expose one local port through several providers at once', () => {
     // Cloudflare's fake edge publishes the tunnel's ingress (the service) on a fixed loopback "public" port.
     const edgePort = await freePort();
     const tunnelSecret = 'tunnel-secret-0123456789abcdef';
+    const ngrokToken = fakeNgrokAuthtoken();
     const env = {
       ...fakeEnv(),
       ...cloudflaredFakeEnv({ routes: {}, ingress: service, edgePort, tunnelSecret }),
       TUNNEL_TOKEN_FOR_TEST: makeTunnelToken({ s: tunnelSecret }),
       [TAILSCALE_STATE_ENV]: stateFile,
-      NGROK_AUTHTOKEN: 'fake_2abcDEFghiJKLmnoPQRstuVWXyz0_expose',
+      NGROK_AUTHTOKEN: ngrokToken,
+      ...fakeNgrokAccounts([ngrokToken]),
     };
     const manager = createManager({
       target: service,

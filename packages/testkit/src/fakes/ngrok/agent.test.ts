@@ -8,12 +8,15 @@ import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFaults } from '../../forwarder/faults';
 import { testkitRoot } from '../../paths';
-import { FAKE_NGROK_SESSION_LIMIT_TOKEN } from './agent';
+import { fakeNgrokAccounts, fakeNgrokAuthtoken } from './accounts';
 import { startFakeNgrokAgent } from './launch';
 
 const run = promisify(execFile);
 const BIN = path.join(testkitRoot(), 'dist', 'bin', 'ngrok.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'fake-ngrok-'));
+// An account the fake ngrok service knows, as a test registers one.
+const TOKEN = fakeNgrokAuthtoken();
+const ACCOUNT = { NGROK_AUTHTOKEN: TOKEN, ...fakeNgrokAccounts([TOKEN]) };
 
 /** Run the fake to completion; resolves with its exit code and output. */
 async function ngrok(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -67,17 +70,68 @@ describe('fake ngrok agent', () => {
     );
   });
 
-  it('takes the token from --authtoken, a --config file or NGROK_AUTHTOKEN (and rejects "bad")', async () => {
+  it('takes the token from --authtoken, a --config file or NGROK_AUTHTOKEN', async () => {
+    // Well-formed but unknown to the service: each source is read, and each is refused with ERR_NGROK_107.
+    const unknown = fakeNgrokAuthtoken();
     const config = path.join(dir, 'ngrok.yml');
-    writeFileSync(config, 'version: 3\nagent:\n  authtoken: bad\n', { mode: 0o600 });
-    expect((await ngrok(['tcp', '22', '--config', config])).stderr).toContain('ERR_NGROK_105');
-    expect((await ngrok(['tcp', '22', '--authtoken=bad'])).stderr).toContain('ERR_NGROK_105');
-    expect((await ngrok(['tcp', '22'], { NGROK_AUTHTOKEN: 'bad' })).stderr).toContain('Your authtoken: bad');
+    writeFileSync(config, `version: 3\nagent:\n  authtoken: ${unknown}\n`, { mode: 0o600 });
+    for (const [args, env] of [
+      [['--config', config], {}],
+      [[`--authtoken=${unknown}`], {}],
+      [[], { NGROK_AUTHTOKEN: unknown }],
+    ] as const) {
+      const result = await ngrok(['tcp', '22', ...args], { ...env, ...fakeNgrokAccounts([TOKEN]) });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'ERROR:  authentication failed: The authtoken you specified is properly',
+      );
+      expect(result.stderr).toContain(`Your authtoken: ${unknown}`);
+      expect(result.stderr).toContain('ERROR:  ERR_NGROK_107\n');
+    }
   });
 
-  it('answers the session-limit token with ERR_NGROK_108 records and the ERROR: block', async () => {
+  it('refuses a token that does not look like an authtoken with ERR_NGROK_105, registered or not', async () => {
+    // The captured real one (a stray "~"), a token that lost its secret, and junk.
+    for (const token of [
+      '1yaP1QLD0cVVKBknmtX9TAduxr6_6BSaEj1DVgGXFiVSHZbz9~',
+      TOKEN.split('_')[0]!,
+      'bad',
+      'ok',
+    ]) {
+      const result = await ngrok(['tcp', '22'], {
+        NGROK_AUTHTOKEN: token,
+        ...fakeNgrokAccounts([TOKEN, token]),
+      });
+      expect(result.code, token).toBe(1);
+      expect(result.stderr, token).toContain(
+        'ERROR:  authentication failed: The authtoken you specified does not look like a proper ngrok tunnel authtoken.',
+      );
+      expect(result.stderr, token).toContain('ERROR:  ERR_NGROK_105\n');
+    }
+  });
+
+  it('starts a session for a registered token and refuses a well-formed one nobody registered', async () => {
+    // startFakeNgrokAgent registers the token it gives the agent unless it is handed one.
+    const agent = await startFakeNgrokAgent({ port: target.port });
+    await agent.stop();
+    expect(agent.lines.join('\n')).toContain('"msg":"client session established"');
+    // An agent that starts anyway is stopped, so a failing run leaves no process behind.
+    const unknown = await startFakeNgrokAgent({ port: target.port, authtoken: fakeNgrokAuthtoken() }).then(
+      async (started) => {
+        await started.stop();
+        return 'started';
+      },
+      (e: Error) => e,
+    );
+    expect(String(unknown)).toContain('exited (code 1) before "started tunnel"');
+    expect(String(unknown)).toContain('ERR_NGROK_107');
+  });
+
+  it('answers a token whose account is at its session limit with ERR_NGROK_108 records and the ERROR: block', async () => {
+    const limited = fakeNgrokAuthtoken();
     const result = await ngrok(['tcp', '22', '--log', 'stdout', '--log-format', 'json'], {
-      NGROK_AUTHTOKEN: `${FAKE_NGROK_SESSION_LIMIT_TOKEN}_x`,
+      NGROK_AUTHTOKEN: limited,
+      ...fakeNgrokAccounts([TOKEN], { limited: [limited] }),
     });
     expect(result.code).toBe(1);
     const records = result.stdout
@@ -124,9 +178,7 @@ describe('fake ngrok agent', () => {
   it('fails with ERR_NGROK_334 when the --url address is held by another session', async () => {
     const first = await startFakeNgrokAgent({ port: target.port });
     try {
-      const result = await ngrok(['tcp', String(target.port), '--url', first.publicUrl], {
-        NGROK_AUTHTOKEN: 'ok',
-      });
+      const result = await ngrok(['tcp', String(target.port), '--url', first.publicUrl], ACCOUNT);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
         `ERROR:  failed to start tunnel: The endpoint '${first.publicUrl}' is already online.`,
@@ -182,9 +234,7 @@ describe('fake ngrok agent', () => {
   it('crashes at start, or later when the fault file says so', async () => {
     const faultsFile = path.join(dir, 'crash.json');
     writeFaults(faultsFile, { startup: 'crash' });
-    expect(
-      (await ngrok(['tcp', '22'], { NGROK_AUTHTOKEN: 'ok', TUNNELMUX_FAKE_FAULTS: faultsFile })).code,
-    ).toBe(1);
+    expect((await ngrok(['tcp', '22'], { ...ACCOUNT, TUNNELMUX_FAKE_FAULTS: faultsFile })).code).toBe(1);
     writeFaults(faultsFile, {});
     const agent = await startFakeNgrokAgent({ port: target.port, faultsFile });
     writeFaults(faultsFile, { mode: 'crash' });

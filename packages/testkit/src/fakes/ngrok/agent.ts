@@ -3,6 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { type Faults, readFaults, watchFaults } from '../../forwarder/faults';
 import { Forwarder } from '../../forwarder/forwarder';
+import { accountCode, FAKE_NGROK_ACCOUNTS_VAR } from './accounts';
 import {
   authError,
   errorBlock,
@@ -17,25 +18,10 @@ import {
 export const FAKE_NGROK_VERSION = '3.39.2';
 
 /**
- * The token the fake rejects as malformed (ERR_NGROK_105), so tests can exercise a bad authtoken. Any token
- * that starts with `bad_` is rejected the same way, so a test can use a unique canary as the bad token.
+ * A malformed token the fake rejects with ERR_NGROK_105, as the real service does; so is any token that is not
+ * of the real shape (`bad_<canary>` too). Well-formed tokens must be registered (see `fakeNgrokAccounts`).
  */
 export const FAKE_NGROK_BAD_TOKEN = 'bad';
-
-/**
- * The token whose account is at its agent-session limit (ERR_NGROK_108); any token starting with `limited_`
- * too.
- */
-export const FAKE_NGROK_SESSION_LIMIT_TOKEN = 'limited';
-
-/** The ERR_NGROK code the fake's ngrok service answers this token with, if any. */
-function tokenCode(token: string | undefined): 4018 | 105 | 108 | undefined {
-  if (!token) return 4018;
-  if (token === FAKE_NGROK_BAD_TOKEN || token.startsWith(`${FAKE_NGROK_BAD_TOKEN}_`)) return 105;
-  if (token === FAKE_NGROK_SESSION_LIMIT_TOKEN || token.startsWith(`${FAKE_NGROK_SESSION_LIMIT_TOKEN}_`))
-    return 108;
-  return undefined;
-}
 
 interface TcpCommand {
   addr: { host: string; port: number };
@@ -214,7 +200,8 @@ async function runTcp(
   }
 
   const token = tcp.authtoken ?? config.authtoken ?? env.NGROK_AUTHTOKEN;
-  const code = tokenCode(token) ?? (startFaults.startup === 'auth' ? 107 : undefined);
+  const code =
+    accountCode(token, env[FAKE_NGROK_ACCOUNTS_VAR]) ?? (startFaults.startup === 'auth' ? 107 : undefined);
   // How the agent ends on a rejection: records on the log stream, the ERROR: block on stderr, exit 1.
   const rejected = (err: string) => {
     const session = shortId();

@@ -1,9 +1,9 @@
 export {
-  FAKE_NGROK_BAD_TOKEN,
-  FAKE_NGROK_SESSION_LIMIT_TOKEN,
-  FAKE_NGROK_VERSION,
-  runFakeNgrok,
-} from './agent';
+  FAKE_NGROK_ACCOUNTS_VAR,
+  fakeNgrokAccounts,
+  fakeNgrokAuthtoken,
+} from './accounts';
+export { FAKE_NGROK_BAD_TOKEN, FAKE_NGROK_VERSION, runFakeNgrok } from './agent';
 export {
   type FakeEndpointInput,
   type FakeNgrokApi,

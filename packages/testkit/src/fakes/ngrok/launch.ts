@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { testkitRoot } from '../../paths';
+import { fakeNgrokAccounts, fakeNgrokAuthtoken } from './accounts';
 
 export interface FakeNgrokAgentOptions {
   /** The local port the agent publishes (`ngrok tcp <port>`). */
@@ -8,7 +9,10 @@ export interface FakeNgrokAgentOptions {
   /** Ask for a fixed public address, `tcp://127.0.0.1:<port>` (the reserved-address form of `--url`). */
   url?: string;
   metadata?: string;
-  /** `NGROK_AUTHTOKEN` for the agent (default a valid-looking token; `null` leaves it unset). */
+  /**
+   * `NGROK_AUTHTOKEN` for the agent: by default a fresh token registered with the fake service; a given one is
+   * used as is (register it through `TUNNELMUX_FAKE_NGROK_ACCOUNTS` to have it accepted); `null` leaves it unset.
+   */
   authtoken?: string | null;
   /** A fault file the agent polls (`TUNNELMUX_FAKE_FAULTS`). */
   faultsFile?: string;
@@ -40,8 +44,10 @@ export async function startFakeNgrokAgent(options: FakeNgrokAgentOptions): Promi
   if (options.metadata) args.push('--metadata', options.metadata);
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NGROK_AUTHTOKEN;
-  if (options.authtoken !== null)
-    env.NGROK_AUTHTOKEN = options.authtoken ?? 'fake_2abcDEFghiJKLmnoPQRstuVWXyz0_1AbCdEfGhIjKlMnOpQrStU';
+  if (options.authtoken === undefined) {
+    const token = fakeNgrokAuthtoken();
+    Object.assign(env, { NGROK_AUTHTOKEN: token }, fakeNgrokAccounts([token]));
+  } else if (options.authtoken !== null) env.NGROK_AUTHTOKEN = options.authtoken;
   if (options.faultsFile) env.TUNNELMUX_FAKE_FAULTS = options.faultsFile;
   const child: ChildProcess = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];

@@ -233,14 +233,19 @@ describe('fake tailscale: serve', () => {
     const port = await freePort();
     expect((await w.run(['serve', '--bg', `--tcp=${port}`, String(localPort)])).code).toBe(0);
     writeFaults(w.faults, { mode: 'blackhole' });
-    // The forwarder polls the fault file every 50 ms.
-    await sleep(500);
-    await expect(banner(port)).rejects.toThrow(/no banner/);
+    // The forwarder polls the fault file: wait (bounded) until it has picked the fault up, not a fixed time.
+    const outcome = () => banner(port).catch((error: Error) => error.message);
+    await expect.poll(outcome, { timeout: 20_000, interval: 50 }).toMatch(/no banner/);
     writeFaults(w.faults, { mode: 'slow', latencyMs: 200 });
-    await sleep(500);
-    const started = Date.now();
-    expect(await banner(port)).toBe('SSH-2.0-served\r\n');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    // Slow still answers, but never sooner than the latency asked for.
+    const timed = async () => {
+      const started = Date.now();
+      const got = await banner(port);
+      return { got, slow: Date.now() - started >= 190 };
+    };
+    await expect
+      .poll(timed, { timeout: 20_000, interval: 50 })
+      .toEqual({ got: 'SSH-2.0-served\r\n', slow: true });
     writeFaults(w.faults, { mode: 'crash' });
     const pid = w.state().serveForwarders?.[port]?.pid;
     const deadline = Date.now() + 5000;

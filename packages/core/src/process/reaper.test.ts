@@ -1,0 +1,94 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isAlive } from '../testing/process-state';
+
+// The source itself, run by Node's type stripping (reaper.ts imports only node: modules): a change to it is
+// tested without a build, so a stale dist/ cannot hide it.
+const REAPER = new URL('./reaper.ts', import.meta.url).pathname;
+
+let dir: string;
+const spawned: number[] = [];
+afterEach(() => {
+  for (const pid of spawned.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone, as it should be.
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Start an owner process that spawns one tunnel stand-in per name, each ignoring SIGTERM (it notes it in
+ * `<name>.term`), guards them all with the reaper, withdraws the guard of those in `withdrawn`, registers an
+ * undo that writes `undone` and one it withdraws (would write `kept`); resolves with the stand-ins' pids.
+ */
+async function startOwner(names: string[], withdrawn: string[] = []) {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
+  const stubborn = (name: string) =>
+    `process.on('SIGTERM', () => require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, `${name}.term`))}, 'TERM\\n'));` +
+    "console.log('up'); setInterval(() => {}, 1000);";
+  const script = `
+    const { guardPid, undoIfOrphaned } = await import(${JSON.stringify(REAPER)});
+    const { spawn } = await import('node:child_process');
+    const { once } = await import('node:events');
+    const codes = ${JSON.stringify(Object.fromEntries(names.map((name) => [name, stubborn(name)])))};
+    const pids = {};
+    for (const [name, code] of Object.entries(codes)) {
+      const child = spawn(process.execPath, ['-e', code], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+      await once(child.stdout, 'data');
+      child.stdout.destroy();
+      child.unref();
+      const unguard = guardPid(child.pid);
+      if (${JSON.stringify(withdrawn)}.includes(name)) unguard();
+      pids[name] = child.pid;
+    }
+    undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/kept"'], { OUT: ${JSON.stringify(dir)} })();
+    undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/undone"'], { OUT: ${JSON.stringify(dir)} });
+    console.log(JSON.stringify(pids));
+    setInterval(() => {}, 1000);`;
+  const owner = execa(process.execPath, ['--input-type=module', '-e', script], {
+    reject: false,
+    buffer: false,
+    stderr: 'inherit',
+  });
+  const pids = await new Promise<Record<string, number>>((resolve, reject) => {
+    owner.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
+    owner.once('exit', () => reject(new Error('the owner exited before starting its tunnels')));
+  });
+  spawned.push(...Object.values(pids));
+  return { owner, pids };
+}
+
+describe('the reaper, when its owner is SIGKILLed', () => {
+  it('asks a tunnel to stop with SIGTERM, then kills it with SIGKILL when it ignores that', async () => {
+    const { owner, pids } = await startOwner(['stubborn']);
+    const pid = pids.stubborn!;
+    expect(await isAlive(pid)).toBe(true);
+    owner.kill('SIGKILL');
+    await owner;
+    // Generous: the reaper waits one second between the two signals.
+    await expect.poll(() => isAlive(pid), { timeout: 10_000, interval: 100 }).toBe(false);
+    expect(readFileSync(path.join(dir, 'stubborn.term'), 'utf8')).toBe('TERM\n');
+  });
+
+  it('runs a registered undo, not a withdrawn one, and spares a pid whose guard was withdrawn', async () => {
+    const { owner, pids } = await startOwner(['guarded', 'released'], ['released']);
+    owner.kill('SIGKILL');
+    await owner;
+    // Undos run after the kills, so once one has run the reaper is done with the pids.
+    await expect
+      .poll(() => existsSync(path.join(dir, 'undone')), { timeout: 10_000, interval: 100 })
+      .toBe(true);
+    expect(readFileSync(path.join(dir, 'undone'), 'utf8')).toBe('withdrawn\n');
+    expect(existsSync(path.join(dir, 'kept'))).toBe(false);
+    expect(await isAlive(pids.guarded!)).toBe(false);
+    // A withdrawn pid may belong to someone else by now (reused): it must not even get a SIGTERM.
+    expect(await isAlive(pids.released!)).toBe(true);
+    expect(existsSync(path.join(dir, 'released.term'))).toBe(false);
+  });
+});
