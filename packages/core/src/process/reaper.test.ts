@@ -58,7 +58,9 @@ async function startOwner(names: string[], withdrawn: string[] = []) {
   });
   const pids = await new Promise<Record<string, number>>((resolve, reject) => {
     owner.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
-    owner.nodeChildProcess.once('exit', () => reject(new Error('the owner exited before starting its tunnels')));
+    owner.nodeChildProcess.once('exit', () =>
+      reject(new Error('the owner exited before starting its tunnels')),
+    );
   });
   spawned.push(...Object.values(pids));
   return { owner, pids };
