@@ -8,7 +8,7 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { resolveBinary } from './detect';
+import { CLOUDFLARED_ENV, resolveBinary } from './detect';
 import { type LogEntry, parseLogLine } from './log-parser';
 import { type CloudflareOptions, resolveServiceToken } from './options';
 
@@ -169,7 +169,7 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
   if (options.logLevel) args.push('--loglevel', options.logLevel);
   // The service token reaches cloudflared only through its environment (its flags would show in ps).
   const env = token ? { TUNNEL_SERVICE_TOKEN_ID: token.id, TUNNEL_SERVICE_TOKEN_SECRET: token.secret } : {};
-  const child = ctx.spawn(command, args, { env, signal: ctx.signal });
+  const child = ctx.spawn(command, args, { env, passEnv: CLOUDFLARED_ENV, signal: ctx.signal });
 
   let opened = false;
   let loginSeen = false;

@@ -4,6 +4,8 @@ import { type DetectContext, type DetectResult, ProviderError } from '@tunnelmux
 export const INSTALL_URL =
   'https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/';
 export const COMMAND = 'cloudflared';
+/** cloudflared's own settings that reach it from tunnelmux's environment; a pattern never passes a secret. */
+export const CLOUDFLARED_ENV: readonly string[] = ['TUNNEL_*'];
 
 /** What `cloudflared --version` says. */
 export interface CloudflaredVersion {

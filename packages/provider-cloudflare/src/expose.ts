@@ -10,7 +10,7 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { resolveBinary } from './detect';
+import { CLOUDFLARED_ENV, resolveBinary } from './detect';
 import { type LogEntry, parseLogLine } from './log-parser';
 import { type CloudflareOptions, resolveTunnelToken } from './options';
 
@@ -232,7 +232,7 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
   const service = ctx.target.host.includes(':') ? `[${ctx.target.host}]` : ctx.target.host;
   if (quick) args.push('--url', `http://${service}:${ctx.target.port}`);
   else args.push('run');
-  const child = ctx.spawn(command, args, { env, signal: ctx.signal });
+  const child = ctx.spawn(command, args, { env, passEnv: CLOUDFLARED_ENV, signal: ctx.signal });
 
   const seen: TunnelDiagnosis = { badToken: false, shuttingDown: false };
   const off = child.onLine(({ text }) => {

@@ -21,7 +21,12 @@ import {
   startBannerServer,
 } from '@tunnelmux/core/testing';
 import { writeFaults } from '@tunnelmux/testkit';
-import { FAKE_NGROK_BAD_TOKEN, FAKE_NGROK_SESSION_LIMIT_TOKEN, fakeBinDir } from '@tunnelmux/testkit/fakes';
+import {
+  FAKE_NGROK_BAD_TOKEN,
+  FAKE_NGROK_SESSION_LIMIT_TOKEN,
+  FAKE_PASS_ENV,
+  fakeBinDir,
+} from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentApiBase, exposeArgs, localAddressArg } from './expose';
 import provider from './index';
@@ -29,6 +34,8 @@ import { firstBytes } from './test-context';
 
 const TOKEN = `tok_${Math.random().toString(36).slice(2)}_ngrokauthtoken`;
 const PATH_WITH_FAKES = `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`;
+// The fake's fault hook reaches it through core's minimal child environment the way a user's variable would.
+const FAKES = { PATH: PATH_WITH_FAKES, ...FAKE_PASS_ENV };
 const dir = mkdtempSync(path.join(tmpdir(), 'ngrok-expose-'));
 
 /** The fake agents (by their script) running under this test process. */
@@ -118,7 +125,7 @@ describe('expose mode', () => {
 
   /** Open an expose path directly, with a recording context. */
   async function open(options: Record<string, unknown>, env: NodeJS.ProcessEnv = { NGROK_AUTHTOKEN: TOKEN }) {
-    const test = createTestContext({ target, mode: 'expose', env: { PATH: PATH_WITH_FAKES, ...env } });
+    const test = createTestContext({ target, mode: 'expose', env: { ...FAKES, ...env } });
     const tunnel = await provider.open(await validateOptions(provider, options), test.ctx);
     cleanups.push(() => tunnel.close());
     return { tunnel, test };
@@ -129,7 +136,7 @@ describe('expose mode', () => {
     const events: TunnelmuxEvent[] = [];
     const m: Manager = createManager({
       providers: [provider],
-      env: { ...process.env, PATH: PATH_WITH_FAKES, ...env },
+      env: { ...process.env, ...FAKES, ...env },
       metricsInterval: 0,
       failover: { interval: 300, backoffInitial: 100, backoffMax: 1000 },
     });

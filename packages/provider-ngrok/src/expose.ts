@@ -154,6 +154,8 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
   const child = ctx.spawn(command, args, {
     // Only the child gets the token, and only in its environment.
     env: token ? { [AGENT_TOKEN_VAR]: token } : {},
+    // The agent's own settings (NGROK_CONFIG…); a pattern never passes a secret such as another path's token.
+    passEnv: ['NGROK_*'],
     signal: ctx.signal,
   });
 

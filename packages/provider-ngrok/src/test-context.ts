@@ -47,6 +47,7 @@ export function recordingContext(env: NodeJS.ProcessEnv): RecordingContext {
   const dialFailures: string[] = [];
   return {
     env,
+    childEnv: () => ({}),
     spawn: () => {
       throw new Error('access mode must not spawn a process');
     },

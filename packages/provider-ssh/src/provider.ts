@@ -122,6 +122,8 @@ async function open(options: SshOptions, ctx: OpenContext): Promise<Tunnel> {
     signal: ctx.signal,
     // BatchMode already forbids prompts; this keeps an askpass helper from popping up too.
     env: { SSH_ASKPASS_REQUIRE: 'never' },
+    // The user's agent may hold the key; nothing else of tunnelmux's environment reaches ssh.
+    passEnv: ['SSH_AUTH_SOCK'],
     keepLines: 100,
   });
   let ended = false;

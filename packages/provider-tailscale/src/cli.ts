@@ -24,6 +24,9 @@ export interface CommandResult {
   reason?: string;
 }
 
+/** The CLI's own variables (TS_DEBUG_…) that reach it from tunnelmux's environment; never a secret by pattern. */
+export const TAILSCALE_ENV: readonly string[] = ['TS_*'];
+
 /** The tailscale executable plus the global flags every call carries (`--socket=PATH` before the subcommand). */
 export class TailscaleCli {
   constructor(
@@ -47,7 +50,11 @@ export class TailscaleCli {
     subcommand: string[],
     options: { stdin?: 'pipe' | 'ignore'; killGraceMs?: number } = {},
   ): ChildHandle {
-    return this.helpers.spawn(this.bin, this.args(...subcommand), { ...options, keepLines: 20 });
+    return this.helpers.spawn(this.bin, this.args(...subcommand), {
+      ...options,
+      passEnv: TAILSCALE_ENV,
+      keepLines: 20,
+    });
   }
 
   /** Run a subcommand to completion, bounded by `timeoutMs` and `signal`. */
@@ -59,6 +66,7 @@ export class TailscaleCli {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const child = this.helpers.spawn(this.bin, this.args(...subcommand), {
       signal: AbortSignal.any([options.signal, timeout]),
+      passEnv: TAILSCALE_ENV,
       killGraceMs: 1000,
     });
     const stdout = collect(child.process.stdout);

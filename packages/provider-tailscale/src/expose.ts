@@ -13,6 +13,7 @@ import {
   type CommandResult,
   locateTailscale,
   PROVIDER,
+  TAILSCALE_ENV,
   TailscaleCli,
   tailscaleError,
 } from './cli';
@@ -100,7 +101,11 @@ export async function openExpose(options: TailscaleOptions, ctx: OpenContext): P
       throw serveFailed(cli.display(...args), result);
     }
     // From here on, even a SIGKILL of tunnelmux withdraws it: core's reaper runs the undo.
-    unregister = ctx.undoIfOrphaned(bin, cli.args('serve', `--tcp=${port}`, 'off'), undoEnv(ctx.env));
+    unregister = ctx.undoIfOrphaned(
+      bin,
+      cli.args('serve', `--tcp=${port}`, 'off'),
+      undoEnv(ctx.childEnv(TAILSCALE_ENV)),
+    );
     try {
       const after = findHandler(await readServeConfig(cli, { signal: ctx.signal }), port);
       if (!forwardsTo(after, forward)) {

@@ -16,7 +16,7 @@ import { isAlive } from '@tunnelmux/core/testing';
 import {
   defaultTailscaleState,
   type FakeTailscaleState,
-  fakeBinDir,
+  fakeEnv,
   TAILSCALE_CALLS_ENV,
   TAILSCALE_STATE_ENV,
   writeTailscaleState,
@@ -45,8 +45,7 @@ export function fakeTailnet(state: FakeTailscaleState = defaultTailscaleState())
     stateFile,
     faultsFile,
     env: {
-      ...process.env,
-      PATH: `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`,
+      ...fakeEnv(),
       [TAILSCALE_STATE_ENV]: stateFile,
       [TAILSCALE_CALLS_ENV]: callsFile,
       TUNNELMUX_FAKE_FAULTS: faultsFile,
@@ -113,6 +112,7 @@ export async function openTailscale(
   const write = (level: string) => (message: string) => logs.push(`${level} ${message}`);
   const ctx: OpenContext = {
     env: helpers.env,
+    childEnv: helpers.childEnv,
     spawn: helpers.spawn,
     freePort: helpers.freePort,
     waitForPort: helpers.waitForPort,

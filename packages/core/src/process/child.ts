@@ -1,12 +1,18 @@
 import { execa, type ResultPromise } from 'execa';
 import { ProviderError } from '../errors';
 import type { ExitInfo } from '../provider/types';
+import { childEnv } from './child-env';
 import { LineSplitter, RingBuffer } from './line-splitter';
 import { guardPid } from './reaper';
 
 export interface SpawnOptions {
-  /** Extra environment on top of the helper's `env`; put secrets here. */
+  /** This child's own variables (its path's secrets and settings); `undefined` removes one. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Variables of the tool passed through from tunnelmux's environment: names, or `PREFIX_*` patterns (which never
+   * carry a secret-looking name). The child otherwise sees only `BASE_CHILD_ENV` and TUNNELMUX_PASS_ENV.
+   */
+  passEnv?: readonly string[];
   cwd?: string;
   /** Kills the child when aborted. */
   signal?: AbortSignal;
@@ -46,7 +52,7 @@ export interface ChildHandle {
   readonly process: ResultPromise;
 }
 
-/** Runs `command` under execa with bounded output and a guaranteed kill path. */
+/** Runs `command` under execa with bounded output, a guaranteed kill path and a minimal environment from `baseEnv`. */
 export function spawnChild(
   command: string,
   args: readonly string[],
@@ -57,7 +63,7 @@ export function spawnChild(
   const listeners = new Set<(line: ChildLine) => void>();
   const graceMs = options.killGraceMs ?? 3000;
   const subprocess = execa(command, [...args], {
-    env: { ...baseEnv, ...options.env },
+    env: childEnv(baseEnv, options.passEnv, options.env),
     extendEnv: false,
     cwd: options.cwd,
     stdin: options.stdin ?? 'ignore',

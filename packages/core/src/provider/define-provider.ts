@@ -115,7 +115,7 @@ async function detectBinary(
   }
   try {
     const result = await execa(found, [...binary.versionArgs], {
-      env: ctx.env,
+      env: ctx.childEnv(),
       extendEnv: false,
       reject: false,
       timeout: 10_000,

@@ -94,8 +94,13 @@ export interface DetectResult {
 
 /** Helpers every provider gets, so providers share one tested way to run tools and reach ports. */
 export interface ProviderHelpers {
-  /** Environment for child processes. Secrets go here, never in argv. */
+  /** tunnelmux's environment, to read this path's secrets from. Children never get it whole (see `childEnv`). */
   env: NodeJS.ProcessEnv;
+  /**
+   * The minimal environment a child gets: PATH, HOME, locale, proxy and CA variables, `passEnv` (the tool's own
+   * variables: names or `PREFIX_*`, never a secret-looking name by pattern), TUNNELMUX_PASS_ENV, then `own`.
+   */
+  childEnv(passEnv?: readonly string[], own?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** Run a tool under execa: bounded output, SIGTERM then SIGKILL, killed with the manager. */
   spawn(command: string, args: readonly string[], options?: SpawnOptions): ChildHandle;
   /** A free TCP port on `host` (default 127.0.0.1). */
@@ -112,7 +117,8 @@ export interface ProviderHelpers {
   /**
    * Run `command args` if tunnelmux dies (even by SIGKILL) before the returned function is called: the undo
    * of a publication that outlives any process, e.g. `tailscale serve --tcp=2222 off`. Call the returned
-   * function once the provider has undone it itself. Give `command` as an absolute path; `env` is exported first.
+   * function once the provider has undone it itself. Give `command` as an absolute path; it runs with the minimal
+   * child environment plus `env`.
    */
   undoIfOrphaned(command: string, args: readonly string[], env?: Record<string, string>): () => void;
 }
