@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
+import { deadline } from '../async/deadline';
 import { errorMessage } from '../errors';
 import type { Tunnel } from '../provider/types';
-import { deadline } from './delay';
 
 export interface ProbeResult {
   ok: boolean;
