@@ -31,18 +31,21 @@ export {
 export type { PathStatus } from './manager/path-runner';
 export type { LatencyStats, MetricsSnapshot, PathMetrics } from './metrics/types';
 export type { ChildHandle, ChildLine, SpawnOptions } from './process/child';
+export type { ExitInfo } from './process/exit';
 export { defineProvider, isProvider, validateOptions } from './provider/define-provider';
 export { detectProvider } from './provider/detect-provider';
 export {
   API_VERSION,
+  type BaseOpenContext,
   type BinarySpec,
   type CheckResult,
   type DetectContext,
   type DetectResult,
-  type ExitInfo,
+  type LineParser,
   type Logger,
   type LogLevel,
   type Mode,
+  type ModeDefinition,
   type OpenContext,
   type OptionsSchema,
   PROVIDER_TAG,
@@ -51,5 +54,6 @@ export {
   type ProviderHelpers,
   type Target,
   type Tunnel,
+  type TunnelEnd,
 } from './provider/types';
 export { PATH_STATES, type PathState, TRANSITIONS } from './state/transitions';

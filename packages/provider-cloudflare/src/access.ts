@@ -8,9 +8,8 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { CLOUDFLARED_ENV, resolveBinary } from './detect';
 import { type LogEntry, parseLogLine } from './log-parser';
-import { type CloudflareOptions, resolveServiceToken } from './options';
+import { type AccessOptions, resolveServiceToken } from './options';
 
 /** How long open waits for the listener when nothing aborts it first (the manager's openTimeout usually does). */
 const READY_TIMEOUT_MS = 60_000;
@@ -95,6 +94,11 @@ function portBusy(target: Target): Promise<string | undefined> {
   });
 }
 
+/** A line's fields for the log, or none when it has none. */
+export function logFields(entry: LogEntry): Record<string, string> | undefined {
+  return Object.keys(entry.fields).length > 0 ? entry.fields : undefined;
+}
+
 function tail(lines: string[]): string {
   return lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
 }
@@ -129,21 +133,9 @@ export function openFailure(input: {
 }
 
 /** Open an access path; resolves once cloudflared's listener accepts connections. */
-export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Promise<Tunnel> {
+export async function openAccess(options: AccessOptions, ctx: OpenContext): Promise<Tunnel> {
   const { pathId } = ctx;
-  const { hostname } = input;
-  if (hostname === undefined) {
-    // Expose options (a tunnel token, quickTunnel) on an access path: the path's mode or its options are wrong.
-    throw ConfigError.invalid(
-      'option "hostname"',
-      undefined,
-      'the Access application hostname for an access path ("tunnelToken", "quickTunnel" and the other ' +
-        'expose options need `mode: expose` on the path)',
-      { provider: 'cloudflare', pathId },
-    );
-  }
-  const options = { ...input, hostname };
-  const command = await resolveBinary(ctx, options.bin, { pathId });
+  const command = await ctx.findBinary(options.bin);
   const { token, missing } = resolveServiceToken(options, ctx.env);
   if (missing) {
     throw ConfigError.invalid(
@@ -158,6 +150,7 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
     ctx.secret(token.secret);
   }
 
+  let afterOpenFailure: string | undefined;
   const listen: Target = { host: '127.0.0.1', port: options.port ?? (await ctx.freePort('127.0.0.1')) };
   const endpoint = `${listen.host}:${listen.port}`;
   if (options.port !== undefined) {
@@ -169,12 +162,15 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
   if (options.logLevel) args.push('--loglevel', options.logLevel);
   // The service token reaches cloudflared only through its environment (its flags would show in ps).
   const env = token ? { TUNNEL_SERVICE_TOKEN_ID: token.id, TUNNEL_SERVICE_TOKEN_SECRET: token.secret } : {};
-  const child = ctx.spawn(command, args, { env, passEnv: CLOUDFLARED_ENV, signal: ctx.signal });
+  const child = ctx.spawn(command, args, {
+    env,
+    signal: ctx.signal,
+    explainExit: () => (afterOpenFailure ? { reason: afterOpenFailure } : undefined),
+  });
 
   let opened = false;
   let loginSeen = false;
   let bindFailure: string | undefined;
-  let afterOpenFailure: string | undefined;
   let rejectOpen!: (error: ProviderError) => void;
   const fatalDuringOpen = new Promise<never>((_, reject) => {
     rejectOpen = reject;
@@ -196,14 +192,13 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
     void child.stop();
   };
 
-  const off = child.onLine(({ text }) => {
+  const off = ctx.forwardLines(child, ({ text }) => {
     const entry = parseLogLine(text);
-    if (Object.keys(entry.fields).length > 0) ctx.log[entry.level](entry.message, entry.fields);
-    else ctx.log[entry.level](entry.message);
     const found = diagnose(entry, options.hostname);
     if (found?.kind === 'login') onLogin();
     else if (found?.kind === 'bind') bindFailure = found.error;
     else if (found?.kind === 'dial-failure') ctx.reportDialFailure(found.reason);
+    return { level: entry.level, message: entry.message, fields: logFields(entry) };
   });
 
   try {
@@ -231,14 +226,11 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
   }
   opened = true;
 
-  const exited: Promise<ExitInfo> = child.exited.then((info) => {
-    off();
-    return afterOpenFailure ? { ...info, reason: afterOpenFailure } : info;
-  });
+  void child.exited.then(off);
   return {
     endpoint,
     pid: child.pid,
-    exited,
+    done: child.done,
     dial: (signal) => ctx.dialTcp(listen, { signal }),
     close: async () => {
       await child.stop();

@@ -10,9 +10,9 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { CLOUDFLARED_ENV, resolveBinary } from './detect';
+import { logFields } from './access';
 import { type LogEntry, parseLogLine } from './log-parser';
-import { type CloudflareOptions, resolveTunnelToken } from './options';
+import { type ExposeOptions, resolveTunnelToken } from './options';
 
 /** How long open waits for /ready when nothing aborts it first (the manager's openTimeout usually does). */
 const READY_TIMEOUT_MS = 60_000;
@@ -189,21 +189,9 @@ function tokenSecret(token: string): string | undefined {
 }
 
 /** Open an expose path; resolves once cloudflared's /ready answers 200 (and a quick tunnel's URL is known). */
-export async function openExpose(options: CloudflareOptions, ctx: OpenContext): Promise<Tunnel> {
+export async function openExpose(options: ExposeOptions, ctx: OpenContext): Promise<Tunnel> {
   const { pathId } = ctx;
-  if (
-    options.hostname !== undefined ||
-    !(options.tunnelToken || options.tunnelTokenEnv || options.quickTunnel)
-  ) {
-    throw ConfigError.invalid(
-      'option "tunnelToken"',
-      undefined,
-      'a named tunnel token ("tunnelToken" or "tunnelTokenEnv") or "quickTunnel: true" for an expose path ' +
-        '("hostname" and the service token options are for access paths)',
-      { provider: 'cloudflare', pathId },
-    );
-  }
-  const command = await resolveBinary(ctx, options.bin, { pathId });
+  const command = await ctx.findBinary(options.bin);
   const quick = options.quickTunnel === true;
   const env: NodeJS.ProcessEnv = {};
   if (!quick) {
@@ -232,14 +220,19 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
   const service = ctx.target.host.includes(':') ? `[${ctx.target.host}]` : ctx.target.host;
   if (quick) args.push('--url', `http://${service}:${ctx.target.port}`);
   else args.push('run');
-  const child = ctx.spawn(command, args, { env, passEnv: CLOUDFLARED_ENV, signal: ctx.signal });
-
   const seen: TunnelDiagnosis = { badToken: false, shuttingDown: false };
-  const off = child.onLine(({ text }) => {
+  const child = ctx.spawn(command, args, {
+    env,
+    signal: ctx.signal,
+    explainExit: (info) => {
+      const fatal = fatalExitReason(info, seen);
+      return fatal ? { reason: fatal, fatal: true } : undefined;
+    },
+  });
+  const off = ctx.forwardLines(child, ({ text }) => {
     const entry = parseLogLine(text);
-    if (Object.keys(entry.fields).length > 0) ctx.log[entry.level](entry.message, entry.fields);
-    else ctx.log[entry.level](entry.message);
     diagnoseTunnelLine(entry, seen);
+    return { level: entry.level, message: entry.message, fields: logFields(entry) };
   });
   let ended = false;
   const endedPromise = child.exited.then(
@@ -282,17 +275,13 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
   if (publicUrl) ctx.setPublicUrl(publicUrl);
 
   const dialable = options.publicAddress ? parseAddress(options.publicAddress) : undefined;
-  const exited: Promise<ExitInfo> = child.exited.then((info) => {
-    off();
-    const fatal = fatalExitReason(info, seen);
-    return fatal ? { ...info, reason: fatal, fatal: true } : info;
-  });
+  void child.exited.then(off);
   return {
     endpoint: options.publicAddress ?? publicUrl ?? `http://${metrics}/ready`,
     publicUrl,
     pid: child.pid,
     health: dialable ? 'dial' : 'check',
-    exited,
+    done: child.done,
     check: (signal) => checkReady(metrics, signal),
     dial: async (signal) => {
       if (dialable) return ctx.dialTcp(dialable, { signal });

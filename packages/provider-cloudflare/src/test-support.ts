@@ -36,13 +36,14 @@ export async function openHarness(env: NodeJS.ProcessEnv, target: Target): Promi
     apiVersion: 1,
     name: 'context-grabber',
     summary: 'hands its open context to a test',
-    modes: ['access'],
-    options: z.object({}).strict(),
-    open: (_options, ctx) => {
-      hand(ctx);
-      return new Promise<never>((_, reject) =>
-        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
-      );
+    access: {
+      options: z.object({}).strict(),
+      open: (_options, ctx) => {
+        hand(ctx);
+        return new Promise<never>((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
+        );
+      },
     },
   });
   const manager = createManager({

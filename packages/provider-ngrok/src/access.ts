@@ -1,6 +1,6 @@
 // Access mode: a path to a TCP address an ngrok agent publishes on the far side. No local process.
 import type { Duplex } from 'node:stream';
-import { ConfigError, type ExitInfo, type OpenContext, ProviderError, type Tunnel } from '@tunnelmux/core';
+import { ConfigError, type OpenContext, ProviderError, type Tunnel, type TunnelEnd } from '@tunnelmux/core';
 import { type Endpoint, type LookupResult, listEndpoints, selectEndpoint } from './endpoint-lookup';
 import {
   describeSelector,
@@ -64,7 +64,7 @@ function sameAddress(a: TcpAddress, b: TcpAddress): boolean {
 }
 
 /** `connection refused`, `timed out`, or the error's own words. */
-function describeDialError(error: unknown): string {
+export function describeDialError(error: unknown): string {
   const code = (error as { code?: string } | undefined)?.code;
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code) return `${code}: ${(error as Error).message}`;
@@ -150,8 +150,8 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     );
   }
 
-  let settle!: (info: ExitInfo) => void;
-  const exited = new Promise<ExitInfo>((resolve) => {
+  let settle!: (end: TunnelEnd) => void;
+  const done = new Promise<TunnelEnd>((resolve) => {
     settle = resolve;
   });
   let over = false;
@@ -162,7 +162,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     if (timer) clearInterval(timer);
     life.abort(new ProviderError(`path ${reason}`, { provider: PROVIDER }));
     note(reason);
-    settle({ code: null, signal: null, lastLines: [...notes], reason });
+    settle({ reason, lastLines: [...notes] });
   };
   const gone = (why: string) => {
     ctx.log.warn(why);
@@ -225,7 +225,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     get endpoint() {
       return formatAddress(current);
     },
-    exited,
+    done,
     async dial(signal?: AbortSignal): Promise<Duplex> {
       if (over)
         throw new ProviderError(`the path is closed (${notes.at(-1) ?? 'closed'})`, { provider: PROVIDER });

@@ -126,7 +126,10 @@ describe('expose mode', () => {
   /** Open an expose path directly, with a recording context. */
   async function open(options: Record<string, unknown>, env: NodeJS.ProcessEnv = { NGROK_AUTHTOKEN: TOKEN }) {
     const test = createTestContext({ target, mode: 'expose', env: { ...FAKES, ...env } });
-    const tunnel = await provider.open(await validateOptions(provider, options), test.ctx);
+    const tunnel = await provider.open(
+      await validateOptions(provider, options, { mode: 'expose' }),
+      test.ctx,
+    );
     cleanups.push(() => tunnel.close());
     return { tunnel, test };
   }
@@ -229,7 +232,7 @@ describe('expose mode', () => {
       log: { debug: write, info: write, warn: write, error: write },
       secret: () => undefined,
     };
-    const tunnel = await provider.open(await validateOptions(provider, {}), ctx);
+    const tunnel = await provider.open(await validateOptions(provider, {}, { mode: 'expose' }), ctx);
     cleanups.push(() => tunnel.close());
     expect(await commandLine(tunnel.pid!)).not.toContain(TOKEN);
     const socket = await tunnel.dial(AbortSignal.timeout(5000));
@@ -247,7 +250,7 @@ describe('expose mode', () => {
       secret: () => undefined,
     };
     const error = (await provider
-      .open(await validateOptions(provider, {}), badCtx)
+      .open(await validateOptions(provider, {}, { mode: 'expose' }), badCtx)
       .catch((e: unknown) => e)) as ProviderError;
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.message).toContain('ERR_NGROK_105');
@@ -333,7 +336,7 @@ describe('expose mode', () => {
     );
     const test = createTestContext({ target, mode: 'expose', env: { NGROK_AUTHTOKEN: TOKEN } });
     const error = (await provider
-      .open(await validateOptions(provider, { bin }), test.ctx)
+      .open(await validateOptions(provider, { bin }, { mode: 'expose' }), test.ctx)
       .catch((e: unknown) => e)) as ProviderError;
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.fatal).toBe(true);
@@ -382,7 +385,7 @@ describe('expose mode', () => {
       'failed to reconnect session: failed to send authentication request',
     );
     expect(test.logs).toContainEqual({ level: 'error', message: 'ngrok: failed to reconnect session' });
-    const settled = await Promise.race([tunnel.exited.then(() => true), Promise.resolve(false)]);
+    const settled = await Promise.race([tunnel.done.then(() => true), Promise.resolve(false)]);
     expect(settled).toBe(false);
     await tunnel.close();
     expect(await isAlive(tunnel.pid!)).toBe(false);

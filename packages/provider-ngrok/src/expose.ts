@@ -9,12 +9,12 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
+import { describeDialError } from './access';
 import { type AgentFailure, agentEvent, maskTokens, parseAgentFailure, parseAgentRecord } from './agent-log';
 import { describeNgrokCode, findNgrokCode } from './errors';
-import { exposeProblem, formatAddress, type NgrokOptions, parseTcpAddress, type TcpAddress } from './options';
+import { formatAddress, type NgrokOptions, parseTcpAddress, type TcpAddress } from './options';
 
 const PROVIDER = 'ngrok';
-const INSTALL = 'https://ngrok.com/download';
 /** The variable the agent itself reads. */
 const AGENT_TOKEN_VAR = 'NGROK_AUTHTOKEN';
 /** How long the agent gets to finish printing (and exit) after it reported an ERR_NGROK code. */
@@ -91,13 +91,6 @@ function readAuthtoken(options: NgrokOptions, ctx: OpenContext): string | undefi
   return undefined;
 }
 
-function describeDialError(error: unknown): string {
-  const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code) return `${code}: ${(error as Error).message}`;
-  return error instanceof Error ? error.message : String(error);
-}
-
 function describeExit(info: Pick<ExitInfo, 'code' | 'signal' | 'reason'>): string {
   if (info.signal) return `signal ${info.signal}`;
   if (info.code === null && info.reason) return info.reason;
@@ -131,21 +124,7 @@ function failureError(failure: AgentFailure, lines: readonly string[], tokenVar:
 
 /** Open an expose path: start the agent, wait for its `started tunnel` record, announce the public address. */
 export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promise<Tunnel> {
-  const problem = exposeProblem(options);
-  if (problem) {
-    throw new ConfigError(problem.message, {
-      provider: PROVIDER,
-      field: problem.field,
-      value: options[problem.field as keyof NgrokOptions],
-    });
-  }
-  const command = await ctx.which('ngrok', options.bin);
-  if (!command) {
-    throw new ProviderError(
-      `ngrok not found ${options.bin ? `at ${JSON.stringify(options.bin)} (option "bin")` : 'on PATH'}; expose mode runs the ngrok agent: install it from ${INSTALL}${options.bin ? '' : ' or set option "bin"'}`,
-      { provider: PROVIDER, fatal: true },
-    );
-  }
+  const command = await ctx.findBinary(options.bin);
   const token = readAuthtoken(options, ctx);
   const tokenVar = options.authtokenEnv ?? AGENT_TOKEN_VAR;
   const startTimeout = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
@@ -154,9 +133,14 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
   const child = ctx.spawn(command, args, {
     // Only the child gets the token, and only in its environment.
     env: token ? { [AGENT_TOKEN_VAR]: token } : {},
-    // The agent's own settings (NGROK_CONFIG…); a pattern never passes a secret such as another path's token.
-    passEnv: ['NGROK_*'],
     signal: ctx.signal,
+    // Read at exit, without side effects: open's own wait may still be reading the same exit.
+    explainExit: (info) => {
+      const found = closing ? undefined : (failure ?? parseAgentFailure(info.lastLines));
+      const lastLines = safeLines(info.lastLines);
+      if (found) return { lastLines, reason: withTokenVar(found.message, tokenVar), fatal: found.fatal };
+      return { lastLines, reason: closing ? 'closed' : `ngrok exited (${describeExit(info)})` };
+    },
   });
 
   let webBase: string | undefined;
@@ -277,20 +261,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
     void child.stop();
   };
 
-  const exited = child.exited.then((info): ExitInfo => {
-    clearTimeout(failureTimer);
-    failure ??= closing ? undefined : parseAgentFailure(info.lastLines);
-    const lastLines = safeLines(info.lastLines);
-    if (failure && !closing) {
-      return { ...info, lastLines, reason: withTokenVar(failure.message, tokenVar), fatal: failure.fatal };
-    }
-    return {
-      ...info,
-      lastLines,
-      reason: closing ? 'closed' : `ngrok exited (${describeExit(info)})`,
-    };
-  });
-
+  void child.exited.then(() => clearTimeout(failureTimer));
   const tunnel: Tunnel = {
     get endpoint() {
       return current ? formatAddress(current) : '';
@@ -299,7 +270,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
       return publicUrl;
     },
     pid: child.pid,
-    exited,
+    done: child.done,
     async dial(signal?: AbortSignal): Promise<Duplex> {
       const target = current!;
       try {

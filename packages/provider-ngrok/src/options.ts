@@ -210,6 +210,22 @@ export function exposeProblem(options: NgrokOptions): { field: string; message: 
 
 export type NgrokOptions = z.output<typeof optionsSchema>;
 
+/** One mode's schema: the shared one plus what that mode alone refuses. */
+const forMode = (problem: (options: NgrokOptions) => { field: string; message: string } | undefined) =>
+  optionsSchema.superRefine((options, ctx) => {
+    const found = problem(options);
+    if (found) {
+      ctx.addIssue({
+        code: 'custom',
+        path: found.field === '(options)' ? [] : [found.field],
+        message: found.message,
+      });
+    }
+  });
+
+export const accessOptions = forMode(accessProblem);
+export const exposeOptions = forMode(exposeProblem);
+
 /** How the endpoint is chosen when it is looked up. */
 export type Selector =
   | { by: 'url'; value: string }

@@ -1,9 +1,9 @@
 // A hand-made OpenContext for scenario tests: it records logs, secrets and dial failures, and redacts nothing,
 // so a test that finds no key in the logs proves the provider never wrote it.
 import net from 'node:net';
-import type { OpenContext, Target } from '@tunnelmux/core';
+import type { BaseOpenContext, Target } from '@tunnelmux/core';
 
-export interface RecordingContext extends OpenContext {
+export interface RecordingContext extends BaseOpenContext {
   logs: string[];
   secrets: string[];
   dialFailures: string[];

@@ -1,7 +1,7 @@
 import { ConfigError, validateOptions } from '@tunnelmux/core';
 import { describe, expect, it } from 'vitest';
 import { explainSshFailure } from './explain';
-import { parseSshVersion, sshArgs, sshProvider } from './provider';
+import { parseSshVersion, sshArgs, sshProvider } from './index';
 
 const valid = { host: 'jump.example.com', user: 'me' };
 

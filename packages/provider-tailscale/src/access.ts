@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { type CheckResult, ConfigError, type ExitInfo, type OpenContext, type Tunnel } from '@tunnelmux/core';
-import { abortError, locateTailscale, PROVIDER, TailscaleCli, tailscaleError } from './cli';
+import type { CheckResult, OpenContext, Tunnel, TunnelEnd } from '@tunnelmux/core';
+import { abortError, TailscaleCli, tailscaleError } from './cli';
 import { formatGoDuration } from './duration';
 import { NcStream } from './nc';
 import type { TailscaleOptions } from './options';
@@ -26,8 +26,8 @@ const PING_TIMEOUT_MS = 2000;
  * or through its own `tailscale nc` child.
  */
 export async function openAccess(options: TailscaleOptions, ctx: OpenContext): Promise<Tunnel> {
-  const host = requireAccessOptions(options);
-  const bin = await locateTailscale(ctx, options.bin);
+  const host = options.host!;
+  const bin = await ctx.findBinary(options.bin);
   const cli = new TailscaleCli(bin, options.socket, ctx);
   const status = await readStatus(cli, { signal: ctx.signal });
   const problem = backendProblem(status, cli);
@@ -46,30 +46,11 @@ export async function openAccess(options: TailscaleOptions, ctx: OpenContext): P
   return new AccessTunnel(cli, ctx, options, peer, port, via);
 }
 
-/** The peer an access path needs, and no expose-only option (the schema is shared by both modes). */
-function requireAccessOptions(options: TailscaleOptions): string {
-  for (const field of ['publicPort', 'health'] as const) {
-    if (options[field] !== undefined) {
-      throw ConfigError.invalid(`option "${field}"`, options[field], 'left out on an access path', {
-        provider: PROVIDER,
-        hint: 'it only applies to expose paths (mode: expose)',
-      });
-    }
-  }
-  if (options.host === undefined) {
-    throw ConfigError.invalid('option "host"', undefined, 'the peer to reach on an access path', {
-      provider: PROVIDER,
-      hint: 'name it by HostName, MagicDNS name or tailnet IP, e.g. host: devbox',
-    });
-  }
-  return options.host;
-}
-
 class AccessTunnel implements Tunnel {
   readonly endpoint: string;
   readonly pid = undefined;
-  readonly exited: Promise<ExitInfo>;
-  private settle!: (info: ExitInfo) => void;
+  readonly done: Promise<TunnelEnd>;
+  private settle!: (end: TunnelEnd) => void;
   private readonly stopping = new AbortController();
   private readonly streams = new Set<NcStream>();
   private closing?: Promise<void>;
@@ -84,7 +65,7 @@ class AccessTunnel implements Tunnel {
   ) {
     this.endpoint =
       via === 'nc' ? `tailscale nc ${peer.name} ${port}` : `${peer.name} ${hostPort(peer.ip, port)}`;
-    this.exited = new Promise((resolve) => {
+    this.done = new Promise((resolve) => {
       this.settle = resolve;
     });
     // A path that is stopped while still open must not keep polling or leave nc children behind.
@@ -171,7 +152,7 @@ class AccessTunnel implements Tunnel {
     );
     if (!reason) return;
     this.ctx.log.warn(reason);
-    this.finish({ code: null, signal: null, lastLines: [reason], reason });
+    this.finish({ reason, lastLines: [reason] });
   }
 
   /** Why the peer can no longer be reached, from a fresh status; undefined while it is online. */
@@ -183,14 +164,14 @@ class AccessTunnel implements Tunnel {
     return undefined;
   }
 
-  private finish(info: ExitInfo): void {
-    this.settle(info);
+  private finish(end: TunnelEnd): void {
+    this.settle(end);
     this.stopping.abort();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.finish({ code: null, signal: null, lastLines: [], reason: 'closed' });
+      this.finish({ reason: 'closed' });
       const streams = [...this.streams];
       for (const stream of streams) stream.destroy();
       await Promise.all(streams.map((stream) => stream.gone));

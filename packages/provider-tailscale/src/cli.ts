@@ -24,9 +24,6 @@ export interface CommandResult {
   reason?: string;
 }
 
-/** The CLI's own variables (TS_DEBUG_…) that reach it from tunnelmux's environment; never a secret by pattern. */
-export const TAILSCALE_ENV: readonly string[] = ['TS_*'];
-
 /** The tailscale executable plus the global flags every call carries (`--socket=PATH` before the subcommand). */
 export class TailscaleCli {
   constructor(
@@ -52,7 +49,6 @@ export class TailscaleCli {
   ): ChildHandle {
     return this.helpers.spawn(this.bin, this.args(...subcommand), {
       ...options,
-      passEnv: TAILSCALE_ENV,
       keepLines: 20,
     });
   }
@@ -66,11 +62,10 @@ export class TailscaleCli {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const child = this.helpers.spawn(this.bin, this.args(...subcommand), {
       signal: AbortSignal.any([options.signal, timeout]),
-      passEnv: TAILSCALE_ENV,
       killGraceMs: 1000,
     });
-    const stdout = collect(child.process.stdout);
-    const stderr = collect(child.process.stderr);
+    const stdout = collect(child.stdio.stdout);
+    const stderr = collect(child.stdio.stderr);
     const info = await child.exited;
     if (options.signal.aborted) throw abortError(options.signal);
     if (timeout.aborted) {
@@ -100,21 +95,6 @@ function collect(stream: NodeJS.ReadableStream | null | undefined): () => string
 export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : tailscaleError('aborted', { cause: reason });
-}
-
-/** Find the executable, or fail with how to install it. */
-export async function locateTailscale(
-  helpers: Pick<ProviderHelpers, 'which'>,
-  bin: string | undefined,
-): Promise<string> {
-  const found = await helpers.which('tailscale', bin);
-  if (found) return found;
-  const where = bin ? `at "${bin}" (option "bin")` : 'on PATH';
-  throw tailscaleError(
-    `the tailscale CLI was not found ${where}; install Tailscale from ${INSTALL_URL}` +
-      (bin ? ' or fix option "bin"' : ' or set option "bin" to its path'),
-    { fatal: true },
-  );
 }
 
 /** The first line of `tailscale version` is the short version (`1.88.1`). */

@@ -3,20 +3,12 @@ import type { Duplex } from 'node:stream';
 import {
   type CheckResult,
   ConfigError,
-  type ExitInfo,
   type OpenContext,
   type Target,
   type Tunnel,
+  type TunnelEnd,
 } from '@tunnelmux/core';
-import {
-  abortError,
-  type CommandResult,
-  locateTailscale,
-  PROVIDER,
-  TAILSCALE_ENV,
-  TailscaleCli,
-  tailscaleError,
-} from './cli';
+import { abortError, type CommandResult, PROVIDER, TailscaleCli, tailscaleError } from './cli';
 import type { TailscaleOptions } from './options';
 import { describeHandler, findHandler, forwardsTo, readServeConfig } from './serve';
 import { backendProblem, hostPort, isDaemonDown, readStatus, type TailscaleStatus } from './status';
@@ -54,10 +46,9 @@ interface Publication {
  * core's reaper the moment it exists, and `exited` comes from polling `serve status --json`.
  */
 export async function openExpose(options: TailscaleOptions, ctx: OpenContext): Promise<Tunnel> {
-  requireExposeOptions(options);
   const forward = loopbackForward(ctx.target);
   const port = options.publicPort ?? ctx.target.port;
-  const bin = await locateTailscale(ctx, options.bin);
+  const bin = await ctx.findBinary(options.bin);
   const cli = new TailscaleCli(bin, options.socket, ctx);
   const status = await readStatus(cli, { signal: ctx.signal });
   const problem = backendProblem(status, cli);
@@ -101,11 +92,7 @@ export async function openExpose(options: TailscaleOptions, ctx: OpenContext): P
       throw serveFailed(cli.display(...args), result);
     }
     // From here on, even a SIGKILL of tunnelmux withdraws it: core's reaper runs the undo.
-    unregister = ctx.undoIfOrphaned(
-      bin,
-      cli.args('serve', `--tcp=${port}`, 'off'),
-      undoEnv(ctx.childEnv(TAILSCALE_ENV)),
-    );
+    unregister = ctx.undoIfOrphaned(bin, cli.args('serve', `--tcp=${port}`, 'off'), undoEnv(ctx.childEnv()));
     try {
       const after = findHandler(await readServeConfig(cli, { signal: ctx.signal }), port);
       if (!forwardsTo(after, forward)) {
@@ -136,21 +123,6 @@ export async function openExpose(options: TailscaleOptions, ctx: OpenContext): P
     }`,
   );
   return new ExposeTunnel(publication, ctx, options.pollInterval, health, publicUrl, owned, unregister);
-}
-
-/** No access-only option on an expose path (the schema is shared by both modes). */
-function requireExposeOptions(options: TailscaleOptions): void {
-  for (const field of ['host', 'port'] as const) {
-    if (options[field] !== undefined) {
-      throw ConfigError.invalid(`option "${field}"`, options[field], 'left out on an expose path', {
-        provider: PROVIDER,
-        hint:
-          field === 'port'
-            ? 'an expose path publishes its target port; set "publicPort" for the tailnet port'
-            : 'an expose path publishes this machine; "host" only applies to access paths',
-      });
-    }
-  }
 }
 
 /** tailscale serve forwards only to this machine's loopback (ipn.ExpandProxyTargetValue). */
@@ -242,8 +214,8 @@ async function withdrawIfOurs(publication: Publication, ctx: Pick<OpenContext, '
 class ExposeTunnel implements Tunnel {
   readonly endpoint: string;
   readonly pid = undefined;
-  readonly exited: Promise<ExitInfo>;
-  private settle!: (info: ExitInfo) => void;
+  readonly done: Promise<TunnelEnd>;
+  private settle!: (end: TunnelEnd) => void;
   private readonly stopping = new AbortController();
   private closing?: Promise<void>;
   /** Ours to withdraw: published by this path and not yet removed or taken over by someone else. */
@@ -260,7 +232,7 @@ class ExposeTunnel implements Tunnel {
   ) {
     this.mine = owned;
     this.endpoint = hostPort(publication.self.ip, publication.port);
-    this.exited = new Promise((resolve) => {
+    this.done = new Promise((resolve) => {
       this.settle = resolve;
     });
     // A path stopped while still open must not keep polling or leave the handler behind.
@@ -337,7 +309,7 @@ class ExposeTunnel implements Tunnel {
     );
     if (!reason) return;
     this.ctx.log.warn(reason);
-    this.finish({ code: null, signal: null, lastLines: [reason], reason });
+    this.finish({ reason, lastLines: [reason] });
   }
 
   private disown(): void {
@@ -346,14 +318,14 @@ class ExposeTunnel implements Tunnel {
     this.unregister();
   }
 
-  private finish(info: ExitInfo): void {
-    this.settle(info);
+  private finish(end: TunnelEnd): void {
+    this.settle(end);
     this.stopping.abort();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.finish({ code: null, signal: null, lastLines: [], reason: 'closed' });
+      this.finish({ reason: 'closed' });
       if (!this.mine) return;
       // On failure the undo stays registered, so the reaper still withdraws it when tunnelmux exits.
       if (await withdrawIfOurs(this.publication, this.ctx)) this.disown();

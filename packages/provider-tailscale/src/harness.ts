@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  type BaseOpenContext,
   createManager,
   defineProvider,
   type Mode,
@@ -72,11 +73,12 @@ export async function captureHelpers(env: NodeJS.ProcessEnv): Promise<OpenContex
     apiVersion: 1,
     name: 'capture',
     summary: 'captures an OpenContext for tests',
-    modes: ['access'],
-    options: z.object({}).strict(),
-    open: async (_options, ctx) => {
-      captured = ctx;
-      throw new ProviderError('captured', { fatal: true });
+    access: {
+      options: z.object({}).strict(),
+      open: async (_options, ctx) => {
+        captured = ctx;
+        throw new ProviderError('captured', { fatal: true });
+      },
     },
   });
   const manager = createManager({ providers: [spy], env, target: '127.0.0.1:1', metricsInterval: 0 });
@@ -103,14 +105,14 @@ export async function openTailscale(
   target: Target,
   mode: Mode = 'access',
 ): Promise<Opened> {
-  const parsed = await validateOptions(tailscale, options);
+  const parsed = await validateOptions(tailscale, options, { mode });
   const helpers = await captureHelpers(env);
   const logs: string[] = [];
   const dialFailures: string[] = [];
   const publicUrls: string[] = [];
   const controller = new AbortController();
   const write = (level: string) => (message: string) => logs.push(`${level} ${message}`);
-  const ctx: OpenContext = {
+  const ctx: BaseOpenContext = {
     env: helpers.env,
     childEnv: helpers.childEnv,
     spawn: helpers.spawn,

@@ -7,10 +7,9 @@ import { type ProbeResult, probeTunnel } from '../failover/probe';
 import { LatencyWindow } from '../metrics/latency-window';
 import type { LatencyStats, PathMetrics } from '../metrics/types';
 import { formatTarget } from '../net/tcp';
-import { describeExit } from '../process/child';
 import { createOpenContext } from '../provider/open-context';
 import type { Redactor } from '../provider/redactor';
-import type { CheckResult, ExitInfo, Provider, ProviderHelpers, Target, Tunnel } from '../provider/types';
+import type { CheckResult, Provider, ProviderHelpers, Target, Tunnel, TunnelEnd } from '../provider/types';
 import { assertTransition, type PathState } from '../state/transitions';
 
 /** What a path runner needs from its manager. */
@@ -55,7 +54,7 @@ export interface PathStatus {
   /** Epoch ms of the last state change. */
   since: number;
   lastError?: string;
-  lastExit?: ExitInfo;
+  lastExit?: TunnelEnd;
   /** Epoch ms of the next reopen attempt while reconnecting. */
   nextAttemptAt?: number;
   /** The provider's own health hint. */
@@ -84,7 +83,7 @@ export class PathRunner {
   since = Date.now();
   tunnel?: Tunnel;
   lastError?: string;
-  lastExit?: ExitInfo;
+  lastExit?: TunnelEnd;
   hint?: CheckResult;
   /** It has come up at least once since it was started. */
   everConnected = false;
@@ -414,23 +413,24 @@ export class PathRunner {
   ): Promise<string | undefined> {
     const s = this.host.settings;
     const needed = this.everConnected ? s.rise : 1;
-    let exit: ExitInfo | undefined;
-    void tunnel.exited.then(
-      (info) => {
-        exit = info;
+    let exit: TunnelEnd | undefined;
+    void tunnel.done.then(
+      (end) => {
+        exit = end;
         this.wake?.();
       },
       (error: unknown) => {
-        exit = { code: null, signal: null, lastLines: [], reason: errorMessage(error) };
+        exit = { reason: errorMessage(error) };
         this.wake?.();
       },
     );
     this.consecutiveFailures = 0;
     this.consecutiveSuccesses = 0;
-    const exitReason = (info: ExitInfo) => {
-      this.lastExit = info;
-      const tail = info.lastLines.length > 0 ? `; last output: ${info.lastLines.slice(-3).join(' | ')}` : '';
-      return `process exited (${info.reason ?? describeExit(info)})${tail}`;
+    const exitReason = (end: TunnelEnd) => {
+      this.lastExit = end;
+      const lines = end.lastLines ?? [];
+      const tail = lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
+      return `${end.reason}${tail}`;
     };
     const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
     // Set while the path is down by its probes but still carries live connections.
@@ -527,7 +527,7 @@ export class PathRunner {
   private markDown(reason: string): 'failed' | 'reconnecting' {
     this.lastError = reason;
     // (supervise() set lastExit when the process ended; TypeScript cannot see that.)
-    if ((this.lastExit as ExitInfo | undefined)?.fatal) {
+    if ((this.lastExit as TunnelEnd | undefined)?.fatal) {
       // The tool said retrying cannot help: report once and stop, as for a fatal first open.
       this.reportError(
         new TunnelmuxError(reason, { provider: this.provider.name, pathId: this.id, fatal: true }),

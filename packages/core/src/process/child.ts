@@ -1,7 +1,9 @@
-import { execa, type ResultPromise } from 'execa';
+import type { Readable, Writable } from 'node:stream';
+import { execa } from 'execa';
 import { ProviderError } from '../errors';
-import type { ExitInfo } from '../provider/types';
+import type { TunnelEnd } from '../provider/tunnel-end';
 import { childEnv } from './child-env';
+import { describeExit, type ExitInfo, processEnd } from './exit';
 import { LineSplitter, RingBuffer } from './line-splitter';
 import { guardPid } from './reaper';
 
@@ -26,6 +28,8 @@ export interface SpawnOptions {
   stdin?: 'ignore' | 'pipe';
   /** stdout carries data (e.g. `tailscale nc`): leave it raw, not split into lines or kept. */
   rawStdout?: boolean;
+  /** Say why the tool ended (read at exit, so it may use what the provider saw): `done`'s reason, fatal, lines. */
+  explainExit?: (info: ExitInfo) => { reason?: string; fatal?: boolean; lastLines?: string[] } | undefined;
 }
 
 /** A line a child printed, with the stream it came from. */
@@ -38,6 +42,8 @@ export interface ChildLine {
 export interface ChildHandle {
   readonly pid: number | undefined;
   readonly exited: Promise<ExitInfo>;
+  /** The tunnel's end as core wants it (`Tunnel.done`), filled from the exit and `explainExit`. */
+  readonly done: Promise<TunnelEnd>;
   /** Call `listener` for every line from now on; returns an unsubscribe function. */
   onLine(listener: (line: ChildLine) => void): () => void;
   /** Resolve with the first line (from now on) that matches; reject on exit, abort or timeout. */
@@ -48,8 +54,8 @@ export interface ChildHandle {
   lastLines(): string[];
   /** SIGTERM, then SIGKILL after the grace period; resolves once it is gone. */
   stop(): Promise<ExitInfo>;
-  /** The raw execa process, for stdin/stdout when a provider streams through the tool. */
-  readonly process: ResultPromise;
+  /** The tool's pipes, for a provider that streams through it (`stdin: 'pipe'`, `rawStdout`). */
+  readonly stdio: { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null };
 }
 
 /** Runs `command` under execa with bounded output, a guaranteed kill path and a minimal environment from `baseEnv`. */
@@ -127,7 +133,8 @@ export function spawnChild(
   const handle: ChildHandle = {
     pid: subprocess.pid,
     exited,
-    process: subprocess,
+    done: exited.then((info) => processEnd({ ...info, ...options.explainExit?.(info) })),
+    stdio: { stdin: subprocess.stdin, stdout: subprocess.stdout, stderr: subprocess.stderr },
     onLine(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -184,10 +191,4 @@ export function spawnChild(
     },
   };
   return handle;
-}
-
-/** `code 1`, `signal SIGKILL`. */
-export function describeExit(info: Pick<ExitInfo, 'code' | 'signal'>): string {
-  if (info.signal) return `signal ${info.signal}`;
-  return `code ${info.code ?? 'unknown'}`;
 }
