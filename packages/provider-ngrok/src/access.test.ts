@@ -14,7 +14,7 @@ import {
 } from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import provider from './index';
-import { firstBytes, recordingContext } from './test-context';
+import { firstBytes, recordingContext } from './test-support';
 
 const KEY = `access_${Math.random().toString(36).slice(2)}_secretkey`;
 

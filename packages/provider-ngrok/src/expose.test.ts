@@ -30,7 +30,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentApiBase, exposeArgs, localAddressArg } from './expose';
 import provider from './index';
-import { firstBytes } from './test-context';
+import { firstBytes } from './test-support';
 
 const TOKEN = `tok_${Math.random().toString(36).slice(2)}_ngrokauthtoken`;
 const PATH_WITH_FAKES = `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`;

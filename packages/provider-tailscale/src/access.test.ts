@@ -8,6 +8,7 @@ import {
   updateTailscalePeer,
 } from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import tailscale from './index';
 import {
   captureHelpers,
   type FakeTailnet,
@@ -16,8 +17,7 @@ import {
   openError,
   openTailscale,
   waitGone,
-} from './harness';
-import tailscale from './index';
+} from './test-support';
 
 let target: BannerServer;
 const worlds: FakeTailnet[] = [];

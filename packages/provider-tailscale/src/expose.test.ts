@@ -23,8 +23,8 @@ import {
   updateTailscaleState,
 } from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeTailnet, fakeTailnet, openTailscale } from './harness';
 import tailscale from './index';
+import { type FakeTailnet, fakeTailnet, openTailscale } from './test-support';
 
 let target: BannerServer;
 const worlds: FakeTailnet[] = [];
