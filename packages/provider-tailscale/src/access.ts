@@ -52,7 +52,7 @@ class AccessTunnel extends WatchedTunnel implements Tunnel {
   constructor(
     private readonly cli: TailscaleCli,
     ctx: OpenContext,
-    private readonly options: TailscaleOptions,
+    options: TailscaleOptions,
     private readonly peer: Peer,
     private readonly port: number,
     private readonly via: 'direct' | 'nc',

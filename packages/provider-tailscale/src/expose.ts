@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type CheckResult, ConfigError, type OpenContext, type Target, type Tunnel } from '@tunnelmux/core';
-import { abortError, type CommandResult, PROVIDER, TailscaleCli, tailscaleError } from './cli';
+import { type CommandResult, PROVIDER, TailscaleCli, tailscaleError } from './cli';
 import type { TailscaleOptions } from './options';
 import { describeHandler, findHandler, forwardsTo, readServeConfig } from './serve';
 import { backendProblem, hostPort, isDaemonDown, readStatus, type TailscaleStatus } from './status';
