@@ -27,31 +27,18 @@ const tcpAddress = z.string().refine((value) => parseTcpAddress(value) !== undef
   message: 'must look like tcp://host:port',
 });
 
-const duration = (fallback: number) =>
-  z
-    .union([z.number(), z.string()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const parsed = parseDuration(value);
-      if (parsed === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 2s or 1m' });
-        return z.NEVER;
-      }
-      return parsed;
-    });
-
+/** A duration as milliseconds or text (`500ms`, `2s`, `1m`). */
+const anyDuration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = parseDuration(value);
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 2s or 1m' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+const duration = (fallback: number) => anyDuration.default(fallback);
 /** A duration without a default (the mode that uses it fills one in). */
-const optionalDuration = z
-  .union([z.number(), z.string()])
-  .transform((value, ctx) => {
-    const parsed = parseDuration(value);
-    if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 2s or 1m' });
-      return z.NEVER;
-    }
-    return parsed;
-  })
-  .optional();
+const optionalDuration = anyDuration.optional();
 
 const envName = z
   .string()
