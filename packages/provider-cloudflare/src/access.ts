@@ -8,11 +8,8 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { type LogEntry, parseLogLine } from './log-parser';
+import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS } from './log-parser';
 import { type AccessOptions, resolveServiceToken } from './options';
-
-/** How long open waits for the listener when nothing aborts it first (the manager's openTimeout usually does). */
-const READY_TIMEOUT_MS = 60_000;
 
 /** cloudflared started the interactive Access login (token/transfer.go, token/token.go). */
 const LOGIN_PROMPTS = [
@@ -92,11 +89,6 @@ function portBusy(target: Target): Promise<string | undefined> {
       server.close(() => resolve(undefined)),
     );
   });
-}
-
-/** A line's fields for the log, or none when it has none. */
-export function logFields(entry: LogEntry): Record<string, string> | undefined {
-  return Object.keys(entry.fields).length > 0 ? entry.fields : undefined;
 }
 
 function tail(lines: string[]): string {
@@ -192,14 +184,15 @@ export async function openAccess(options: AccessOptions, ctx: OpenContext): Prom
     void child.stop();
   };
 
-  const off = ctx.forwardLines(child, ({ text }) => {
-    const entry = parseLogLine(text);
-    const found = diagnose(entry, options.hostname);
-    if (found?.kind === 'login') onLogin();
-    else if (found?.kind === 'bind') bindFailure = found.error;
-    else if (found?.kind === 'dial-failure') ctx.reportDialFailure(found.reason);
-    return { level: entry.level, message: entry.message, fields: logFields(entry) };
-  });
+  const off = ctx.forwardLines(
+    child,
+    cloudflaredLines((entry) => {
+      const found = diagnose(entry, options.hostname);
+      if (found?.kind === 'login') onLogin();
+      else if (found?.kind === 'bind') bindFailure = found.error;
+      else if (found?.kind === 'dial-failure') ctx.reportDialFailure(found.reason);
+    }),
+  );
 
   try {
     // cloudflared logs "Start Websocket listener" before it binds: only a port that accepts means ready.

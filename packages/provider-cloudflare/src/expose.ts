@@ -10,12 +10,10 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { logFields } from './access';
-import { type LogEntry, parseLogLine } from './log-parser';
+import { sleep } from '@tunnelmux/core/async';
+import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS } from './log-parser';
 import { type ExposeOptions, resolveTunnelToken } from './options';
 
-/** How long open waits for /ready when nothing aborts it first (the manager's openTimeout usually does). */
-const READY_TIMEOUT_MS = 60_000;
 /** One request to the metrics server may take this long (it is local; more means cloudflared is stuck). */
 const REQUEST_TIMEOUT_MS = 2_000;
 /** Pause between /ready polls while cloudflared connects. */
@@ -159,16 +157,8 @@ async function waitReady(
     if (result.ok) return;
     last = result.detail ?? last;
     if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms (${last})`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
-      function done() {
-        clearTimeout(timer);
-        options.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      options.signal.addEventListener('abort', done, { once: true });
-      void options.endedPromise.then(done, done);
-    });
+    // Pause between polls, cut short by an abort or by cloudflared's exit.
+    await Promise.race([sleep(POLL_MS, options.signal), options.endedPromise]);
   }
 }
 
@@ -229,11 +219,10 @@ export async function openExpose(options: ExposeOptions, ctx: OpenContext): Prom
       return fatal ? { reason: fatal, fatal: true } : undefined;
     },
   });
-  const off = ctx.forwardLines(child, ({ text }) => {
-    const entry = parseLogLine(text);
-    diagnoseTunnelLine(entry, seen);
-    return { level: entry.level, message: entry.message, fields: logFields(entry) };
-  });
+  const off = ctx.forwardLines(
+    child,
+    cloudflaredLines((entry) => diagnoseTunnelLine(entry, seen)),
+  );
   let ended = false;
   const endedPromise = child.exited.then(
     () => {

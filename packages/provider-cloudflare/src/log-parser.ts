@@ -1,6 +1,6 @@
 // cloudflared's stderr: zerolog console lines (`<time> <LVL> <message> key=value ...`), zerolog JSON lines
 // (`--output json`), and raw text (urfave errors, the Access login prompt, Go panics).
-import type { LogLevel } from '@tunnelmux/core';
+import type { LineParser, LogLevel } from '@tunnelmux/core';
 
 /** One line of cloudflared output, parsed. */
 export interface LogEntry {
@@ -93,4 +93,17 @@ export function parseLogLine(line: string): LogEntry {
   if (!match) return { level: 'info', message: text, fields: {} };
   const { message, fields } = splitFields(match[3] ?? '');
   return { level: LEVELS[match[2]!] ?? 'info', rawLevel: match[2], time: match[1], message, fields };
+}
+
+/** How long open waits for readiness when nothing aborts it first (the manager's openTimeout usually does). */
+export const READY_TIMEOUT_MS = 60_000;
+
+/** A line parser for ctx.forwardLines: each parsed line goes to the log, after `see` has read it. */
+export function cloudflaredLines(see: (entry: LogEntry) => void): LineParser {
+  return ({ text }) => {
+    const entry = parseLogLine(text);
+    see(entry);
+    const fields = Object.keys(entry.fields).length > 0 ? entry.fields : undefined;
+    return { level: entry.level, message: entry.message, fields };
+  };
 }
