@@ -134,7 +134,7 @@ export async function openAccess(options: AccessOptions, ctx: OpenContext): Prom
       `option "${missing.field}"`,
       missing.variable,
       'the name of a set, non-empty environment variable',
-      { provider: 'cloudflare', pathId, hint: `set ${missing.variable} in the environment of tunnelmux` },
+      { hint: `set ${missing.variable} in the environment of tunnelmux` },
     );
   }
   if (token) {

@@ -191,7 +191,7 @@ export async function openExpose(options: ExposeOptions, ctx: OpenContext): Prom
         'option "tunnelTokenEnv"',
         missing,
         'the name of a set, non-empty environment variable',
-        { provider: 'cloudflare', pathId, hint: `set ${missing} in the environment of tunnelmux` },
+        { hint: `set ${missing} in the environment of tunnelmux` },
       );
     }
     ctx.secret(token);
@@ -278,7 +278,6 @@ export async function openExpose(options: ExposeOptions, ctx: OpenContext): Prom
         'this expose path cannot be dialled from this machine (clients reach a named tunnel through Cloudflare, ' +
           'e.g. `cloudflared access tcp`); its health is cloudflared\'s /ready. Set option "publicAddress" to a ' +
           'host:port that reaches the published service from here to probe it end to end',
-        { provider: 'cloudflare', pathId },
       );
     },
     close: async () => {

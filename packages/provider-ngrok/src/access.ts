@@ -12,8 +12,6 @@ import {
   type TcpAddress,
 } from './options';
 
-const PROVIDER = 'ngrok';
-
 /** What one lookup found: the selected endpoint, or that none is online. */
 export type Resolution = { endpoint: Endpoint } | { gone: true; total: number };
 
@@ -81,7 +79,7 @@ function readApiKey(options: NgrokOptions, ctx: OpenContext): string {
   if (!key) {
     throw new ConfigError(
       `environment variable ${options.apiKeyEnv} is not set; looking up an endpoint by ${selectorOf(options)?.by} needs an ngrok API key (https://dashboard.ngrok.com/api-keys) in ${options.apiKeyEnv}, or use option "address" with a fixed tcp://host:port`,
-      { provider: PROVIDER, field: 'apiKeyEnv', value: options.apiKeyEnv },
+      { field: 'apiKeyEnv', value: options.apiKeyEnv },
     );
   }
   ctx.secret(key);
@@ -123,7 +121,6 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     if ('gone' in first) {
       throw new ProviderError(
         `no online ngrok TCP endpoint has ${describeSelector(selector)} (${first.total} TCP endpoints online); is the far ngrok agent running?`,
-        { provider: PROVIDER },
       );
     }
     current = first.endpoint;
@@ -143,7 +140,6 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     throw new ProviderError(
       `tcp://${formatAddress(current)} did not accept a connection (${describeDialError(error)})`,
       {
-        provider: PROVIDER,
         cause: error,
         lastLines: [...notes],
       },
@@ -160,7 +156,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     if (over) return;
     over = true;
     if (timer) clearInterval(timer);
-    life.abort(new ProviderError(`path ${reason}`, { provider: PROVIDER }));
+    life.abort(new ProviderError(`path ${reason}`));
     note(reason);
     settle({ reason, lastLines: [...notes] });
   };
@@ -227,8 +223,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     },
     done,
     async dial(signal?: AbortSignal): Promise<Duplex> {
-      if (over)
-        throw new ProviderError(`the path is closed (${notes.at(-1) ?? 'closed'})`, { provider: PROVIDER });
+      if (over) throw new ProviderError(`the path is closed (${notes.at(-1) ?? 'closed'})`);
       const tried = current;
       try {
         return await connect(tried, signal);
@@ -240,11 +235,11 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
           // A fixed address that refuses has no agent behind it: the path is down until it comes back.
           if (isRefused(error))
             gone(`tcp://${formatAddress(tried)} refused the connection; the far ngrok agent is gone`);
-          throw new ProviderError(`could not connect to ${reason}`, { provider: PROVIDER, cause: error });
+          throw new ProviderError(`could not connect to ${reason}`, { cause: error });
         }
         const endpoint = await reresolve();
         if (!endpoint || !follow(endpoint, 'after a failed dial')) {
-          throw new ProviderError(`could not connect to ${reason}`, { provider: PROVIDER, cause: error });
+          throw new ProviderError(`could not connect to ${reason}`, { cause: error });
         }
         // The address moved: retry once at the new one.
         try {
@@ -255,7 +250,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
           }
           throw new ProviderError(
             `could not connect to ${reason}, nor to the new address tcp://${formatAddress(current)} (${describeDialError(retryError)})`,
-            { provider: PROVIDER, cause: retryError },
+            { cause: retryError },
           );
         }
       }

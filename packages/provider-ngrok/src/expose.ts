@@ -14,7 +14,6 @@ import { type AgentFailure, agentEvent, maskTokens, parseAgentFailure, parseAgen
 import { describeNgrokCode, findNgrokCode } from './errors';
 import { formatAddress, type NgrokOptions, parseTcpAddress, type TcpAddress } from './options';
 
-const PROVIDER = 'ngrok';
 /** The variable the agent itself reads. */
 const AGENT_TOKEN_VAR = 'NGROK_AUTHTOKEN';
 /** How long the agent gets to finish printing (and exit) after it reported an ERR_NGROK code. */
@@ -82,7 +81,7 @@ function readAuthtoken(options: NgrokOptions, ctx: OpenContext): string | undefi
   if (options.authtokenEnv !== undefined && options.authtokenEnv !== AGENT_TOKEN_VAR) {
     throw new ConfigError(
       `environment variable ${name} (option "authtokenEnv") is not set; put the ngrok authtoken from https://dashboard.ngrok.com/get-started/your-authtoken in it`,
-      { provider: PROVIDER, field: 'authtokenEnv', value: name },
+      { field: 'authtokenEnv', value: name },
     );
   }
   ctx.log.info(
@@ -116,7 +115,6 @@ function withTokenVar(message: string, tokenVar: string): string {
 /** The failure error `open` throws, fatal unless the code says retrying helps. */
 function failureError(failure: AgentFailure, lines: readonly string[], tokenVar: string): ProviderError {
   return new ProviderError(withTokenVar(failure.message, tokenVar), {
-    provider: PROVIDER,
     fatal: failure.fatal,
     lastLines: safeLines(lines),
   });
@@ -189,7 +187,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
         reject(
           new ProviderError(
             `ngrok printed no "started tunnel" record within ${startTimeout} ms (option "startTimeout")${lastWords(child.lastLines())}`,
-            { provider: PROVIDER, lastLines: safeLines(child.lastLines()) },
+            { lastLines: safeLines(child.lastLines()) },
           ),
         );
       }, startTimeout);
@@ -222,7 +220,6 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
             : new ProviderError(
                 `ngrok exited (${describeExit(info)}) before it started the tunnel${lastWords(info.lastLines)}`,
                 {
-                  provider: PROVIDER,
                   lastLines: safeLines(info.lastLines),
                 },
               ),
@@ -233,7 +230,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
     if (!address) {
       throw new ProviderError(
         `ngrok started a tunnel at ${JSON.stringify(url)}, not a tcp://host:port address; check the --config files (option "config")`,
-        { provider: PROVIDER, fatal: true, lastLines: safeLines(child.lastLines()) },
+        { fatal: true, lastLines: safeLines(child.lastLines()) },
       );
     }
     current = address;
@@ -281,7 +278,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
         ctx.reportDialFailure(reason);
         throw new ProviderError(
           `could not connect to ${reason}${sessionError ? ` (the agent says: ${sessionError})` : ''}`,
-          { provider: PROVIDER, cause: error },
+          { cause: error },
         );
       }
     },
