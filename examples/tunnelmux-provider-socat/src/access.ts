@@ -68,10 +68,6 @@ export async function openRelay(options: SocatOptions, ctx: OpenContext): Promis
     relays.clear();
   };
   ctx.signal.addEventListener('abort', endRelays, { once: true });
-  let ended = false;
-  void child.exited.then(() => {
-    ended = true;
-  });
   const close = () => {
     closing ??= (async () => {
       ctx.signal.removeEventListener('abort', endRelays);
@@ -91,7 +87,7 @@ export async function openRelay(options: SocatOptions, ctx: OpenContext): Promis
     await child.waitForLine(listening, { signal: ctx.signal, timeoutMs: 15_000 });
     await ctx.waitForPort(local, { signal: ctx.signal, timeoutMs: 10_000, until: child.exited });
   } catch (error) {
-    const byItself = ended;
+    const byItself = child.ended;
     await close();
     if (ctx.signal.aborted && !byItself) throw error;
     const info = await child.exited;
@@ -107,7 +103,7 @@ export async function openRelay(options: SocatOptions, ctx: OpenContext): Promis
     done: child.done,
     dial: (signal) => ctx.dialTcp(local, { signal, timeoutMs: 5000 }),
     async check() {
-      if (ended) return { ok: false, detail: 'socat has exited' };
+      if (child.ended) return { ok: false, detail: 'socat has exited' };
       return {
         ok: true,
         detail: `socat pid ${child.pid} listens on ${hostPort(local)}, ${relays.size} relay(s) open`,

@@ -3,6 +3,7 @@
 // server's /ready answers 200; /ready is also the health check when the public side cannot be dialled from here.
 import {
   type CheckResult,
+  type ChildHandle,
   ConfigError,
   type ExitInfo,
   type OpenContext,
@@ -143,22 +144,22 @@ export async function checkReady(metrics: string, signal: AbortSignal): Promise<
   }
 }
 
-/** Resolve once /ready answers 200; reject on timeout, abort, or when `ended` settles first. */
+/** Resolve once /ready answers 200; reject on timeout, abort, or when cloudflared exits first. */
 async function waitReady(
   metrics: string,
-  options: { signal: AbortSignal; timeoutMs: number; ended: () => boolean; endedPromise: Promise<unknown> },
+  options: { signal: AbortSignal; timeoutMs: number; child: ChildHandle },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer yet';
   for (;;) {
     if (options.signal.aborted) throw options.signal.reason;
-    if (options.ended()) throw new Error('cloudflared ended before /ready answered 200');
+    if (options.child.ended) throw new Error('cloudflared ended before /ready answered 200');
     const result = await checkReady(metrics, options.signal);
     if (result.ok) return;
     last = result.detail ?? last;
     if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms (${last})`);
     // Pause between polls, cut short by an abort or by cloudflared's exit.
-    await Promise.race([sleep(POLL_MS, options.signal), options.endedPromise]);
+    await Promise.race([sleep(POLL_MS, options.signal), options.child.exited]);
   }
 }
 
@@ -223,23 +224,13 @@ export async function openExpose(options: ExposeOptions, ctx: OpenContext): Prom
     child,
     cloudflaredLines((entry) => diagnoseTunnelLine(entry, seen)),
   );
-  let ended = false;
-  const endedPromise = child.exited.then(
-    () => {
-      ended = true;
-    },
-    () => {
-      ended = true;
-    },
-  );
 
   let publicUrl: string | undefined;
   try {
     await waitReady(metrics, {
       signal: ctx.signal,
       timeoutMs: READY_TIMEOUT_MS,
-      ended: () => ended,
-      endedPromise,
+      child,
     });
     if (quick) {
       // /quicktunnel holds the hostname without a scheme; the log box is the fallback (older builds).

@@ -1,6 +1,13 @@
 // Access: an OpenSSH local forward (`ssh -N -L`) through a jump host, ready once ssh's own listener accepts.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type ExitInfo, type OpenContext, ProviderError, type Target, type Tunnel } from '@tunnelmux/core';
+import {
+  type ChildHandle,
+  type ExitInfo,
+  type OpenContext,
+  ProviderError,
+  type Target,
+  type Tunnel,
+} from '@tunnelmux/core';
+import { sleep } from '@tunnelmux/core/async';
 import { CHANNEL_OPEN_FAILED, type ExplainInput, explainSshFailure } from './explain';
 import { listenerBelongsTo } from './listener';
 import type { SshOptions } from './options';
@@ -70,10 +77,6 @@ export async function openAccess(options: SshOptions, ctx: OpenContext): Promise
     env: { SSH_ASKPASS_REQUIRE: 'never' },
     keepLines: 100,
   });
-  let ended = false;
-  void child.exited.then(() => {
-    ended = true;
-  });
 
   ctx.forwardLines(child, ({ text }) => {
     const line = text.replace(/\r$/, '');
@@ -86,9 +89,9 @@ export async function openAccess(options: SshOptions, ctx: OpenContext): Promise
 
   const timeoutMs = (options.connectTimeout + 20) * 1000;
   try {
-    await waitForForward(ctx, child.pid, local, child.exited, () => ended, timeoutMs);
+    await waitForForward(ctx, child, local, timeoutMs);
   } catch (error) {
-    const byItself = ended;
+    const byItself = child.ended;
     const info = await child.stop();
     if (ctx.signal.aborted && !byItself) throw error;
     if (byItself) {
@@ -108,7 +111,7 @@ export async function openAccess(options: SshOptions, ctx: OpenContext): Promise
     done: child.done,
     dial: (signal) => ctx.dialTcp(local, { signal, timeoutMs: 5000 }),
     async check() {
-      if (ended) return { ok: false, detail: 'ssh has exited' };
+      if (child.ended) return { ok: false, detail: 'ssh has exited' };
       const mine = child.pid === undefined ? undefined : await listenerBelongsTo(child.pid, localPort);
       return mine === false
         ? { ok: false, detail: `ssh no longer listens on 127.0.0.1:${localPort}` }
@@ -125,29 +128,22 @@ export async function openAccess(options: SshOptions, ctx: OpenContext): Promise
  * Ready = the forward's port accepts, after auth, and the listener is ssh's own (a squatter on a fixed
  * `localPort` answers too, until ssh fails to bind it and exits). Never a fixed sleep.
  */
-async function waitForForward(
-  ctx: OpenContext,
-  pid: number | undefined,
-  local: Target,
-  exited: Promise<ExitInfo>,
-  hasEnded: () => boolean,
-  timeoutMs: number,
-): Promise<void> {
+async function waitForForward(ctx: OpenContext, child: ChildHandle, local: Target, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (hasEnded()) throw new ProviderError('ssh exited before its forward was ready');
+    if (child.ended) throw new ProviderError('ssh exited before its forward was ready');
     await ctx.waitForPort(local, {
       signal: ctx.signal,
       timeoutMs: Math.max(1, deadline - Date.now()),
-      until: exited,
+      until: child.exited,
     });
-    const mine = pid === undefined ? undefined : await listenerBelongsTo(pid, local.port);
-    if (mine !== false && !hasEnded()) return;
+    const mine = child.pid === undefined ? undefined : await listenerBelongsTo(child.pid, local.port);
+    if (mine !== false && !child.ended) return;
     if (Date.now() > deadline) {
       throw new ProviderError(`another program answers on 127.0.0.1:${local.port}, not ssh`);
     }
     // Someone else holds the port: wait (bounded) for ssh to bind it or to give up.
-    await Promise.race([exited, sleep(50, undefined, { signal: ctx.signal })]);
+    await Promise.race([child.exited, sleep(50, ctx.signal)]);
   }
 }
 

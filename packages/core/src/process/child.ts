@@ -42,6 +42,8 @@ export interface ChildLine {
 export interface ChildHandle {
   readonly pid: number | undefined;
   readonly exited: Promise<ExitInfo>;
+  /** True once `exited` has settled. */
+  readonly ended: boolean;
   /** The tunnel's end as core wants it (`Tunnel.done`), filled from the exit and `explainExit`. */
   readonly done: Promise<TunnelEnd>;
   /** Call `listener` for every line from now on; returns an unsubscribe function. */
@@ -130,9 +132,16 @@ export function spawnChild(
   }
 
   let stopping: Promise<ExitInfo> | undefined;
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
   const handle: ChildHandle = {
     pid: subprocess.pid,
     exited,
+    get ended() {
+      return ended;
+    },
     done: exited.then((info) => processEnd({ ...info, ...options.explainExit?.(info) })),
     stdio: { stdin: subprocess.stdin, stdout: subprocess.stdout, stderr: subprocess.stderr },
     onLine(listener) {
