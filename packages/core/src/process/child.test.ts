@@ -34,7 +34,9 @@ describe('spawnChild', () => {
     await expect(ready.waitForLine(/listening on/, { timeoutMs: 10_000 })).resolves.toMatchObject({
       stream: 'stdout',
     });
+    expect(ready.ended).toBe(false);
     await ready.stop();
+    expect(ready.ended).toBe(true);
     const dies = spawnChild(node, ['-e', 'console.error("bad token"); process.exit(1)'], process.env);
     await expect(dies.waitForLine(/listening/, { timeoutMs: 10_000 })).rejects.toThrow(
       /exited \(code 1\) before printing/,
