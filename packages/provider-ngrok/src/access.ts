@@ -1,6 +1,7 @@
 // Access mode: a path to a TCP address an ngrok agent publishes on the far side. No local process.
 import type { Duplex } from 'node:stream';
 import { ConfigError, type OpenContext, ProviderError, type Tunnel, type TunnelEnd } from '@tunnelmux/core';
+import { abortable } from '@tunnelmux/core/async';
 import { type Endpoint, type LookupResult, listEndpoints, selectEndpoint } from './endpoint-lookup';
 import {
   describeSelector,
@@ -45,16 +46,6 @@ export class EndpointResolver {
     })();
     return this.inflight;
   }
-}
-
-/** `promise`, or a rejection with the signal's reason once it aborts first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function sameAddress(a: TcpAddress, b: TcpAddress): boolean {
@@ -262,7 +253,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
   if (resolver) {
     tunnel.check = async (signal: AbortSignal) => {
       const started = Date.now();
-      const result = await untilAborted(resolver.resolve(), signal);
+      const result = await abortable(resolver.resolve(), signal);
       if ('gone' in result) {
         gone(goneMessage());
         return { ok: false, detail: goneMessage(), latencyMs: Date.now() - started };
