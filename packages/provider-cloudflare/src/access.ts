@@ -8,7 +8,7 @@ import {
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS } from './log-parser';
+import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS, startFailure } from './log-parser';
 import { type AccessOptions, resolveServiceToken } from './options';
 
 /** cloudflared started the interactive Access login (token/transfer.go, token/token.go). */
@@ -91,10 +91,6 @@ function portBusy(target: Target): Promise<string | undefined> {
   });
 }
 
-function tail(lines: string[]): string {
-  return lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
-}
-
 /** Why open failed, from how cloudflared ended and what it printed. */
 export function openFailure(input: {
   error: unknown;
@@ -115,13 +111,7 @@ export function openFailure(input: {
   const bind =
     input.bindFailure ?? lines.find((line) => line.startsWith('failed to start forwarding server'))?.trim();
   if (bind) return bindError(listen, bind, input.fixedPort, pathId, lines);
-  const exitedFirst = info.code !== null || info.signal !== null;
-  const how = info.reason ?? (info.signal ? `signal ${info.signal}` : `code ${info.code}`);
-  const cause = input.error instanceof Error ? input.error.message : String(input.error);
-  const message = exitedFirst
-    ? `cloudflared exited (${how}) before listening on ${endpoint}${tail(lines)}`
-    : `cloudflared did not listen on ${endpoint}: ${cause}${tail(lines)}`;
-  return new ProviderError(message, { provider: 'cloudflare', pathId, cause: input.error, lastLines: lines });
+  return startFailure(info, input.error, `listening on ${endpoint}`, `did not listen on ${endpoint}`);
 }
 
 /** Open an access path; resolves once cloudflared's listener accepts connections. */

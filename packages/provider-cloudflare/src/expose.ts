@@ -12,7 +12,7 @@ import {
   type Tunnel,
 } from '@tunnelmux/core';
 import { sleep } from '@tunnelmux/core/async';
-import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS } from './log-parser';
+import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS, startFailure } from './log-parser';
 import { type ExposeOptions, resolveTunnelToken } from './options';
 
 /** One request to the metrics server may take this long (it is local; more means cloudflared is stuck). */
@@ -94,13 +94,8 @@ export function exposeOpenFailure(input: {
       lastLines: lines,
     });
   }
-  const tail = lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
-  const how = info.reason ?? (info.signal ? `signal ${info.signal}` : `code ${info.code}`);
-  const cause = input.error instanceof Error ? input.error.message : String(input.error);
-  const message = exitedFirst
-    ? `cloudflared exited (${how}) before the tunnel was ready${tail}`
-    : `cloudflared did not become ready (http://${input.metrics}/ready never answered 200): ${cause}${tail}`;
-  return new ProviderError(message, { provider: 'cloudflare', pathId, cause: input.error, lastLines: lines });
+  const notReady = `did not become ready (http://${input.metrics}/ready never answered 200)`;
+  return startFailure(info, input.error, 'the tunnel was ready', notReady);
 }
 
 /** One GET to the metrics server; bounded by REQUEST_TIMEOUT_MS and `signal`. */

@@ -1,6 +1,6 @@
 // cloudflared's stderr: zerolog console lines (`<time> <LVL> <message> key=value ...`), zerolog JSON lines
 // (`--output json`), and raw text (urfave errors, the Access login prompt, Go panics).
-import type { LineParser, LogLevel } from '@tunnelmux/core';
+import { type ExitInfo, type LineParser, type LogLevel, ProviderError } from '@tunnelmux/core';
 
 /** One line of cloudflared output, parsed. */
 export interface LogEntry {
@@ -106,4 +106,20 @@ export function cloudflaredLines(see: (entry: LogEntry) => void): LineParser {
     const fields = Object.keys(entry.fields).length > 0 ? entry.fields : undefined;
     return { level: entry.level, message: entry.message, fields };
   };
+}
+
+/**
+ * The plain open failure, when no known cause matched: cloudflared exited before it was `ready`, or it ran but
+ * never became ready (`notReady`, then the wait's own error); its last lines follow.
+ */
+export function startFailure(info: ExitInfo, error: unknown, ready: string, notReady: string): ProviderError {
+  const lines = info.lastLines;
+  const tail = lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
+  const exited = info.code !== null || info.signal !== null;
+  const how = info.reason ?? (info.signal ? `signal ${info.signal}` : `code ${info.code}`);
+  const cause = error instanceof Error ? error.message : String(error);
+  const message = exited
+    ? `cloudflared exited (${how}) before ${ready}${tail}`
+    : `cloudflared ${notReady}: ${cause}${tail}`;
+  return new ProviderError(message, { provider: 'cloudflare', cause: error, lastLines: lines });
 }
