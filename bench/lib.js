@@ -94,21 +94,22 @@ export function directProvider(core) {
     apiVersion: 1,
     name: 'bench-direct',
     summary: 'benchmark stand-in: dial goes straight to the target, in process',
-    modes: ['access'],
-    options: noOptions,
-    async open(_options, ctx) {
-      let close;
-      const exited = new Promise((resolve) => {
-        close = () => resolve({ code: 0, signal: null, lastLines: [] });
-      });
-      return {
-        endpoint: `${ctx.target.host}:${ctx.target.port}`,
-        exited,
-        dial: (signal) => ctx.dialTcp(ctx.target, { signal, timeoutMs: 5000 }),
-        async close() {
-          close();
-        },
-      };
+    access: {
+      options: noOptions,
+      async open(_options, ctx) {
+        let close;
+        const done = new Promise((resolve) => {
+          close = () => resolve({ reason: 'closed' });
+        });
+        return {
+          endpoint: `${ctx.target.host}:${ctx.target.port}`,
+          done,
+          dial: (signal) => ctx.dialTcp(ctx.target, { signal, timeoutMs: 5000 }),
+          async close() {
+            close();
+          },
+        };
+      },
     },
   });
 }

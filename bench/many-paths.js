@@ -34,45 +34,46 @@ function relayProvider(core, relays) {
     apiVersion: 1,
     name: 'bench-relay',
     summary: 'benchmark stand-in: an in-process loopback relay per path',
-    modes: ['access'],
-    options: noOptions,
-    async open(_options, ctx) {
-      const sockets = new Set();
-      const server = net.createServer((client) => {
-        const upstream = net.connect(ctx.target);
-        for (const socket of [client, upstream]) {
-          sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
-          socket.on('error', () => socket.destroy());
-        }
-        // Reset rather than close the hop to the target: every relay dials the same target port, and 500
-        // closes a second would pile up TIME_WAIT sockets on it until connect() itself stalls the process.
-        client.on('close', () => upstream.resetAndDestroy());
-        upstream.on('close', () => client.destroy());
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
-      await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: '127.0.0.1', port: 0, backlog: 64 }, resolve);
-      });
-      relays.add(server);
-      const { port } = server.address();
-      let resolveExit;
-      const exited = new Promise((resolve) => {
-        resolveExit = resolve;
-      });
-      return {
-        endpoint: `127.0.0.1:${port}`,
-        exited,
-        dial: (signal) => ctx.dialTcp({ host: '127.0.0.1', port }, { signal, timeoutMs: 5000 }),
-        async close() {
-          for (const socket of sockets) socket.destroy();
-          await new Promise((resolve) => server.close(() => resolve()));
-          relays.delete(server);
-          resolveExit({ code: 0, signal: null, lastLines: [] });
-        },
-      };
+    access: {
+      options: noOptions,
+      async open(_options, ctx) {
+        const sockets = new Set();
+        const server = net.createServer((client) => {
+          const upstream = net.connect(ctx.target);
+          for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on('close', () => sockets.delete(socket));
+            socket.on('error', () => socket.destroy());
+          }
+          // Reset rather than close the hop to the target: every relay dials the same target port, and 500
+          // closes a second would pile up TIME_WAIT sockets on it until connect() itself stalls the process.
+          client.on('close', () => upstream.resetAndDestroy());
+          upstream.on('close', () => client.destroy());
+          client.pipe(upstream);
+          upstream.pipe(client);
+        });
+        await new Promise((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host: '127.0.0.1', port: 0, backlog: 64 }, resolve);
+        });
+        relays.add(server);
+        const { port } = server.address();
+        let resolveExit;
+        const done = new Promise((resolve) => {
+          resolveExit = resolve;
+        });
+        return {
+          endpoint: `127.0.0.1:${port}`,
+          done,
+          dial: (signal) => ctx.dialTcp({ host: '127.0.0.1', port }, { signal, timeoutMs: 5000 }),
+          async close() {
+            for (const socket of sockets) socket.destroy();
+            await new Promise((resolve) => server.close(() => resolve()));
+            relays.delete(server);
+            resolveExit({ reason: 'closed' });
+          },
+        };
+      },
     },
   });
 }

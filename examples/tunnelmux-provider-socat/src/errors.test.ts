@@ -49,7 +49,7 @@ describe('socat errors', () => {
       options: { bin: '/nonexistent/bin/socat' },
     });
     expect(status.state).toBe('failed');
-    expect(status.lastError).toContain('[tunnelmux] [socat] socat not found at "/nonexistent/bin/socat"');
+    expect(status.lastError).toContain('[tunnelmux] [socat] socat was not found at "/nonexistent/bin/socat"');
     expect(status.lastError).toContain('apt-get install socat');
   });
 

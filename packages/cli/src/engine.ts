@@ -72,7 +72,7 @@ export async function checkOptions(
     const provider = providers.get(path.provider)?.provider;
     if (!provider) continue;
     try {
-      await validateOptions(provider, path.options ?? {}, { pathId: path.id });
+      await validateOptions(provider, path.options ?? {}, { pathId: path.id, mode: path.mode });
     } catch (error) {
       const field = (error as { field?: string }).field;
       const fieldPath = [

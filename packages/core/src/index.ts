@@ -24,10 +24,10 @@ export type {
   CheckResult,
   DetectContext,
   DetectResult,
-  ExitInfo,
   LogLevel,
   OpenContext,
   Provider,
   Target,
   Tunnel,
+  TunnelEnd,
 } from './provider/types';

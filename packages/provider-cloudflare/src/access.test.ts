@@ -12,8 +12,7 @@ import {
   writeCloudflaredFaults,
 } from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { INSTALL_URL } from './detect';
-import cloudflare from './index';
+import cloudflare, { INSTALL_URL } from './index';
 import { childrenMatching, type Harness, openHarness, tempDir, until } from './test-support';
 
 const HOST = 'ssh.example.com';
@@ -181,14 +180,14 @@ describe('cloudflare access path', () => {
     expect(harness.dialFailures[0]).toContain('https://nowhere.example.com');
   });
 
-  it('settles exited with the last lines when cloudflared crashes', async () => {
+  it('settles done with the last lines when cloudflared crashes', async () => {
     const file = faultFile({});
     const { tunnel } = await open({ hostname: HOST }, await harnessFor({ faultsFile: file }));
     writeCloudflaredFaults(file, { mode: 'crash' });
-    const info = await tunnel.exited;
-    expect(info.code).toBe(2);
-    expect(info.lastLines.join('\n')).toContain('panic: fake crash');
-    expect(info.lastLines.join('\n')).toContain('Start Websocket listener');
+    const info = await tunnel.done;
+    expect(info.exit?.code).toBe(2);
+    expect(info.lastLines?.join('\n')).toContain('panic: fake crash');
+    expect(info.lastLines?.join('\n')).toContain('Start Websocket listener');
   });
 
   it('fails open (not fatal) with the last lines when cloudflared crashes at start', async () => {
@@ -258,11 +257,11 @@ describe('cloudflare access path', () => {
     const { tunnel } = await open({ hostname: HOST }, harness);
     const socket = (await tunnel.dial(AbortSignal.timeout(5000))) as net.Socket;
     socket.on('error', () => undefined);
-    const info = await tunnel.exited;
+    const info = await tunnel.done;
     socket.destroy();
     expect(info.reason).toContain('interactive Cloudflare Access login');
     expect(info.reason).toContain('"serviceTokenId" and "serviceTokenSecret"');
-    expect(info.lastLines.join('\n')).toContain('A browser window should have opened at the following URL');
+    expect(info.lastLines?.join('\n')).toContain('A browser window should have opened at the following URL');
     expect(harness.logs.some((log) => log.level === 'error' && log.message.includes('serviceTokenId'))).toBe(
       true,
     );
@@ -312,9 +311,10 @@ describe('cloudflare access path', () => {
     expect(await readUntil(socket, (text) => text.includes('\r\n'))).toBe(target.banner);
     socket.destroy();
     await tunnel.close();
-    const info = await tunnel.exited;
-    expect(info.lastLines.length).toBeLessThanOrEqual(50);
-    for (const line of info.lastLines) expect(line.length).toBeLessThanOrEqual(4096 + '… [truncated]'.length);
+    const info = await tunnel.done;
+    expect(info.lastLines?.length).toBeLessThanOrEqual(50);
+    for (const line of info.lastLines ?? [])
+      expect(line.length).toBeLessThanOrEqual(4096 + '… [truncated]'.length);
   }, 90_000);
 
   it('close() stops cloudflared with connections in flight, leaving no process', async () => {
@@ -328,7 +328,7 @@ describe('cloudflare access path', () => {
     await tunnel.close();
     await tunnel.close();
     expect(await isAlive(pid)).toBe(false);
-    expect((await tunnel.exited).code).toBe(0);
+    expect((await tunnel.done).exit?.code).toBe(0);
     socket.destroy();
   });
 });

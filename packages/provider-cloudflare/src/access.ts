@@ -1,19 +1,9 @@
 // The access side: `cloudflared access tcp --hostname H --url 127.0.0.1:<port>`; `dial` connects to that port.
 import net from 'node:net';
-import {
-  ConfigError,
-  type ExitInfo,
-  type OpenContext,
-  ProviderError,
-  type Target,
-  type Tunnel,
-} from '@tunnelmux/core';
-import { resolveBinary } from './detect';
-import { type LogEntry, parseLogLine } from './log-parser';
-import { type CloudflareOptions, resolveServiceToken } from './options';
-
-/** How long open waits for the listener when nothing aborts it first (the manager's openTimeout usually does). */
-const READY_TIMEOUT_MS = 60_000;
+import { ConfigError, type OpenContext, ProviderError, type Target, type Tunnel } from '@tunnelmux/core';
+import type { ExitInfo } from '@tunnelmux/core/provider';
+import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS, startFailure } from './log-parser';
+import { type AccessOptions, resolveServiceToken } from './options';
 
 /** cloudflared started the interactive Access login (token/transfer.go, token/token.go). */
 const LOGIN_PROMPTS = [
@@ -95,10 +85,6 @@ function portBusy(target: Target): Promise<string | undefined> {
   });
 }
 
-function tail(lines: string[]): string {
-  return lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
-}
-
 /** Why open failed, from how cloudflared ended and what it printed. */
 export function openFailure(input: {
   error: unknown;
@@ -119,38 +105,20 @@ export function openFailure(input: {
   const bind =
     input.bindFailure ?? lines.find((line) => line.startsWith('failed to start forwarding server'))?.trim();
   if (bind) return bindError(listen, bind, input.fixedPort, pathId, lines);
-  const exitedFirst = info.code !== null || info.signal !== null;
-  const how = info.reason ?? (info.signal ? `signal ${info.signal}` : `code ${info.code}`);
-  const cause = input.error instanceof Error ? input.error.message : String(input.error);
-  const message = exitedFirst
-    ? `cloudflared exited (${how}) before listening on ${endpoint}${tail(lines)}`
-    : `cloudflared did not listen on ${endpoint}: ${cause}${tail(lines)}`;
-  return new ProviderError(message, { provider: 'cloudflare', pathId, cause: input.error, lastLines: lines });
+  return startFailure(info, input.error, `listening on ${endpoint}`, `did not listen on ${endpoint}`);
 }
 
 /** Open an access path; resolves once cloudflared's listener accepts connections. */
-export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Promise<Tunnel> {
+export async function openAccess(options: AccessOptions, ctx: OpenContext): Promise<Tunnel> {
   const { pathId } = ctx;
-  const { hostname } = input;
-  if (hostname === undefined) {
-    // Expose options (a tunnel token, quickTunnel) on an access path: the path's mode or its options are wrong.
-    throw ConfigError.invalid(
-      'option "hostname"',
-      undefined,
-      'the Access application hostname for an access path ("tunnelToken", "quickTunnel" and the other ' +
-        'expose options need `mode: expose` on the path)',
-      { provider: 'cloudflare', pathId },
-    );
-  }
-  const options = { ...input, hostname };
-  const command = await resolveBinary(ctx, options.bin, { pathId });
+  const command = await ctx.findBinary(options.bin);
   const { token, missing } = resolveServiceToken(options, ctx.env);
   if (missing) {
     throw ConfigError.invalid(
       `option "${missing.field}"`,
       missing.variable,
       'the name of a set, non-empty environment variable',
-      { provider: 'cloudflare', pathId, hint: `set ${missing.variable} in the environment of tunnelmux` },
+      { hint: `set ${missing.variable} in the environment of tunnelmux` },
     );
   }
   if (token) {
@@ -158,6 +126,7 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
     ctx.secret(token.secret);
   }
 
+  let afterOpenFailure: string | undefined;
   const listen: Target = { host: '127.0.0.1', port: options.port ?? (await ctx.freePort('127.0.0.1')) };
   const endpoint = `${listen.host}:${listen.port}`;
   if (options.port !== undefined) {
@@ -169,12 +138,15 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
   if (options.logLevel) args.push('--loglevel', options.logLevel);
   // The service token reaches cloudflared only through its environment (its flags would show in ps).
   const env = token ? { TUNNEL_SERVICE_TOKEN_ID: token.id, TUNNEL_SERVICE_TOKEN_SECRET: token.secret } : {};
-  const child = ctx.spawn(command, args, { env, signal: ctx.signal });
+  const child = ctx.spawn(command, args, {
+    env,
+    signal: ctx.signal,
+    explainExit: () => (afterOpenFailure ? { reason: afterOpenFailure } : undefined),
+  });
 
   let opened = false;
   let loginSeen = false;
   let bindFailure: string | undefined;
-  let afterOpenFailure: string | undefined;
   let rejectOpen!: (error: ProviderError) => void;
   const fatalDuringOpen = new Promise<never>((_, reject) => {
     rejectOpen = reject;
@@ -196,15 +168,15 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
     void child.stop();
   };
 
-  const off = child.onLine(({ text }) => {
-    const entry = parseLogLine(text);
-    if (Object.keys(entry.fields).length > 0) ctx.log[entry.level](entry.message, entry.fields);
-    else ctx.log[entry.level](entry.message);
-    const found = diagnose(entry, options.hostname);
-    if (found?.kind === 'login') onLogin();
-    else if (found?.kind === 'bind') bindFailure = found.error;
-    else if (found?.kind === 'dial-failure') ctx.reportDialFailure(found.reason);
-  });
+  const off = ctx.forwardLines(
+    child,
+    cloudflaredLines((entry) => {
+      const found = diagnose(entry, options.hostname);
+      if (found?.kind === 'login') onLogin();
+      else if (found?.kind === 'bind') bindFailure = found.error;
+      else if (found?.kind === 'dial-failure') ctx.reportDialFailure(found.reason);
+    }),
+  );
 
   try {
     // cloudflared logs "Start Websocket listener" before it binds: only a port that accepts means ready.
@@ -231,14 +203,11 @@ export async function openAccess(input: CloudflareOptions, ctx: OpenContext): Pr
   }
   opened = true;
 
-  const exited: Promise<ExitInfo> = child.exited.then((info) => {
-    off();
-    return afterOpenFailure ? { ...info, reason: afterOpenFailure } : info;
-  });
+  void child.exited.then(off);
   return {
     endpoint,
     pid: child.pid,
-    exited,
+    done: child.done,
     dial: (signal) => ctx.dialTcp(listen, { signal }),
     close: async () => {
       await child.stop();

@@ -1,7 +1,6 @@
 import { fakeEnv } from '@tunnelmux/testkit/fakes';
 import { describe, expect, it } from 'vitest';
-import { INSTALL_URL, parseVersion } from './detect';
-import cloudflare from './index';
+import cloudflare, { INSTALL_URL, parseVersion } from './index';
 import { openHarness } from './test-support';
 
 describe('parseVersion', () => {

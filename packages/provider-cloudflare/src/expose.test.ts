@@ -86,7 +86,7 @@ async function openExpose(
       publicUrls.push(url);
     },
   };
-  const valid = await validateOptions(cloudflare, options);
+  const valid = await validateOptions(cloudflare, options, { mode: 'expose' });
   const tunnel = await cloudflare.open(valid, harness.ctx);
   cleanups.push(() => tunnel.close());
   return { harness, tunnel, publicUrls, edgePort };
@@ -230,7 +230,10 @@ describe('cloudflare expose: named tunnel', () => {
     const harness = await openHarness(env, service);
     cleanups.push(() => harness.close());
     const ctx = { ...harness.ctx, mode: 'expose' as const };
-    const opening = cloudflare.open(await validateOptions(cloudflare, { tunnelToken: TOKEN }), ctx);
+    const opening = cloudflare.open(
+      await validateOptions(cloudflare, { tunnelToken: TOKEN }, { mode: 'expose' }),
+      ctx,
+    );
     const settled = opening.then(
       () => 'opened',
       () => 'failed',
@@ -248,15 +251,15 @@ describe('cloudflare expose: named tunnel', () => {
     await until(async () => !(await isAlive(pid!)), 10_000, 'cloudflared to exit');
   });
 
-  it('reports a crash after open through exited, not fatal', async () => {
+  it('reports a crash after open through done, not fatal', async () => {
     const faults = `${temp.dir}/crash-later.json`;
     writeCloudflaredFaults(faults, {});
     const { tunnel } = await openExpose({ tunnelToken: TOKEN }, { faultsFile: faults });
     writeCloudflaredFaults(faults, { mode: 'crash' } as CloudflaredFaults);
-    const info = await tunnel.exited;
+    const info = await tunnel.done;
     expect(info.fatal).toBeFalsy();
-    expect(info.code).toBe(2);
-    expect(info.lastLines.join('\n')).toContain('panic: fake crash');
+    expect(info.exit?.code).toBe(2);
+    expect(info.lastLines?.join('\n')).toContain('panic: fake crash');
   });
 
   it('ends with a fatal exit when the edge starts answering Unauthorized (token revoked)', async () => {
@@ -264,8 +267,8 @@ describe('cloudflare expose: named tunnel', () => {
     writeCloudflaredFaults(faults, {});
     const { tunnel } = await openExpose({ tunnelToken: TOKEN }, { faultsFile: faults });
     writeCloudflaredFaults(faults, { startup: 'auth' });
-    const info = await tunnel.exited;
-    expect(info).toMatchObject({ code: 1, fatal: true });
+    const info = await tunnel.done;
+    expect(info).toMatchObject({ exit: { code: 1 }, fatal: true });
     expect(info.reason).toContain('Unauthorized: Invalid tunnel secret');
   });
 
@@ -413,15 +416,22 @@ describe('cloudflare expose: options and modes', () => {
     const { env } = await fakeSetup();
     const harness = await openHarness(env, service);
     cleanups.push(() => harness.close());
-    const access = await validateOptions(cloudflare, { hostname: 'ssh.example.com' });
-    const expose = await validateOptions(cloudflare, { tunnelToken: TOKEN });
-    await expect(cloudflare.open(access, { ...harness.ctx, mode: 'expose' })).rejects.toThrow(ConfigError);
-    await expect(cloudflare.open(expose, harness.ctx)).rejects.toThrow(/mode: expose/);
+    // Core picks the schema by the path's mode, so the mismatch is refused before anything runs.
+    await expect(
+      validateOptions(cloudflare, { hostname: 'ssh.example.com' }, { mode: 'expose' }),
+    ).rejects.toThrow(ConfigError);
+    await expect(validateOptions(cloudflare, { tunnelToken: TOKEN }, { mode: 'access' })).rejects.toThrow(
+      /mode: expose/,
+    );
   });
 
   it('names what is wrong in expose options', async () => {
     const reject = async (options: unknown) =>
-      ((await validateOptions(cloudflare, options).catch((error: unknown) => error)) as Error).message;
+      (
+        (await validateOptions(cloudflare, options, { mode: 'expose' }).catch(
+          (error: unknown) => error,
+        )) as Error
+      ).message;
     expect(await reject({ publicHostname: 'ssh.example.com' })).toContain(
       'option "tunnelToken": is required for an expose path',
     );

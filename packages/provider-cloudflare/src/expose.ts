@@ -4,18 +4,16 @@
 import {
   type CheckResult,
   ConfigError,
-  type ExitInfo,
   type OpenContext,
   ProviderError,
   type Target,
   type Tunnel,
 } from '@tunnelmux/core';
-import { resolveBinary } from './detect';
-import { type LogEntry, parseLogLine } from './log-parser';
-import { type CloudflareOptions, resolveTunnelToken } from './options';
+import { sleep } from '@tunnelmux/core/async';
+import type { ChildHandle, ExitInfo } from '@tunnelmux/core/provider';
+import { cloudflaredLines, type LogEntry, READY_TIMEOUT_MS, startFailure } from './log-parser';
+import { type ExposeOptions, resolveTunnelToken } from './options';
 
-/** How long open waits for /ready when nothing aborts it first (the manager's openTimeout usually does). */
-const READY_TIMEOUT_MS = 60_000;
 /** One request to the metrics server may take this long (it is local; more means cloudflared is stuck). */
 const REQUEST_TIMEOUT_MS = 2_000;
 /** Pause between /ready polls while cloudflared connects. */
@@ -95,13 +93,8 @@ export function exposeOpenFailure(input: {
       lastLines: lines,
     });
   }
-  const tail = lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
-  const how = info.reason ?? (info.signal ? `signal ${info.signal}` : `code ${info.code}`);
-  const cause = input.error instanceof Error ? input.error.message : String(input.error);
-  const message = exitedFirst
-    ? `cloudflared exited (${how}) before the tunnel was ready${tail}`
-    : `cloudflared did not become ready (http://${input.metrics}/ready never answered 200): ${cause}${tail}`;
-  return new ProviderError(message, { provider: 'cloudflare', pathId, cause: input.error, lastLines: lines });
+  const notReady = `did not become ready (http://${input.metrics}/ready never answered 200)`;
+  return startFailure(info, input.error, 'the tunnel was ready', notReady);
 }
 
 /** One GET to the metrics server; bounded by REQUEST_TIMEOUT_MS and `signal`. */
@@ -145,30 +138,22 @@ export async function checkReady(metrics: string, signal: AbortSignal): Promise<
   }
 }
 
-/** Resolve once /ready answers 200; reject on timeout, abort, or when `ended` settles first. */
+/** Resolve once /ready answers 200; reject on timeout, abort, or when cloudflared exits first. */
 async function waitReady(
   metrics: string,
-  options: { signal: AbortSignal; timeoutMs: number; ended: () => boolean; endedPromise: Promise<unknown> },
+  options: { signal: AbortSignal; timeoutMs: number; child: ChildHandle },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer yet';
   for (;;) {
     if (options.signal.aborted) throw options.signal.reason;
-    if (options.ended()) throw new Error('cloudflared ended before /ready answered 200');
+    if (options.child.ended) throw new Error('cloudflared ended before /ready answered 200');
     const result = await checkReady(metrics, options.signal);
     if (result.ok) return;
     last = result.detail ?? last;
     if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms (${last})`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
-      function done() {
-        clearTimeout(timer);
-        options.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      options.signal.addEventListener('abort', done, { once: true });
-      void options.endedPromise.then(done, done);
-    });
+    // Pause between polls, cut short by an abort or by cloudflared's exit.
+    await Promise.race([sleep(POLL_MS, options.signal), options.child.exited]);
   }
 }
 
@@ -189,21 +174,9 @@ function tokenSecret(token: string): string | undefined {
 }
 
 /** Open an expose path; resolves once cloudflared's /ready answers 200 (and a quick tunnel's URL is known). */
-export async function openExpose(options: CloudflareOptions, ctx: OpenContext): Promise<Tunnel> {
+export async function openExpose(options: ExposeOptions, ctx: OpenContext): Promise<Tunnel> {
   const { pathId } = ctx;
-  if (
-    options.hostname !== undefined ||
-    !(options.tunnelToken || options.tunnelTokenEnv || options.quickTunnel)
-  ) {
-    throw ConfigError.invalid(
-      'option "tunnelToken"',
-      undefined,
-      'a named tunnel token ("tunnelToken" or "tunnelTokenEnv") or "quickTunnel: true" for an expose path ' +
-        '("hostname" and the service token options are for access paths)',
-      { provider: 'cloudflare', pathId },
-    );
-  }
-  const command = await resolveBinary(ctx, options.bin, { pathId });
+  const command = await ctx.findBinary(options.bin);
   const quick = options.quickTunnel === true;
   const env: NodeJS.ProcessEnv = {};
   if (!quick) {
@@ -213,7 +186,7 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
         'option "tunnelTokenEnv"',
         missing,
         'the name of a set, non-empty environment variable',
-        { provider: 'cloudflare', pathId, hint: `set ${missing} in the environment of tunnelmux` },
+        { hint: `set ${missing} in the environment of tunnelmux` },
       );
     }
     ctx.secret(token);
@@ -232,23 +205,18 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
   const service = ctx.target.host.includes(':') ? `[${ctx.target.host}]` : ctx.target.host;
   if (quick) args.push('--url', `http://${service}:${ctx.target.port}`);
   else args.push('run');
-  const child = ctx.spawn(command, args, { env, signal: ctx.signal });
-
   const seen: TunnelDiagnosis = { badToken: false, shuttingDown: false };
-  const off = child.onLine(({ text }) => {
-    const entry = parseLogLine(text);
-    if (Object.keys(entry.fields).length > 0) ctx.log[entry.level](entry.message, entry.fields);
-    else ctx.log[entry.level](entry.message);
-    diagnoseTunnelLine(entry, seen);
+  const child = ctx.spawn(command, args, {
+    env,
+    signal: ctx.signal,
+    explainExit: (info) => {
+      const fatal = fatalExitReason(info, seen);
+      return fatal ? { reason: fatal, fatal: true } : undefined;
+    },
   });
-  let ended = false;
-  const endedPromise = child.exited.then(
-    () => {
-      ended = true;
-    },
-    () => {
-      ended = true;
-    },
+  const off = ctx.forwardLines(
+    child,
+    cloudflaredLines((entry) => diagnoseTunnelLine(entry, seen)),
   );
 
   let publicUrl: string | undefined;
@@ -256,8 +224,7 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
     await waitReady(metrics, {
       signal: ctx.signal,
       timeoutMs: READY_TIMEOUT_MS,
-      ended: () => ended,
-      endedPromise,
+      child,
     });
     if (quick) {
       // /quicktunnel holds the hostname without a scheme; the log box is the fallback (older builds).
@@ -282,17 +249,13 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
   if (publicUrl) ctx.setPublicUrl(publicUrl);
 
   const dialable = options.publicAddress ? parseAddress(options.publicAddress) : undefined;
-  const exited: Promise<ExitInfo> = child.exited.then((info) => {
-    off();
-    const fatal = fatalExitReason(info, seen);
-    return fatal ? { ...info, reason: fatal, fatal: true } : info;
-  });
+  void child.exited.then(off);
   return {
     endpoint: options.publicAddress ?? publicUrl ?? `http://${metrics}/ready`,
     publicUrl,
     pid: child.pid,
     health: dialable ? 'dial' : 'check',
-    exited,
+    done: child.done,
     check: (signal) => checkReady(metrics, signal),
     dial: async (signal) => {
       if (dialable) return ctx.dialTcp(dialable, { signal });
@@ -300,7 +263,6 @@ export async function openExpose(options: CloudflareOptions, ctx: OpenContext): 
         'this expose path cannot be dialled from this machine (clients reach a named tunnel through Cloudflare, ' +
           'e.g. `cloudflared access tcp`); its health is cloudflared\'s /ready. Set option "publicAddress" to a ' +
           'host:port that reaches the published service from here to probe it end to end',
-        { provider: 'cloudflare', pathId },
       );
     },
     close: async () => {

@@ -1,29 +1,50 @@
 // @tunnelmux/provider-cloudflare: Cloudflare Access (access) and Cloudflare Tunnel (expose) paths driven by cloudflared.
 import { defineProvider } from '@tunnelmux/core';
 import { openAccess } from './access';
-import { COMMAND, detect, INSTALL_URL, parseVersion } from './detect';
 import { openExpose } from './expose';
-import { type CloudflareOptions, cloudflareOptions } from './options';
+import { accessOptions, exposeOptions } from './options';
 
-const cloudflare = defineProvider<CloudflareOptions>({
+export const INSTALL_URL =
+  'https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/';
+
+/** What `cloudflared --version` says. */
+export interface CloudflaredVersion {
+  version: string;
+  /** The build time as printed, e.g. `2025-11-07T16:30 UTC`. */
+  built?: string;
+  fips: boolean;
+}
+
+/** Parse `cloudflared version 2025.11.1 (built 2025-11-07T16:30 UTC)` (or the bare `version --short` output). */
+export function parseVersion(output: string): CloudflaredVersion | undefined {
+  const full = /cloudflared version (\S+)(?: \(built (.+?)( with FIPS)?\))?/.exec(output);
+  if (full) return { version: full[1]!, built: full[2], fips: full[3] !== undefined };
+  const short = /^\s*(\d+\.\d+\.\d+\S*)\s*$/.exec(output);
+  return short ? { version: short[1]!, fips: false } : undefined;
+}
+
+const cloudflare = defineProvider({
   apiVersion: 1,
   name: 'cloudflare',
   summary:
     'Cloudflare Access (cloudflared access tcp) and Cloudflare Tunnel (cloudflared tunnel run / quick tunnels)',
-  modes: ['access', 'expose'],
   binary: {
-    command: COMMAND,
+    command: 'cloudflared',
     versionArgs: ['--version'],
     install: INSTALL_URL,
-    parseVersion: (output) => parseVersion(output)?.version,
+    parseVersion(output) {
+      const parsed = parseVersion(output);
+      const facts = [parsed?.built && `built ${parsed.built}`, parsed?.fips && 'FIPS'].filter(Boolean);
+      return parsed && { version: parsed.version, detail: facts.join(', ') || undefined };
+    },
+    // cloudflared's own settings; a pattern never passes a secret-looking name such as another path's token.
+    env: ['TUNNEL_*'],
   },
-  options: cloudflareOptions,
-  detect,
-  open: async (options, ctx) => (ctx.mode === 'expose' ? openExpose(options, ctx) : openAccess(options, ctx)),
+  access: { options: accessOptions, open: openAccess },
+  expose: { options: exposeOptions, open: openExpose },
 });
 
 export default cloudflare;
-export { type CloudflaredVersion, INSTALL_URL, parseVersion } from './detect';
 export {
   checkReady,
   diagnoseTunnelLine,
@@ -33,8 +54,10 @@ export {
 } from './expose';
 export { type LogEntry, parseLogLine } from './log-parser';
 export {
-  type CloudflareOptions,
-  cloudflareOptions,
+  type AccessOptions,
+  accessOptions,
+  type ExposeOptions,
+  exposeOptions,
   resolveServiceToken,
   resolveTunnelToken,
   type ServiceToken,

@@ -1,6 +1,7 @@
 // cloudflared's stderr: zerolog console lines (`<time> <LVL> <message> key=value ...`), zerolog JSON lines
 // (`--output json`), and raw text (urfave errors, the Access login prompt, Go panics).
-import type { LogLevel } from '@tunnelmux/core';
+import { type LogLevel, ProviderError } from '@tunnelmux/core';
+import type { ExitInfo, LineParser } from '@tunnelmux/core/provider';
 
 /** One line of cloudflared output, parsed. */
 export interface LogEntry {
@@ -93,4 +94,33 @@ export function parseLogLine(line: string): LogEntry {
   if (!match) return { level: 'info', message: text, fields: {} };
   const { message, fields } = splitFields(match[3] ?? '');
   return { level: LEVELS[match[2]!] ?? 'info', rawLevel: match[2], time: match[1], message, fields };
+}
+
+/** How long open waits for readiness when nothing aborts it first (the manager's openTimeout usually does). */
+export const READY_TIMEOUT_MS = 60_000;
+
+/** A line parser for ctx.forwardLines: each parsed line goes to the log, after `see` has read it. */
+export function cloudflaredLines(see: (entry: LogEntry) => void): LineParser {
+  return ({ text }) => {
+    const entry = parseLogLine(text);
+    see(entry);
+    const fields = Object.keys(entry.fields).length > 0 ? entry.fields : undefined;
+    return { level: entry.level, message: entry.message, fields };
+  };
+}
+
+/**
+ * The plain open failure, when no known cause matched: cloudflared exited before it was `ready`, or it ran but
+ * never became ready (`notReady`, then the wait's own error); its last lines follow.
+ */
+export function startFailure(info: ExitInfo, error: unknown, ready: string, notReady: string): ProviderError {
+  const lines = info.lastLines;
+  const tail = lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
+  const exited = info.code !== null || info.signal !== null;
+  const how = info.reason ?? (info.signal ? `signal ${info.signal}` : `code ${info.code}`);
+  const cause = error instanceof Error ? error.message : String(error);
+  const message = exited
+    ? `cloudflared exited (${how}) before ${ready}${tail}`
+    : `cloudflared ${notReady}: ${cause}${tail}`;
+  return new ProviderError(message, { provider: 'cloudflare', cause: error, lastLines: lines });
 }

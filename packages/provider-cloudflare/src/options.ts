@@ -1,6 +1,5 @@
-// Options of one cloudflare path. Both directions share one schema (options are validated before the mode is
-// known): access paths name an Access `hostname`; expose paths name a tunnel token or `quickTunnel: true`.
-// Mixing the two is rejected here; open() checks that the shape matches the path's mode.
+// Options of one cloudflare path, one schema per mode: access paths name an Access `hostname`; expose paths name a
+// tunnel token or `quickTunnel: true`. Each schema refuses the other mode's fields, naming the mode that takes them.
 import { z } from 'zod';
 
 /** A DNS hostname: dot-separated labels of letters, digits and dashes, at least two labels. */
@@ -27,28 +26,37 @@ const hostname = z
 /** `host:port` with a numeric port. */
 const ADDRESS = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-/** Options that only an expose path takes. */
-export const EXPOSE_FIELDS = [
-  'tunnelToken',
-  'tunnelTokenEnv',
-  'quickTunnel',
-  'publicHostname',
-  'publicAddress',
-] as const;
-/** Options that only an access path takes. */
-export const ACCESS_FIELDS = [
+/** A field of the other mode: refused with a message that says which mode takes it. */
+const foreign = (fields: readonly string[], mode: 'access' | 'expose') =>
+  Object.fromEntries(
+    fields.map((field) => [
+      field,
+      z.undefined({ error: `is an ${mode} option (set \`mode: ${mode}\` on the path)` }).optional(),
+    ]),
+  );
+
+const EXPOSE_FIELDS = ['tunnelToken', 'tunnelTokenEnv', 'quickTunnel', 'publicHostname', 'publicAddress'];
+const ACCESS_FIELDS = [
   'hostname',
   'serviceTokenId',
   'serviceTokenSecret',
   'serviceTokenIdEnv',
   'serviceTokenSecretEnv',
   'port',
-] as const;
+];
 
-export const cloudflareOptions = z
+const common = {
+  /** The cloudflared executable; default: `cloudflared` on PATH. */
+  bin: z.string().min(1, 'must not be empty').optional(),
+  /** cloudflared's own log level (`--loglevel`); default: cloudflared's (info). */
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal']).optional(),
+};
+
+/** An access path: `cloudflared access tcp` to an Access application. */
+export const accessOptions = z
   .object({
-    /** access: the hostname of the Cloudflare Access application (`cloudflared access tcp --hostname`). */
-    hostname: hostname.optional(),
+    /** The hostname of the Cloudflare Access application (`cloudflared access tcp --hostname`). */
+    hostname,
     /** Access service token id (sent as Cf-Access-Client-Id), given to cloudflared through its environment. */
     serviceTokenId: z.string().min(1, 'must not be empty').optional(),
     /** Access service token secret (Cf-Access-Client-Secret); never in argv, redacted from logs. */
@@ -59,83 +67,11 @@ export const cloudflareOptions = z
     serviceTokenSecretEnv: envName.optional(),
     /** A fixed local port for cloudflared's listener; default: a free port on 127.0.0.1. */
     port: z.number().int().min(1).max(65535).optional(),
-    /** The cloudflared executable; default: `cloudflared` on PATH. */
-    bin: z.string().min(1, 'must not be empty').optional(),
-    /** cloudflared's own log level (`--loglevel`); default: cloudflared's (info). */
-    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal']).optional(),
-    /** expose: the token of a named tunnel (`cloudflared tunnel token <name>`); given as TUNNEL_TOKEN, never argv. */
-    tunnelToken: z.string().trim().min(1, 'must not be empty').optional(),
-    /** expose: read the tunnel token from this environment variable of tunnelmux instead. */
-    tunnelTokenEnv: envName.optional(),
-    /** expose: a quick tunnel on trycloudflare.com for an HTTP service (no account; random hostname). */
-    quickTunnel: z.literal(true, { error: 'must be true (or leave it out)' }).optional(),
-    /** expose: the public hostname routed to the named tunnel (for display), e.g. ssh.example.com. */
-    publicHostname: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .regex(HOSTNAME, 'must be a hostname such as ssh.example.com (no scheme, port or path)')
-      .optional(),
-    /** expose: a `host:port` that reaches the published service from this machine; probes dial it end to end. */
-    publicAddress: z
-      .string()
-      .trim()
-      .regex(ADDRESS, 'must be host:port, e.g. 127.0.0.1:2222')
-      .refine((value) => {
-        const port = Number(ADDRESS.exec(value)?.[1]);
-        return port >= 1 && port <= 65535;
-      }, 'must have a port from 1 to 65535')
-      .optional(),
+    ...common,
+    ...foreign(EXPOSE_FIELDS, 'expose'),
   })
   .strict()
   .superRefine((options, ctx) => {
-    const expose = EXPOSE_FIELDS.filter((field) => options[field] !== undefined);
-    if (expose.length > 0) {
-      for (const field of ACCESS_FIELDS) {
-        if (options[field] !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [field],
-            message: `is an access option and cannot be combined with the expose option "${expose[0]}"`,
-          });
-        }
-      }
-      const kinds = (['tunnelToken', 'tunnelTokenEnv', 'quickTunnel'] as const).filter(
-        (field) => options[field] !== undefined,
-      );
-      if (kinds.length === 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tunnelToken'],
-          message:
-            'is required for an expose path (or "tunnelTokenEnv", or "quickTunnel: true" for an HTTP service)',
-        });
-      } else if (kinds.length > 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [kinds[1]!],
-          message: `cannot be combined with "${kinds[0]}"; a path runs one named tunnel or one quick tunnel`,
-        });
-      }
-      if (options.quickTunnel && options.publicHostname !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['publicHostname'],
-          message:
-            'cannot be combined with "quickTunnel" (a quick tunnel gets a random trycloudflare.com hostname)',
-        });
-      }
-      return;
-    }
-    if (options.hostname === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['hostname'],
-        message: 'is required (the Access application hostname, e.g. ssh.example.com)',
-        input: undefined,
-      });
-      return;
-    }
     const pairs = [
       ['serviceTokenId', 'serviceTokenIdEnv'],
       ['serviceTokenSecret', 'serviceTokenSecretEnv'],
@@ -160,7 +96,66 @@ export const cloudflareOptions = z
     }
   });
 
-export type CloudflareOptions = z.output<typeof cloudflareOptions>;
+/** An expose path: a named tunnel by its token, or a quick tunnel. */
+export const exposeOptions = z
+  .object({
+    /** The token of a named tunnel (`cloudflared tunnel token <name>`); given as TUNNEL_TOKEN, never argv. */
+    tunnelToken: z.string().trim().min(1, 'must not be empty').optional(),
+    /** Read the tunnel token from this environment variable of tunnelmux instead. */
+    tunnelTokenEnv: envName.optional(),
+    /** A quick tunnel on trycloudflare.com for an HTTP service (no account; random hostname). */
+    quickTunnel: z.literal(true, { error: 'must be true (or leave it out)' }).optional(),
+    /** The public hostname routed to the named tunnel (for display), e.g. ssh.example.com. */
+    publicHostname: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(HOSTNAME, 'must be a hostname such as ssh.example.com (no scheme, port or path)')
+      .optional(),
+    /** A `host:port` that reaches the published service from this machine; probes dial it end to end. */
+    publicAddress: z
+      .string()
+      .trim()
+      .regex(ADDRESS, 'must be host:port, e.g. 127.0.0.1:2222')
+      .refine((value) => {
+        const port = Number(ADDRESS.exec(value)?.[1]);
+        return port >= 1 && port <= 65535;
+      }, 'must have a port from 1 to 65535')
+      .optional(),
+    ...common,
+    ...foreign(ACCESS_FIELDS, 'access'),
+  })
+  .strict()
+  .superRefine((options, ctx) => {
+    const kinds = (['tunnelToken', 'tunnelTokenEnv', 'quickTunnel'] as const).filter(
+      (field) => options[field] !== undefined,
+    );
+    if (kinds.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tunnelToken'],
+        message:
+          'is required for an expose path (or "tunnelTokenEnv", or "quickTunnel: true" for an HTTP service)',
+      });
+    } else if (kinds.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [kinds[1]!],
+        message: `cannot be combined with "${kinds[0]}"; a path runs one named tunnel or one quick tunnel`,
+      });
+    }
+    if (options.quickTunnel && options.publicHostname !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicHostname'],
+        message:
+          'cannot be combined with "quickTunnel" (a quick tunnel gets a random trycloudflare.com hostname)',
+      });
+    }
+  });
+
+export type AccessOptions = z.output<typeof accessOptions>;
+export type ExposeOptions = z.output<typeof exposeOptions>;
 
 /** An Access service token. */
 export interface ServiceToken {
@@ -170,7 +165,7 @@ export interface ServiceToken {
 
 /** The service token the options name, read from `env` where asked; undefined when none is configured. */
 export function resolveServiceToken(
-  options: CloudflareOptions,
+  options: AccessOptions,
   env: NodeJS.ProcessEnv,
 ): { token?: ServiceToken; missing?: { field: string; variable: string } } {
   const read = (literal: string | undefined, field: string, variable: string | undefined) => {
@@ -189,7 +184,7 @@ export function resolveServiceToken(
 
 /** The tunnel token the options name, read from `env` when asked; `missing` names an unset variable. */
 export function resolveTunnelToken(
-  options: CloudflareOptions,
+  options: ExposeOptions,
   env: NodeJS.ProcessEnv,
 ): { token?: string; missing?: string } {
   if (options.tunnelToken !== undefined) return { token: options.tunnelToken };

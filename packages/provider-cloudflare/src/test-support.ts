@@ -36,13 +36,14 @@ export async function openHarness(env: NodeJS.ProcessEnv, target: Target): Promi
     apiVersion: 1,
     name: 'context-grabber',
     summary: 'hands its open context to a test',
-    modes: ['access'],
-    options: z.object({}).strict(),
-    open: (_options, ctx) => {
-      hand(ctx);
-      return new Promise<never>((_, reject) =>
-        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
-      );
+    access: {
+      options: z.object({}).strict(),
+      open: (_options, ctx) => {
+        hand(ctx);
+        return new Promise<never>((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
+        );
+      },
     },
   });
   const manager = createManager({
@@ -90,18 +91,8 @@ export async function childrenMatching(needle: string): Promise<number[]> {
   return found;
 }
 
-/** Poll `check` until it is true or `timeoutMs` passes (bounded; for conditions with no event to await). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Poll `check` until it is true or a bounded time passes (for conditions with no event to await). */
+export { until } from '@tunnelmux/testkit';
 
 /** A port free on 127.0.0.1 right now (for the fake edge's fixed public port). */
 export async function freeLoopbackPort(): Promise<number> {

@@ -14,7 +14,7 @@ import {
 } from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import provider from './index';
-import { firstBytes, recordingContext } from './test-context';
+import { firstBytes, recordingContext } from './test-support';
 
 const KEY = `access_${Math.random().toString(36).slice(2)}_secretkey`;
 
@@ -97,7 +97,7 @@ describe('access mode', () => {
     expect(ctx.logs.some((line) => line.includes(`moved to tcp://127.0.0.1:${second.publicPort}`))).toBe(
       true,
     );
-    expect(await settledYet(tunnel.exited)).toBe(false);
+    expect(await settledYet(tunnel.done)).toBe(false);
   });
 
   it('keeps a managed path connected across a far agent restart', async () => {
@@ -162,7 +162,7 @@ describe('access mode', () => {
     await agent.kill();
     api.setEndpoints([]);
     await expect(tunnel.dial(AbortSignal.timeout(5000))).rejects.toThrow(ProviderError);
-    const info = await tunnel.exited;
+    const info = await tunnel.done;
     expect(info.reason).toContain('metadata "home-ssh" is no longer online');
     const error = await open({ metadata: 'home-ssh' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
@@ -177,19 +177,17 @@ describe('access mode', () => {
     expect(tunnel.check).toBeUndefined();
     await agent.kill();
     await expect(tunnel.dial(AbortSignal.timeout(5000))).rejects.toThrow(/connection refused/);
-    expect((await tunnel.exited).reason).toContain('the far ngrok agent is gone');
+    expect((await tunnel.done).reason).toContain('the far ngrok agent is gone');
     expect(ctx.dialFailures).toHaveLength(1);
   });
 
-  // The options schema serves both modes, so an empty access path is caught when it opens.
+  // Core validates a path against its mode's schema, so an empty access path is caught before it opens.
   it.each([
     [{}, 'access mode needs one of "address"'],
     [{ url: 'tcp://1.tcp.ngrok.io:2', metadata: 'ssh' }, 'cannot be combined with "url" in access mode'],
     [{ metadata: 'ssh', config: '/etc/ngrok.yml' }, 'option "config" applies to mode "expose" only'],
-  ])('rejects %o at open with a ConfigError', async (options, words) => {
-    const error = await provider
-      .open(await validateOptions(provider, options), recordingContext({}))
-      .catch((e: unknown) => e);
+  ])('rejects %o for an access path with a ConfigError', async (options, words) => {
+    const error = await validateOptions(provider, options, { mode: 'access' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain('[tunnelmux] [ngrok]');
     expect((error as Error).message).toContain(words);

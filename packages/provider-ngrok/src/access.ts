@@ -1,6 +1,7 @@
 // Access mode: a path to a TCP address an ngrok agent publishes on the far side. No local process.
 import type { Duplex } from 'node:stream';
-import { ConfigError, type ExitInfo, type OpenContext, ProviderError, type Tunnel } from '@tunnelmux/core';
+import { ConfigError, type OpenContext, ProviderError, type Tunnel, type TunnelEnd } from '@tunnelmux/core';
+import { abortable } from '@tunnelmux/core/async';
 import { type Endpoint, type LookupResult, listEndpoints, selectEndpoint } from './endpoint-lookup';
 import {
   describeSelector,
@@ -11,8 +12,6 @@ import {
   selectorOf,
   type TcpAddress,
 } from './options';
-
-const PROVIDER = 'ngrok';
 
 /** What one lookup found: the selected endpoint, or that none is online. */
 export type Resolution = { endpoint: Endpoint } | { gone: true; total: number };
@@ -49,22 +48,12 @@ export class EndpointResolver {
   }
 }
 
-/** `promise`, or a rejection with the signal's reason once it aborts first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 function sameAddress(a: TcpAddress, b: TcpAddress): boolean {
   return a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port;
 }
 
 /** `connection refused`, `timed out`, or the error's own words. */
-function describeDialError(error: unknown): string {
+export function describeDialError(error: unknown): string {
   const code = (error as { code?: string } | undefined)?.code;
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code) return `${code}: ${(error as Error).message}`;
@@ -81,7 +70,7 @@ function readApiKey(options: NgrokOptions, ctx: OpenContext): string {
   if (!key) {
     throw new ConfigError(
       `environment variable ${options.apiKeyEnv} is not set; looking up an endpoint by ${selectorOf(options)?.by} needs an ngrok API key (https://dashboard.ngrok.com/api-keys) in ${options.apiKeyEnv}, or use option "address" with a fixed tcp://host:port`,
-      { provider: PROVIDER, field: 'apiKeyEnv', value: options.apiKeyEnv },
+      { field: 'apiKeyEnv', value: options.apiKeyEnv },
     );
   }
   ctx.secret(key);
@@ -123,7 +112,6 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     if ('gone' in first) {
       throw new ProviderError(
         `no online ngrok TCP endpoint has ${describeSelector(selector)} (${first.total} TCP endpoints online); is the far ngrok agent running?`,
-        { provider: PROVIDER },
       );
     }
     current = first.endpoint;
@@ -143,15 +131,14 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     throw new ProviderError(
       `tcp://${formatAddress(current)} did not accept a connection (${describeDialError(error)})`,
       {
-        provider: PROVIDER,
         cause: error,
         lastLines: [...notes],
       },
     );
   }
 
-  let settle!: (info: ExitInfo) => void;
-  const exited = new Promise<ExitInfo>((resolve) => {
+  let settle!: (end: TunnelEnd) => void;
+  const done = new Promise<TunnelEnd>((resolve) => {
     settle = resolve;
   });
   let over = false;
@@ -160,9 +147,9 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     if (over) return;
     over = true;
     if (timer) clearInterval(timer);
-    life.abort(new ProviderError(`path ${reason}`, { provider: PROVIDER }));
+    life.abort(new ProviderError(`path ${reason}`));
     note(reason);
-    settle({ code: null, signal: null, lastLines: [...notes], reason });
+    settle({ reason, lastLines: [...notes] });
   };
   const gone = (why: string) => {
     ctx.log.warn(why);
@@ -225,10 +212,9 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
     get endpoint() {
       return formatAddress(current);
     },
-    exited,
+    done,
     async dial(signal?: AbortSignal): Promise<Duplex> {
-      if (over)
-        throw new ProviderError(`the path is closed (${notes.at(-1) ?? 'closed'})`, { provider: PROVIDER });
+      if (over) throw new ProviderError(`the path is closed (${notes.at(-1) ?? 'closed'})`);
       const tried = current;
       try {
         return await connect(tried, signal);
@@ -240,11 +226,11 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
           // A fixed address that refuses has no agent behind it: the path is down until it comes back.
           if (isRefused(error))
             gone(`tcp://${formatAddress(tried)} refused the connection; the far ngrok agent is gone`);
-          throw new ProviderError(`could not connect to ${reason}`, { provider: PROVIDER, cause: error });
+          throw new ProviderError(`could not connect to ${reason}`, { cause: error });
         }
         const endpoint = await reresolve();
         if (!endpoint || !follow(endpoint, 'after a failed dial')) {
-          throw new ProviderError(`could not connect to ${reason}`, { provider: PROVIDER, cause: error });
+          throw new ProviderError(`could not connect to ${reason}`, { cause: error });
         }
         // The address moved: retry once at the new one.
         try {
@@ -255,7 +241,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
           }
           throw new ProviderError(
             `could not connect to ${reason}, nor to the new address tcp://${formatAddress(current)} (${describeDialError(retryError)})`,
-            { provider: PROVIDER, cause: retryError },
+            { cause: retryError },
           );
         }
       }
@@ -267,7 +253,7 @@ export async function openAccess(options: NgrokOptions, ctx: OpenContext): Promi
   if (resolver) {
     tunnel.check = async (signal: AbortSignal) => {
       const started = Date.now();
-      const result = await untilAborted(resolver.resolve(), signal);
+      const result = await abortable(resolver.resolve(), signal);
       if ('gone' in result) {
         gone(goneMessage());
         return { ok: false, detail: goneMessage(), latencyMs: Date.now() - started };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import provider, { parseNgrokVersion } from './index';
-import { recordingContext } from './test-context';
+import { recordingContext } from './test-support';
 
 describe('detect', () => {
   // Access mode only dials a TCP address, so a machine without ngrok can still use it.

@@ -23,6 +23,7 @@ import {
 import { writeFaults } from '@tunnelmux/testkit';
 import {
   FAKE_NGROK_BAD_TOKEN,
+  FAKE_PASS_ENV,
   fakeBinDir,
   fakeNgrokAccounts,
   fakeNgrokAuthtoken,
@@ -30,7 +31,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentApiBase, exposeArgs, localAddressArg } from './expose';
 import provider from './index';
-import { firstBytes } from './test-context';
+import { firstBytes } from './test-support';
 
 // Authtokens of the real shape, registered with the fake ngrok service: TOKEN's account is fine, LIMITED's is at
 // its session limit; anything else the fake refuses, as ngrok does.
@@ -38,6 +39,8 @@ const TOKEN = fakeNgrokAuthtoken();
 const LIMITED = fakeNgrokAuthtoken();
 const ACCOUNTS = fakeNgrokAccounts([TOKEN], { limited: [LIMITED] });
 const PATH_WITH_FAKES = `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`;
+// The fake's fault hook reaches it through core's minimal child environment the way a user's variable would.
+const FAKES = { PATH: PATH_WITH_FAKES, ...FAKE_PASS_ENV };
 const dir = mkdtempSync(path.join(tmpdir(), 'ngrok-expose-'));
 
 /** The fake agents (by their script) running under this test process. */
@@ -127,12 +130,11 @@ describe('expose mode', () => {
 
   /** Open an expose path directly, with a recording context. */
   async function open(options: Record<string, unknown>, env: NodeJS.ProcessEnv = { NGROK_AUTHTOKEN: TOKEN }) {
-    const test = createTestContext({
-      target,
-      mode: 'expose',
-      env: { PATH: PATH_WITH_FAKES, ...ACCOUNTS, ...env },
-    });
-    const tunnel = await provider.open(await validateOptions(provider, options), test.ctx);
+    const test = createTestContext({ target, mode: 'expose', env: { ...FAKES, ...ACCOUNTS, ...env } });
+    const tunnel = await provider.open(
+      await validateOptions(provider, options, { mode: 'expose' }),
+      test.ctx,
+    );
     cleanups.push(() => tunnel.close());
     return { tunnel, test };
   }
@@ -142,7 +144,7 @@ describe('expose mode', () => {
     const events: TunnelmuxEvent[] = [];
     const m: Manager = createManager({
       providers: [provider],
-      env: { ...process.env, PATH: PATH_WITH_FAKES, ...ACCOUNTS, ...env },
+      env: { ...process.env, ...FAKES, ...ACCOUNTS, ...env },
       metricsInterval: 0,
       failover: { interval: 300, backoffInitial: 100, backoffMax: 1000 },
     });
@@ -226,7 +228,7 @@ describe('expose mode', () => {
     const test = createTestContext({
       target,
       mode: 'expose',
-      env: { PATH: PATH_WITH_FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: TOKEN },
+      env: { ...FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: TOKEN },
     });
     const write = (message: string, fields?: Record<string, unknown>) =>
       raw.push(message + JSON.stringify(fields ?? {}));
@@ -235,7 +237,7 @@ describe('expose mode', () => {
       log: { debug: write, info: write, warn: write, error: write },
       secret: () => undefined,
     };
-    const tunnel = await provider.open(await validateOptions(provider, {}), ctx);
+    const tunnel = await provider.open(await validateOptions(provider, {}, { mode: 'expose' }), ctx);
     cleanups.push(() => tunnel.close());
     expect(await commandLine(tunnel.pid!)).not.toContain(TOKEN);
     const socket = await tunnel.dial(AbortSignal.timeout(5000));
@@ -250,13 +252,13 @@ describe('expose mode', () => {
       ...createTestContext({
         target,
         mode: 'expose',
-        env: { PATH: PATH_WITH_FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: bad },
+        env: { ...FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: bad },
       }).ctx,
       log: { debug: write, info: write, warn: write, error: write },
       secret: () => undefined,
     };
     const error = (await provider
-      .open(await validateOptions(provider, {}), badCtx)
+      .open(await validateOptions(provider, {}, { mode: 'expose' }), badCtx)
       .catch((e: unknown) => e)) as ProviderError;
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.message).toContain('ERR_NGROK_105');
@@ -350,7 +352,7 @@ describe('expose mode', () => {
     );
     const test = createTestContext({ target, mode: 'expose', env: { NGROK_AUTHTOKEN: TOKEN } });
     const error = (await provider
-      .open(await validateOptions(provider, { bin }), test.ctx)
+      .open(await validateOptions(provider, { bin }, { mode: 'expose' }), test.ctx)
       .catch((e: unknown) => e)) as ProviderError;
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.fatal).toBe(true);
@@ -399,7 +401,7 @@ describe('expose mode', () => {
       'failed to reconnect session: failed to send authentication request',
     );
     expect(test.logs).toContainEqual({ level: 'error', message: 'ngrok: failed to reconnect session' });
-    const settled = await Promise.race([tunnel.exited.then(() => true), Promise.resolve(false)]);
+    const settled = await Promise.race([tunnel.done.then(() => true), Promise.resolve(false)]);
     expect(settled).toBe(false);
     await tunnel.close();
     expect(await isAlive(tunnel.pid!)).toBe(false);
@@ -475,7 +477,7 @@ describe('expose mode', () => {
       console.log(JSON.stringify({ state: status.state, pid: status.pid, publicUrl: status.publicUrl }));
       setInterval(() => {}, 1000);`;
     const owner = execFile(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, PATH: PATH_WITH_FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: TOKEN },
+      env: { ...process.env, ...FAKES, ...ACCOUNTS, NGROK_AUTHTOKEN: TOKEN },
     });
     cleanups.push(async () => owner.kill('SIGKILL'));
     const published = await new Promise<{ state: string; pid: number; publicUrl: string }>(

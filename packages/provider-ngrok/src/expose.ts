@@ -1,20 +1,12 @@
 // Expose mode: run `ngrok tcp <local port>` here and publish the local service on an ngrok TCP address.
 import type { Duplex } from 'node:stream';
-import {
-  ConfigError,
-  type ExitInfo,
-  type OpenContext,
-  ProviderError,
-  type Target,
-  type Tunnel,
-} from '@tunnelmux/core';
-import type { ChildLine } from '@tunnelmux/core/provider';
+import { ConfigError, type OpenContext, ProviderError, type Target, type Tunnel } from '@tunnelmux/core';
+import type { ChildLine, ExitInfo } from '@tunnelmux/core/provider';
+import { describeDialError } from './access';
 import { type AgentFailure, agentEvent, maskTokens, parseAgentFailure, parseAgentRecord } from './agent-log';
 import { describeNgrokCode, findNgrokCode } from './errors';
-import { exposeProblem, formatAddress, type NgrokOptions, parseTcpAddress, type TcpAddress } from './options';
+import { formatAddress, type NgrokOptions, parseTcpAddress, type TcpAddress } from './options';
 
-const PROVIDER = 'ngrok';
-const INSTALL = 'https://ngrok.com/download';
 /** The variable the agent itself reads. */
 const AGENT_TOKEN_VAR = 'NGROK_AUTHTOKEN';
 /** How long the agent gets to finish printing (and exit) after it reported an ERR_NGROK code. */
@@ -82,20 +74,13 @@ function readAuthtoken(options: NgrokOptions, ctx: OpenContext): string | undefi
   if (options.authtokenEnv !== undefined && options.authtokenEnv !== AGENT_TOKEN_VAR) {
     throw new ConfigError(
       `environment variable ${name} (option "authtokenEnv") is not set; put the ngrok authtoken from https://dashboard.ngrok.com/get-started/your-authtoken in it`,
-      { provider: PROVIDER, field: 'authtokenEnv', value: name },
+      { field: 'authtokenEnv', value: name },
     );
   }
   ctx.log.info(
     `${AGENT_TOKEN_VAR} is not set; the agent uses the authtoken of its own config file (ngrok config add-authtoken), if any`,
   );
   return undefined;
-}
-
-function describeDialError(error: unknown): string {
-  const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code) return `${code}: ${(error as Error).message}`;
-  return error instanceof Error ? error.message : String(error);
 }
 
 function describeExit(info: Pick<ExitInfo, 'code' | 'signal' | 'reason'>): string {
@@ -123,7 +108,6 @@ function withTokenVar(message: string, tokenVar: string): string {
 /** The failure error `open` throws, fatal unless the code says retrying helps. */
 function failureError(failure: AgentFailure, lines: readonly string[], tokenVar: string): ProviderError {
   return new ProviderError(withTokenVar(failure.message, tokenVar), {
-    provider: PROVIDER,
     fatal: failure.fatal,
     lastLines: safeLines(lines),
   });
@@ -131,21 +115,7 @@ function failureError(failure: AgentFailure, lines: readonly string[], tokenVar:
 
 /** Open an expose path: start the agent, wait for its `started tunnel` record, announce the public address. */
 export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promise<Tunnel> {
-  const problem = exposeProblem(options);
-  if (problem) {
-    throw new ConfigError(problem.message, {
-      provider: PROVIDER,
-      field: problem.field,
-      value: options[problem.field as keyof NgrokOptions],
-    });
-  }
-  const command = await ctx.which('ngrok', options.bin);
-  if (!command) {
-    throw new ProviderError(
-      `ngrok not found ${options.bin ? `at ${JSON.stringify(options.bin)} (option "bin")` : 'on PATH'}; expose mode runs the ngrok agent: install it from ${INSTALL}${options.bin ? '' : ' or set option "bin"'}`,
-      { provider: PROVIDER, fatal: true },
-    );
-  }
+  const command = await ctx.findBinary(options.bin);
   const token = readAuthtoken(options, ctx);
   const tokenVar = options.authtokenEnv ?? AGENT_TOKEN_VAR;
   const startTimeout = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
@@ -155,6 +125,13 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
     // Only the child gets the token, and only in its environment.
     env: token ? { [AGENT_TOKEN_VAR]: token } : {},
     signal: ctx.signal,
+    // Read at exit, without side effects: open's own wait may still be reading the same exit.
+    explainExit: (info) => {
+      const found = closing ? undefined : (failure ?? parseAgentFailure(info.lastLines));
+      const lastLines = safeLines(info.lastLines);
+      if (found) return { lastLines, reason: withTokenVar(found.message, tokenVar), fatal: found.fatal };
+      return { lastLines, reason: closing ? 'closed' : `ngrok exited (${describeExit(info)})` };
+    },
   });
 
   let webBase: string | undefined;
@@ -203,7 +180,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
         reject(
           new ProviderError(
             `ngrok printed no "started tunnel" record within ${startTimeout} ms (option "startTimeout")${lastWords(child.lastLines())}`,
-            { provider: PROVIDER, lastLines: safeLines(child.lastLines()) },
+            { lastLines: safeLines(child.lastLines()) },
           ),
         );
       }, startTimeout);
@@ -236,7 +213,6 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
             : new ProviderError(
                 `ngrok exited (${describeExit(info)}) before it started the tunnel${lastWords(info.lastLines)}`,
                 {
-                  provider: PROVIDER,
                   lastLines: safeLines(info.lastLines),
                 },
               ),
@@ -247,7 +223,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
     if (!address) {
       throw new ProviderError(
         `ngrok started a tunnel at ${JSON.stringify(url)}, not a tcp://host:port address; check the --config files (option "config")`,
-        { provider: PROVIDER, fatal: true, lastLines: safeLines(child.lastLines()) },
+        { fatal: true, lastLines: safeLines(child.lastLines()) },
       );
     }
     current = address;
@@ -275,20 +251,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
     void child.stop();
   };
 
-  const exited = child.exited.then((info): ExitInfo => {
-    clearTimeout(failureTimer);
-    failure ??= closing ? undefined : parseAgentFailure(info.lastLines);
-    const lastLines = safeLines(info.lastLines);
-    if (failure && !closing) {
-      return { ...info, lastLines, reason: withTokenVar(failure.message, tokenVar), fatal: failure.fatal };
-    }
-    return {
-      ...info,
-      lastLines,
-      reason: closing ? 'closed' : `ngrok exited (${describeExit(info)})`,
-    };
-  });
-
+  void child.exited.then(() => clearTimeout(failureTimer));
   const tunnel: Tunnel = {
     get endpoint() {
       return current ? formatAddress(current) : '';
@@ -297,7 +260,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
       return publicUrl;
     },
     pid: child.pid,
-    exited,
+    done: child.done,
     async dial(signal?: AbortSignal): Promise<Duplex> {
       const target = current!;
       try {
@@ -308,7 +271,7 @@ export async function openExpose(options: NgrokOptions, ctx: OpenContext): Promi
         ctx.reportDialFailure(reason);
         throw new ProviderError(
           `could not connect to ${reason}${sessionError ? ` (the agent says: ${sessionError})` : ''}`,
-          { provider: PROVIDER, cause: error },
+          { cause: error },
         );
       }
     },

@@ -36,14 +36,21 @@ describe('options', () => {
     expect(error?.message).toContain(words);
   });
 
-  // The schema cannot see the mode: an empty object is a valid expose path, so access mode checks at open.
+  // An empty object is a valid expose path (access mode refuses it: see access.test.ts).
   it('accepts an empty object (a plain `ngrok tcp <port>` expose path) and normalises config to a list', async () => {
-    expect(await validateOptions(provider, {})).toMatchObject({ dialTimeout: 5000 });
+    expect(await validateOptions(provider, {}, { mode: 'expose' })).toMatchObject({ dialTimeout: 5000 });
     expect(
-      (await validateOptions(provider, { config: '/etc/ngrok.yml', startTimeout: '3s' })).config,
+      (await validateOptions(provider, { config: '/etc/ngrok.yml', startTimeout: '3s' }, { mode: 'expose' }))
+        .config,
     ).toEqual(['/etc/ngrok.yml']);
     expect(
-      (await validateOptions(provider, { url: 'tcp://1.tcp.ngrok.io:20123', metadata: 'ssh' })).url,
+      (
+        await validateOptions(
+          provider,
+          { url: 'tcp://1.tcp.ngrok.io:20123', metadata: 'ssh' },
+          { mode: 'expose' },
+        )
+      ).url,
     ).toBe('tcp://1.tcp.ngrok.io:20123');
   });
 

@@ -27,31 +27,18 @@ const tcpAddress = z.string().refine((value) => parseTcpAddress(value) !== undef
   message: 'must look like tcp://host:port',
 });
 
-const duration = (fallback: number) =>
-  z
-    .union([z.number(), z.string()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const parsed = parseDuration(value);
-      if (parsed === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 2s or 1m' });
-        return z.NEVER;
-      }
-      return parsed;
-    });
-
+/** A duration as milliseconds or text (`500ms`, `2s`, `1m`). */
+const anyDuration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = parseDuration(value);
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 2s or 1m' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+const duration = (fallback: number) => anyDuration.default(fallback);
 /** A duration without a default (the mode that uses it fills one in). */
-const optionalDuration = z
-  .union([z.number(), z.string()])
-  .transform((value, ctx) => {
-    const parsed = parseDuration(value);
-    if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 2s or 1m' });
-      return z.NEVER;
-    }
-    return parsed;
-  })
-  .optional();
+const optionalDuration = anyDuration.optional();
 
 const envName = z
   .string()
@@ -209,6 +196,22 @@ export function exposeProblem(options: NgrokOptions): { field: string; message: 
 }
 
 export type NgrokOptions = z.output<typeof optionsSchema>;
+
+/** One mode's schema: the shared one plus what that mode alone refuses. */
+const forMode = (problem: (options: NgrokOptions) => { field: string; message: string } | undefined) =>
+  optionsSchema.superRefine((options, ctx) => {
+    const found = problem(options);
+    if (found) {
+      ctx.addIssue({
+        code: 'custom',
+        path: found.field === '(options)' ? [] : [found.field],
+        message: found.message,
+      });
+    }
+  });
+
+export const accessOptions = forMode(accessProblem);
+export const exposeOptions = forMode(exposeProblem);
 
 /** How the endpoint is chosen when it is looked up. */
 export type Selector =

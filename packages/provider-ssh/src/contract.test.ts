@@ -1,6 +1,6 @@
 import { testProviderContract } from '@tunnelmux/core/testing';
 import { type Sshd, startSshd } from '@tunnelmux/testkit';
-import { sshProvider } from './provider';
+import { sshProvider } from './index';
 import { jumpOptions } from './test-support';
 
 // The suite's banner server is the target; a real sshd on 127.0.0.1 is the jump host in between.

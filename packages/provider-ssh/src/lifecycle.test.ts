@@ -3,7 +3,7 @@ import { createManager, type Manager, type Target, type TunnelmuxEvent } from '@
 import { type BannerServer, isAlive, startBannerServer } from '@tunnelmux/core/testing';
 import { type Sshd, startSshd } from '@tunnelmux/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sshProvider } from './provider';
+import { sshProvider } from './index';
 import { jumpOptions } from './test-support';
 
 // An open path over a real sshd: what happens after open, and that nothing outlives it.

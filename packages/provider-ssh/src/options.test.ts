@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ConfigError, validateOptions } from '@tunnelmux/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explainSshFailure } from './explain';
-import { parseSshVersion, sshArgs, sshProvider } from './provider';
+import { parseSshVersion, sshArgs, sshProvider } from './index';
 
 const valid = { host: 'jump.example.com', user: 'me' };
 

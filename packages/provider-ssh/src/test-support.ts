@@ -7,8 +7,8 @@ import {
   type TunnelmuxEvent,
 } from '@tunnelmux/core';
 import { jumpPathOptions, type Sshd } from '@tunnelmux/testkit';
+import { sshProvider } from './index';
 import type { SshOptions } from './options';
-import { sshProvider } from './provider';
 
 /** Options that log in to `jump` with its client key and pinned host key, ignoring ~/.ssh/config. */
 export function jumpOptions(jump: Sshd, extra: Partial<SshOptions> = {}): Record<string, unknown> {

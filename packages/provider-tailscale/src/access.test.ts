@@ -8,6 +8,7 @@ import {
   updateTailscalePeer,
 } from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import tailscale from './index';
 import {
   captureHelpers,
   type FakeTailnet,
@@ -16,8 +17,7 @@ import {
   openError,
   openTailscale,
   waitGone,
-} from './harness';
-import tailscale from './index';
+} from './test-support';
 
 let target: BannerServer;
 const worlds: FakeTailnet[] = [];
@@ -265,11 +265,11 @@ describe('when the tailnet is not usable', () => {
     const env = { ...world().env, PATH: '/nonexistent' };
     const error = await openError({ host: 'devbox' }, env, target);
     expect(error.message).toBe(
-      '[tunnelmux] [tailscale] the tailscale CLI was not found on PATH; install Tailscale from https://tailscale.com/download or set option "bin" to its path',
+      '[tunnelmux] [tailscale] tailscale was not found on PATH: install it from https://tailscale.com/download, or set option "bin" to its path',
     );
     expect(error.fatal).toBe(true);
     const withBin = await openError({ host: 'devbox', bin: '/nonexistent/tailscale' }, env, target);
-    expect(withBin.message).toContain('not found at "/nonexistent/tailscale" (option "bin")');
+    expect(withBin.message).toContain('was not found at "/nonexistent/tailscale" (option "bin")');
     const detected = await tailscale.detect({
       ...(await captureHelpers(env)),
       signal: AbortSignal.timeout(5000),
@@ -379,15 +379,15 @@ describe('check (tailscale ping hint)', () => {
   });
 });
 
-describe('exited (status poll)', () => {
+describe('done (status poll)', () => {
   it('settles when the peer goes offline', async () => {
     const w = world();
     const { tunnel } = await open({ host: 'devbox', pollInterval: 100 }, w);
     updateTailscalePeer(w.stateFile, 'devbox', { Online: false });
-    expect(await tunnel.exited).toMatchObject({
-      code: null,
-      signal: null,
+    // Not process-shaped: no invented exit code or signal for a path without a process of its own.
+    expect(await tunnel.done).toEqual({
       reason: 'peer devbox went offline',
+      lastLines: ['peer devbox went offline'],
     });
   });
 
@@ -395,7 +395,7 @@ describe('exited (status poll)', () => {
     const w = world();
     const { tunnel } = await open({ host: 'devbox', pollInterval: 100 }, w);
     w.write(defaultTailscaleState({ BackendState: 'Stopped' }));
-    const info = await tunnel.exited;
+    const info = await tunnel.done;
     expect(info.reason).toBe('Tailscale is stopped — run `tailscale up`');
     expect(info.lastLines).toEqual([info.reason]);
   });
@@ -404,7 +404,7 @@ describe('exited (status poll)', () => {
     const w = world();
     const { tunnel } = await open({ host: 'devbox', pollInterval: 100 }, w);
     w.write(defaultTailscaleState({ Peers: [] }));
-    expect((await tunnel.exited).reason).toBe(
+    expect((await tunnel.done).reason).toBe(
       'peer devbox (100.64.0.2) left the tailnet: it is no longer in `tailscale status`',
     );
   });
@@ -413,7 +413,7 @@ describe('exited (status poll)', () => {
     const w = world();
     const o = await open({ host: 'devbox', pollInterval: 100 }, w);
     await o.close();
-    expect((await o.tunnel.exited).reason).toBe('closed');
+    expect((await o.tunnel.done).reason).toBe('closed');
     const polls = w.calls().length;
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(w.calls().length).toBe(polls);

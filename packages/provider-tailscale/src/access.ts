@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { type CheckResult, ConfigError, type ExitInfo, type OpenContext, type Tunnel } from '@tunnelmux/core';
-import { abortError, locateTailscale, PROVIDER, TailscaleCli, tailscaleError } from './cli';
+import type { CheckResult, OpenContext, Tunnel } from '@tunnelmux/core';
+import { TailscaleCli, tailscaleError } from './cli';
 import { formatGoDuration } from './duration';
 import { NcStream } from './nc';
 import type { TailscaleOptions } from './options';
@@ -14,11 +14,10 @@ import {
   resolvePeer,
   type TailscaleStatus,
 } from './status';
-import { watchUntilGone } from './watch';
+import { WatchedTunnel } from './watch';
 
 /** How long `tailscale ping` waits for the one pong of a check. */
 const PING_TIMEOUT_MS = 2000;
-/** Status polls that may fail in a row (timeouts, garbage) before the path is declared dead. */
 
 /**
  * Open an access path to a tailnet peer. There is no long-running process: readiness is `tailscale status`
@@ -26,8 +25,8 @@ const PING_TIMEOUT_MS = 2000;
  * or through its own `tailscale nc` child.
  */
 export async function openAccess(options: TailscaleOptions, ctx: OpenContext): Promise<Tunnel> {
-  const host = requireAccessOptions(options);
-  const bin = await locateTailscale(ctx, options.bin);
+  const host = options.host!;
+  const bin = await ctx.findBinary(options.bin);
   const cli = new TailscaleCli(bin, options.socket, ctx);
   const status = await readStatus(cli, { signal: ctx.signal });
   const problem = backendProblem(status, cli);
@@ -46,69 +45,40 @@ export async function openAccess(options: TailscaleOptions, ctx: OpenContext): P
   return new AccessTunnel(cli, ctx, options, peer, port, via);
 }
 
-/** The peer an access path needs, and no expose-only option (the schema is shared by both modes). */
-function requireAccessOptions(options: TailscaleOptions): string {
-  for (const field of ['publicPort', 'health'] as const) {
-    if (options[field] !== undefined) {
-      throw ConfigError.invalid(`option "${field}"`, options[field], 'left out on an access path', {
-        provider: PROVIDER,
-        hint: 'it only applies to expose paths (mode: expose)',
-      });
-    }
-  }
-  if (options.host === undefined) {
-    throw ConfigError.invalid('option "host"', undefined, 'the peer to reach on an access path', {
-      provider: PROVIDER,
-      hint: 'name it by HostName, MagicDNS name or tailnet IP, e.g. host: devbox',
-    });
-  }
-  return options.host;
-}
-
-class AccessTunnel implements Tunnel {
+class AccessTunnel extends WatchedTunnel implements Tunnel {
   readonly endpoint: string;
-  readonly pid = undefined;
-  readonly exited: Promise<ExitInfo>;
-  private settle!: (info: ExitInfo) => void;
-  private readonly stopping = new AbortController();
   private readonly streams = new Set<NcStream>();
-  private closing?: Promise<void>;
 
   constructor(
     private readonly cli: TailscaleCli,
-    private readonly ctx: OpenContext,
-    private readonly options: TailscaleOptions,
+    ctx: OpenContext,
+    options: TailscaleOptions,
     private readonly peer: Peer,
     private readonly port: number,
     private readonly via: 'direct' | 'nc',
   ) {
+    super(ctx, options.pollInterval);
     this.endpoint =
       via === 'nc' ? `tailscale nc ${peer.name} ${port}` : `${peer.name} ${hostPort(peer.ip, port)}`;
-    this.exited = new Promise((resolve) => {
-      this.settle = resolve;
+    // Re-read `tailscale status`: the path ends when the backend stops or logs out, the daemon goes away, or the
+    // peer goes offline or leaves; blips (a slow or garbled status, Starting) pass up to a few in a row.
+    this.watch(async (signal) => {
+      const status = await readStatus(this.cli, {
+        signal,
+        timeoutMs: Math.max(10_000, options.pollInterval),
+      });
+      const problem = backendProblem(status, this.cli);
+      if (problem) return problem.fatal ? { end: problem.message } : { blip: problem.message };
+      const gone = this.peerProblem(status);
+      return gone ? { end: gone } : undefined;
     });
-    // A path that is stopped while still open must not keep polling or leave nc children behind.
-    ctx.signal.addEventListener('abort', () => void this.close(), {
-      once: true,
-      signal: this.stopping.signal,
-    });
-    void this.poll();
   }
 
   async dial(signal?: AbortSignal): Promise<Duplex> {
     if (this.closing) throw tailscaleError(`the path to ${this.peer.name} is closed`);
-    if (signal?.aborted) throw abortError(signal);
-    if (this.via === 'direct') {
-      try {
-        return await this.ctx.dialTcp({ host: this.peer.ip, port: this.port }, { signal });
-      } catch (error) {
-        if (signal?.aborted) throw abortError(signal);
-        throw tailscaleError(`connect to ${this.endpoint} failed: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-    }
-    return this.dialNc();
+    return this.via === 'direct'
+      ? this.connect({ host: this.peer.ip, port: this.port }, signal)
+      : this.dialNc();
   }
 
   private async dialNc(): Promise<Duplex> {
@@ -150,30 +120,6 @@ class AccessTunnel implements Tunnel {
     return interpretPing(result);
   }
 
-  /**
-   * Re-read `tailscale status` every pollInterval; settle `exited` when the backend stops or logs out, the
-   * daemon goes away, or the peer goes offline or leaves. Blips (a slow or garbled status, Starting) are
-   * tolerated up to POLL_FAILURES_ALLOWED in a row.
-   */
-  private async poll(): Promise<void> {
-    const reason = await watchUntilGone(
-      async (signal) => {
-        const status = await readStatus(this.cli, {
-          signal,
-          timeoutMs: Math.max(10_000, this.options.pollInterval),
-        });
-        const problem = backendProblem(status, this.cli);
-        if (problem) return problem.fatal ? { end: problem.message } : { blip: problem.message };
-        const gone = this.peerProblem(status);
-        return gone ? { end: gone } : undefined;
-      },
-      { intervalMs: this.options.pollInterval, signal: this.stopping.signal, log: this.ctx.log },
-    );
-    if (!reason) return;
-    this.ctx.log.warn(reason);
-    this.finish({ code: null, signal: null, lastLines: [reason], reason });
-  }
-
   /** Why the peer can no longer be reached, from a fresh status; undefined while it is online. */
   private peerProblem(status: TailscaleStatus): string | undefined {
     const lookup = resolvePeer(status, this.peer.ip);
@@ -183,18 +129,9 @@ class AccessTunnel implements Tunnel {
     return undefined;
   }
 
-  private finish(info: ExitInfo): void {
-    this.settle(info);
-    this.stopping.abort();
-  }
-
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.finish({ code: null, signal: null, lastLines: [], reason: 'closed' });
-      const streams = [...this.streams];
-      for (const stream of streams) stream.destroy();
-      await Promise.all(streams.map((stream) => stream.gone));
-    })();
-    return this.closing;
+  protected async release(): Promise<void> {
+    const streams = [...this.streams];
+    for (const stream of streams) stream.destroy();
+    await Promise.all(streams.map((stream) => stream.gone));
   }
 }

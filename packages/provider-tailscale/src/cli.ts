@@ -48,7 +48,10 @@ export class TailscaleCli {
     subcommand: string[],
     options: { stdin?: 'pipe' | 'ignore'; killGraceMs?: number } = {},
   ): ChildHandle {
-    return this.helpers.spawn(this.bin, this.args(...subcommand), { ...options, keepLines: 20 });
+    return this.helpers.spawn(this.bin, this.args(...subcommand), {
+      ...options,
+      keepLines: 20,
+    });
   }
 
   /** Run a subcommand to completion, bounded by `timeoutMs` and `signal`. */
@@ -62,8 +65,8 @@ export class TailscaleCli {
       signal: AbortSignal.any([options.signal, timeout]),
       killGraceMs: 1000,
     });
-    const stdout = collect(child.process.stdout);
-    const stderr = collect(child.process.stderr);
+    const stdout = collect(child.stdio.stdout);
+    const stderr = collect(child.stdio.stderr);
     const info = await child.exited;
     if (options.signal.aborted) throw abortError(options.signal);
     if (timeout.aborted) {
@@ -93,21 +96,6 @@ function collect(stream: NodeJS.ReadableStream | null | undefined): () => string
 export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : tailscaleError('aborted', { cause: reason });
-}
-
-/** Find the executable, or fail with how to install it. */
-export async function locateTailscale(
-  helpers: Pick<ProviderHelpers, 'which'>,
-  bin: string | undefined,
-): Promise<string> {
-  const found = await helpers.which('tailscale', bin);
-  if (found) return found;
-  const where = bin ? `at "${bin}" (option "bin")` : 'on PATH';
-  throw tailscaleError(
-    `the tailscale CLI was not found ${where}; install Tailscale from ${INSTALL_URL}` +
-      (bin ? ' or fix option "bin"' : ' or set option "bin" to its path'),
-    { fatal: true },
-  );
 }
 
 /** The first line of `tailscale version` is the short version (`1.88.1`). */

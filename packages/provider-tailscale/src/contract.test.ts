@@ -4,15 +4,15 @@ import { testProviderContract } from '@tunnelmux/core/testing';
 import { Forwarder, freePort } from '@tunnelmux/testkit';
 import { defaultTailscaleState, stopServeForwarders, updateTailscalePeer } from '@tunnelmux/testkit/fakes';
 import { describe } from 'vitest';
-import { type FakeTailnet, fakeTailnet } from './harness';
 import tailscale from './index';
+import { type FakeTailnet, fakeTailnet } from './test-support';
 
 // There is no tailscale process in access mode, so "dies by itself" means the peer goes offline: the status
-// poll (every 100 ms here) must settle `exited`. The peer comes back afterwards for the tests that follow.
+// poll (every 100 ms here) must settle `done`. The peer comes back afterwards for the tests that follow.
 function offlineCrash(world: () => FakeTailnet) {
   return async (tunnel: Tunnel) => {
     updateTailscalePeer(world().stateFile, 'devbox', { Online: false });
-    await tunnel.exited;
+    await tunnel.done;
     updateTailscalePeer(world().stateFile, 'devbox', { Online: true });
   };
 }

@@ -23,8 +23,8 @@ import {
   updateTailscaleState,
 } from '@tunnelmux/testkit/fakes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeTailnet, fakeTailnet, openTailscale } from './harness';
 import tailscale from './index';
+import { type FakeTailnet, fakeTailnet, openTailscale } from './test-support';
 
 let target: BannerServer;
 const worlds: FakeTailnet[] = [];
@@ -79,7 +79,7 @@ async function expose(
   w: FakeTailnet,
   local: Target = target,
 ): Promise<Exposed> {
-  const parsed = await validateOptions(tailscale, options);
+  const parsed = await validateOptions(tailscale, options, { mode: 'expose' });
   const test = createTestContext({ target: local, env: w.env, mode: 'expose' });
   const undos: Exposed['undos'] = [];
   const register = test.ctx.undoIfOrphaned;
@@ -235,7 +235,7 @@ describe('expose: publishing', () => {
     expect(await refuses(publicPort)).toBe(false);
     await opened.close();
     await opened.tunnel.close(); // idempotent
-    expect(await opened.tunnel.exited).toMatchObject({ reason: 'closed' });
+    expect(await opened.tunnel.done).toMatchObject({ reason: 'closed' });
     expect(serveConfig(w)).toEqual({});
     expect(await refuses(publicPort)).toBe(true);
     expect(await stopServeForwarders(w.stateFile)).toEqual([]);
@@ -284,26 +284,26 @@ describe('expose: someone else’s serve config', () => {
 });
 
 describe('expose: what dies and what is fatal', () => {
-  it('settles exited when someone runs `serve reset`, and does not try to withdraw what is gone', async () => {
+  it('settles done when someone runs `serve reset`, and does not try to withdraw what is gone', async () => {
     const w = loopbackWorld();
     const publicPort = await freePort();
     const opened = await expose({ publicPort, pollInterval: 100 }, w);
     expect((await tailscaleCli(w, ['serve', 'reset'])).code).toBe(0);
-    const info = await opened.tunnel.exited;
+    const info = await opened.tunnel.done;
     expect(info.reason).toContain(`the serve handler for tcp port ${publicPort} is gone`);
     expect(info.fatal).toBeUndefined();
     await opened.close();
     expect(w.calls().some((c) => c.argv.includes('off'))).toBe(false);
   });
 
-  it('settles exited when the handler is taken over, and never removes the new owner’s handler', async () => {
+  it('settles done when the handler is taken over, and never removes the new owner’s handler', async () => {
     const w = remoteWorld();
     const publicPort = await freePort();
     const opened = await expose({ publicPort, health: 'check', pollInterval: 100 }, w);
     expect((await tailscaleCli(w, ['serve', '--bg', `--tcp=${publicPort}`, 'tcp://127.0.0.1:9'])).code).toBe(
       0,
     );
-    expect((await opened.tunnel.exited).reason).toContain(
+    expect((await opened.tunnel.done).reason).toContain(
       `was taken over outside tunnelmux: it now forwards to 127.0.0.1:9`,
     );
     await opened.close();
@@ -329,14 +329,14 @@ describe('expose: what dies and what is fatal', () => {
     },
   );
 
-  it('settles exited when the backend stops while published; the public port then refuses', async () => {
+  it('settles done when the backend stops while published; the public port then refuses', async () => {
     const w = loopbackWorld();
     const publicPort = await freePort();
     const opened = await expose({ publicPort, pollInterval: 100 }, w);
     updateTailscaleState(w.stateFile, (state) => {
       state.BackendState = 'Stopped';
     });
-    expect((await opened.tunnel.exited).reason).toBe('Tailscale is stopped — run `tailscale up`');
+    expect((await opened.tunnel.done).reason).toBe('Tailscale is stopped — run `tailscale up`');
     await expect(bannerThrough(opened.tunnel.dial(AbortSignal.timeout(5000)))).rejects.toThrow();
   });
 
@@ -344,7 +344,7 @@ describe('expose: what dies and what is fatal', () => {
     const w = remoteWorld();
     const withHost = await exposeError({ host: 'devbox' }, w);
     expect(withHost).toBeInstanceOf(ConfigError);
-    expect(withHost.message).toContain('option "host" must be left out on an expose path');
+    expect(withHost.message).toContain('option "host": must be left out on an expose path');
     const offLoopback = await exposeError({ health: 'check' }, w, { host: '10.0.0.5', port: 22 });
     expect(offLoopback).toBeInstanceOf(ConfigError);
     expect(offLoopback.message).toContain('tailscale serve only forwards to a port on this machine');
@@ -363,10 +363,10 @@ describe('expose: what dies and what is fatal', () => {
       );
     const noHost = await access({});
     expect(noHost).toBeInstanceOf(ConfigError);
-    expect(noHost?.message).toContain('option "host" must be the peer to reach on an access path');
+    expect(noHost?.message).toContain('option "host": must be the peer to reach on an access path');
     const withPublicPort = await access({ host: 'devbox', publicPort: 2222 });
     expect(withPublicPort).toBeInstanceOf(ConfigError);
-    expect(withPublicPort?.message).toContain('option "publicPort" must be left out on an access path');
+    expect(withPublicPort?.message).toContain('option "publicPort": must be left out on an access path');
     expect(w.calls()).toEqual([]);
   });
 

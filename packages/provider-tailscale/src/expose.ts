@@ -1,25 +1,11 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  type CheckResult,
-  ConfigError,
-  type ExitInfo,
-  type OpenContext,
-  type Target,
-  type Tunnel,
-} from '@tunnelmux/core';
-import {
-  abortError,
-  type CommandResult,
-  locateTailscale,
-  PROVIDER,
-  TailscaleCli,
-  tailscaleError,
-} from './cli';
+import { type CheckResult, ConfigError, type OpenContext, type Target, type Tunnel } from '@tunnelmux/core';
+import { type CommandResult, PROVIDER, TailscaleCli, tailscaleError } from './cli';
 import type { TailscaleOptions } from './options';
 import { describeHandler, findHandler, forwardsTo, readServeConfig } from './serve';
 import { backendProblem, hostPort, isDaemonDown, readStatus, type TailscaleStatus } from './status';
-import { watchUntilGone } from './watch';
+import { WatchedTunnel } from './watch';
 
 /** How long `tailscale serve --bg …` may take (it talks to tailscaled, which may be busy). */
 const SERVE_TIMEOUT_MS = 20_000;
@@ -27,7 +13,6 @@ const SERVE_TIMEOUT_MS = 20_000;
 const OFF_TIMEOUT_MS = 10_000;
 /** How long a test connection to this node's own tailnet address may take before it counts as unreachable. */
 const REACH_TIMEOUT_MS = 1500;
-/** Status polls that may fail in a row (timeouts, garbage, Starting) before the path is declared dead. */
 
 /** This node as `tailscale status` shows it: where its serve handlers answer. */
 interface SelfNode {
@@ -53,10 +38,9 @@ interface Publication {
  * core's reaper the moment it exists, and `exited` comes from polling `serve status --json`.
  */
 export async function openExpose(options: TailscaleOptions, ctx: OpenContext): Promise<Tunnel> {
-  requireExposeOptions(options);
   const forward = loopbackForward(ctx.target);
   const port = options.publicPort ?? ctx.target.port;
-  const bin = await locateTailscale(ctx, options.bin);
+  const bin = await ctx.findBinary(options.bin);
   const cli = new TailscaleCli(bin, options.socket, ctx);
   const status = await readStatus(cli, { signal: ctx.signal });
   const problem = backendProblem(status, cli);
@@ -100,7 +84,7 @@ export async function openExpose(options: TailscaleOptions, ctx: OpenContext): P
       throw serveFailed(cli.display(...args), result);
     }
     // From here on, even a SIGKILL of tunnelmux withdraws it: core's reaper runs the undo.
-    unregister = ctx.undoIfOrphaned(bin, cli.args('serve', `--tcp=${port}`, 'off'), undoEnv(ctx.env));
+    unregister = ctx.undoIfOrphaned(bin, cli.args('serve', `--tcp=${port}`, 'off'), undoEnv(ctx.childEnv()));
     try {
       const after = findHandler(await readServeConfig(cli, { signal: ctx.signal }), port);
       if (!forwardsTo(after, forward)) {
@@ -131,21 +115,6 @@ export async function openExpose(options: TailscaleOptions, ctx: OpenContext): P
     }`,
   );
   return new ExposeTunnel(publication, ctx, options.pollInterval, health, publicUrl, owned, unregister);
-}
-
-/** No access-only option on an expose path (the schema is shared by both modes). */
-function requireExposeOptions(options: TailscaleOptions): void {
-  for (const field of ['host', 'port'] as const) {
-    if (options[field] !== undefined) {
-      throw ConfigError.invalid(`option "${field}"`, options[field], 'left out on an expose path', {
-        provider: PROVIDER,
-        hint:
-          field === 'port'
-            ? 'an expose path publishes its target port; set "publicPort" for the tailnet port'
-            : 'an expose path publishes this machine; "host" only applies to access paths',
-      });
-    }
-  }
 }
 
 /** tailscale serve forwards only to this machine's loopback (ipn.ExpandProxyTargetValue). */
@@ -234,53 +203,46 @@ async function withdrawIfOurs(publication: Publication, ctx: Pick<OpenContext, '
   return false;
 }
 
-class ExposeTunnel implements Tunnel {
+class ExposeTunnel extends WatchedTunnel implements Tunnel {
   readonly endpoint: string;
-  readonly pid = undefined;
-  readonly exited: Promise<ExitInfo>;
-  private settle!: (info: ExitInfo) => void;
-  private readonly stopping = new AbortController();
-  private closing?: Promise<void>;
   /** Ours to withdraw: published by this path and not yet removed or taken over by someone else. */
   private mine: boolean;
 
   constructor(
     private readonly publication: Publication,
-    private readonly ctx: OpenContext,
-    private readonly pollInterval: number,
+    ctx: OpenContext,
+    pollInterval: number,
     readonly health: 'dial' | 'check',
     readonly publicUrl: string,
     owned: boolean,
     private readonly unregister: () => void,
   ) {
+    super(ctx, pollInterval);
     this.mine = owned;
     this.endpoint = hostPort(publication.self.ip, publication.port);
-    this.exited = new Promise((resolve) => {
-      this.settle = resolve;
+    // Re-read status and serve status: the path ends when the handler is gone or taken over, the backend stops
+    // or logs out, or tailscaled goes away; blips pass up to a few in a row.
+    const { cli, port, forward } = publication;
+    const timeoutMs = Math.max(10_000, pollInterval);
+    this.watch(async (signal) => {
+      const problem = backendProblem(await readStatus(cli, { signal, timeoutMs }), cli);
+      if (problem) return problem.fatal ? { end: problem.message } : { blip: problem.message };
+      const found = findHandler(await readServeConfig(cli, { signal, timeoutMs }), port);
+      if (forwardsTo(found, forward)) return undefined;
+      // Nothing of ours is left to withdraw, and someone else's handler must never be removed.
+      this.disown();
+      return {
+        end: found
+          ? `tcp port ${port} was taken over outside tunnelmux: it now ${describeHandler(found)}`
+          : `the serve handler for tcp port ${port} is gone (\`tailscale serve reset\` or \`… --tcp=${port} off\` ran outside tunnelmux)`,
+      };
     });
-    // A path stopped while still open must not keep polling or leave the handler behind.
-    ctx.signal.addEventListener('abort', () => void this.close(), {
-      once: true,
-      signal: this.stopping.signal,
-    });
-    void this.poll();
   }
 
   /** A connection to this node's own tailnet address at the serve port: through tailscaled to the local service. */
   async dial(signal?: AbortSignal): Promise<Duplex> {
     if (this.closing) throw tailscaleError(`the expose path on tcp port ${this.publication.port} is closed`);
-    if (signal?.aborted) throw abortError(signal);
-    try {
-      return await this.ctx.dialTcp(
-        { host: this.publication.self.ip, port: this.publication.port },
-        { signal },
-      );
-    } catch (error) {
-      if (signal?.aborted) throw abortError(signal);
-      throw tailscaleError(`connect to ${this.endpoint} failed: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+    return this.connect({ host: this.publication.self.ip, port: this.publication.port }, signal);
   }
 
   /** The handler is still there and ours, and the backend Running. */
@@ -307,52 +269,15 @@ class ExposeTunnel implements Tunnel {
     return { ok: true, detail: `tcp port ${port} forwards to ${forward}; backend Running`, latencyMs };
   }
 
-  /**
-   * Re-read status and serve status every pollInterval; settle `exited` when the handler is gone or taken over,
-   * the backend stops or logs out, or tailscaled goes away. Blips are tolerated up to POLL_FAILURES_ALLOWED in a row.
-   */
-  private async poll(): Promise<void> {
-    const { cli, port, forward } = this.publication;
-    const timeoutMs = Math.max(10_000, this.pollInterval);
-    const reason = await watchUntilGone(
-      async (signal) => {
-        const problem = backendProblem(await readStatus(cli, { signal, timeoutMs }), cli);
-        if (problem) return problem.fatal ? { end: problem.message } : { blip: problem.message };
-        const found = findHandler(await readServeConfig(cli, { signal, timeoutMs }), port);
-        if (forwardsTo(found, forward)) return undefined;
-        // Nothing of ours is left to withdraw, and someone else's handler must never be removed.
-        this.disown();
-        return {
-          end: found
-            ? `tcp port ${port} was taken over outside tunnelmux: it now ${describeHandler(found)}`
-            : `the serve handler for tcp port ${port} is gone (\`tailscale serve reset\` or \`… --tcp=${port} off\` ran outside tunnelmux)`,
-        };
-      },
-      { intervalMs: this.pollInterval, signal: this.stopping.signal, log: this.ctx.log },
-    );
-    if (!reason) return;
-    this.ctx.log.warn(reason);
-    this.finish({ code: null, signal: null, lastLines: [reason], reason });
-  }
-
   private disown(): void {
     if (!this.mine) return;
     this.mine = false;
     this.unregister();
   }
 
-  private finish(info: ExitInfo): void {
-    this.settle(info);
-    this.stopping.abort();
-  }
-
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.finish({ code: null, signal: null, lastLines: [], reason: 'closed' });
-      if (!this.mine) return;
-      // On failure the undo stays registered, so the reaper still withdraws it when tunnelmux exits.
-      if (await withdrawIfOurs(this.publication, this.ctx)) this.disown();
-    })();
-    return this.closing;
+  protected async release(): Promise<void> {
+    if (!this.mine) return;
+    // On failure the undo stays registered, so the reaper still withdraws it when tunnelmux exits.
+    if (await withdrawIfOurs(this.publication, this.ctx)) this.disown();
   }
 }

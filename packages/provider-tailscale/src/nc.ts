@@ -1,6 +1,5 @@
 import { Duplex } from 'node:stream';
-import type { ExitInfo } from '@tunnelmux/core';
-import type { ChildHandle } from '@tunnelmux/core/provider';
+import type { ChildHandle, ExitInfo } from '@tunnelmux/core/provider';
 import { tailscaleError } from './cli';
 
 /**
@@ -22,8 +21,8 @@ export class NcStream extends Duplex {
     private readonly onDialFailure: (reason: string) => void,
   ) {
     super({ allowHalfOpen: true });
-    const stdout = child.process.stdout;
-    const stdin = child.process.stdin;
+    const stdout = child.stdio.stdout;
+    const stdin = child.stdio.stdin;
     child.onLine((line) => {
       if (line.stream === 'stderr') this.stderr.push(line.text);
       if (this.stderr.length > 20) this.stderr.shift();
@@ -54,11 +53,11 @@ export class NcStream extends Duplex {
   }
 
   override _read(): void {
-    this.child.process.stdout?.resume();
+    this.child.stdio.stdout?.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const stdin = this.child.process.stdin;
+    const stdin = this.child.stdio.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded) {
       callback();
       return;
@@ -68,13 +67,13 @@ export class NcStream extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.child.process.stdin?.end();
+    this.child.stdio.stdin?.end();
     callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.child.process.stdout?.destroy();
-    this.child.process.stdin?.destroy();
+    this.child.stdio.stdout?.destroy();
+    this.child.stdio.stdin?.destroy();
     void this.child.stop();
     callback(error);
   }

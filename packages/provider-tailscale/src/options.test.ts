@@ -12,8 +12,13 @@ describe('options', () => {
   });
 
   it('accepts an expose path with no options at all: it publishes its target port', async () => {
-    expect(await validateOptions(tailscale, {})).toEqual({ dial: 'auto', pollInterval: 5000 });
-    expect(await validateOptions(tailscale, { publicPort: 2222, health: 'check' })).toMatchObject({
+    expect(await validateOptions(tailscale, {}, { mode: 'expose' })).toEqual({
+      dial: 'auto',
+      pollInterval: 5000,
+    });
+    expect(
+      await validateOptions(tailscale, { publicPort: 2222, health: 'check' }, { mode: 'expose' }),
+    ).toMatchObject({
       publicPort: 2222,
       health: 'check',
     });

@@ -60,5 +60,43 @@ export const optionsSchema = z
   })
   .strict();
 
+/** An access path: reach `host`; the expose-only options are refused, naming the mode that takes them. */
+export const accessOptions = optionsSchema.superRefine((options, ctx) => {
+  for (const field of ['publicPort', 'health'] as const) {
+    if (options[field] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message: 'must be left out on an access path (it only applies to expose paths: mode: expose)',
+      });
+    }
+  }
+  if (options.host === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['host'],
+      message:
+        'must be the peer to reach on an access path: name it by HostName, MagicDNS name or tailnet IP, e.g. host: devbox',
+    });
+  }
+});
+
+/** An expose path: publish this machine's target port; the access-only options are refused. */
+export const exposeOptions = optionsSchema.superRefine((options, ctx) => {
+  for (const field of ['host', 'port'] as const) {
+    if (options[field] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `must be left out on an expose path (${
+          field === 'port'
+            ? 'an expose path publishes its target port; set "publicPort" for the tailnet port'
+            : 'an expose path publishes this machine; "host" only applies to access paths'
+        })`,
+      });
+    }
+  }
+});
+
 export type TailscaleOptionsInput = z.input<typeof optionsSchema>;
 export type TailscaleOptions = z.output<typeof optionsSchema>;

@@ -1,4 +1,8 @@
+import type { Duplex } from 'node:stream';
+import type { OpenContext, Target, TunnelEnd } from '@tunnelmux/core';
+import { deferred, sleep } from '@tunnelmux/core/async';
 import type { Logger } from '@tunnelmux/core/provider';
+import { abortError, tailscaleError } from './cli';
 import { isDaemonDown } from './status';
 
 /** One look at tailscale: the path is over (`end`), a passing hiccup (`blip`), or all is well (undefined). */
@@ -41,15 +45,65 @@ export async function watchUntilGone(
   return undefined;
 }
 
-/** Wait `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
+/**
+ * What both tailscale tunnels share (neither has a process of its own): `done` settled once, a status watch that
+ * ends the path, a close that ends the watch first, and dials that say what failed.
+ */
+export abstract class WatchedTunnel {
+  readonly pid = undefined;
+  abstract readonly endpoint: string;
+  private readonly ending = deferred<TunnelEnd>();
+  readonly done = this.ending.promise;
+  protected readonly stopping = new AbortController();
+  protected closing?: Promise<void>;
+
+  constructor(
+    protected readonly ctx: OpenContext,
+    private readonly intervalMs: number,
+  ) {
+    // A path stopped while still open must not keep polling or leave anything behind.
+    ctx.signal.addEventListener('abort', () => void this.close(), {
+      once: true,
+      signal: this.stopping.signal,
+    });
+  }
+
+  /** Look every interval (see watchUntilGone) and end the path with the reason once a look says it is over. */
+  protected watch(look: (signal: AbortSignal) => Promise<Verdict>): void {
+    const options = { intervalMs: this.intervalMs, signal: this.stopping.signal, log: this.ctx.log };
+    void watchUntilGone(look, options).then((reason) => {
+      if (!reason) return;
+      this.ctx.log.warn(reason);
+      this.finish({ reason, lastLines: [reason] });
+    });
+  }
+
+  /** A TCP connection to `target`; a failure says which endpoint. */
+  protected async connect(target: Target, signal?: AbortSignal): Promise<Duplex> {
+    if (signal?.aborted) throw abortError(signal);
+    try {
+      return await this.ctx.dialTcp(target, { signal });
+    } catch (error) {
+      if (signal?.aborted) throw abortError(signal);
+      throw tailscaleError(`connect to ${this.endpoint} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  }
+
+  private finish(end: TunnelEnd): void {
+    this.ending.resolve(end);
+    this.stopping.abort();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.finish({ reason: 'closed' });
+      await this.release();
+    })();
+    return this.closing;
+  }
+
+  /** Tear down what this tunnel holds (nc children, the serve handler). */
+  protected abstract release(): Promise<void>;
 }

@@ -16,7 +16,7 @@ export {
   localOptionsSchema,
   localProvider,
 } from './local';
-export { fakeBinDir, fakeEnv, testkitRoot } from './paths';
+export { FAKE_PASS_ENV, fakeBinDir, fakeEnv, testkitRoot } from './paths';
 export {
   describeEvent,
   formatTimeline,

@@ -19,7 +19,15 @@ export function fakeBinDir(): string {
   return path.join(testkitRoot(), 'bin');
 }
 
-/** An environment whose PATH finds the fake executables first. */
+/** Lets the fakes' test hooks through core's minimal child environment, the way a user passes a variable. */
+export const FAKE_PASS_ENV = { TUNNELMUX_PASS_ENV: 'TUNNELMUX_FAKE_*' } as const;
+
+/** An environment whose PATH finds the fake executables first, and whose children see the fakes' hooks. */
 export function fakeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`, ...extra };
+  return {
+    ...process.env,
+    PATH: `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`,
+    ...FAKE_PASS_ENV,
+    ...extra,
+  };
 }

@@ -44,8 +44,8 @@ function providerPackage(
     path.join(dir, 'index.js'),
     extra.code ??
       `export default { [Symbol.for('tunnelmux.provider')]: true, apiVersion: 1, name: ${JSON.stringify(extra.exportedName ?? id)},
-        summary: 'test', modes: ['access'], options: { '~standard': { version: 1, vendor: 't', validate: (v) => ({ value: v }) } },
-        detect: async () => ({ available: true }), open: async () => { throw new Error('not in this test'); } };\n`,
+        summary: 'test', modes: ['access'], access: { options: { '~standard': { version: 1, vendor: 't', validate: (v) => ({ value: v }) } },
+        open: async () => { throw new Error('not in this test'); } }, detect: async () => ({ available: true }), open: async () => { throw new Error('not in this test'); } };\n`,
   );
   return dir;
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
 import {
   defaultTailscaleState,
+  FAKE_PASS_ENV,
   fakeEnv,
   TAILSCALE_STATE_ENV,
   writeTailscaleState,
@@ -43,7 +44,7 @@ describe('a real provider over its fake tool, through the binary', () => {
     const stateFile = path.join(work.dir, 'tailscale-state.json');
     writeTailscaleState(stateFile, state);
     // The fake tailscale comes first on PATH; the provider cannot tell it from the real one.
-    env = { ...work.env, PATH: fakeEnv().PATH, [TAILSCALE_STATE_ENV]: stateFile };
+    env = { ...work.env, PATH: fakeEnv().PATH, ...FAKE_PASS_ENV, [TAILSCALE_STATE_ENV]: stateFile };
   });
 
   afterAll(async () => {

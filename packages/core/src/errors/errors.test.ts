@@ -37,10 +37,11 @@ describe('errors', () => {
       apiVersion: 1,
       name: 'demo',
       summary: 'd',
-      modes: ['access'],
-      options: z.object({ authToken: z.string().min(20), port: z.number() }).strict(),
-      open: async () => {
-        throw new Error('unused');
+      access: {
+        options: z.object({ authToken: z.string().min(20), port: z.number() }).strict(),
+        open: async () => {
+          throw new Error('unused');
+        },
       },
     });
     const error = (await validateOptions(provider, { authToken: 'hunter2', port: 'x' }).catch(

@@ -374,7 +374,7 @@ export class Manager implements AsyncDisposable {
         pathId: spec.id,
       });
     }
-    const options = await validateOptions(provider, spec.options, { pathId: spec.id });
+    const options = await validateOptions(provider, spec.options, { pathId: spec.id, mode: spec.mode });
     // Another start with the same id may have won while options were validated.
     if (this.paths.has(spec.id))
       throw new ConfigError(`path "${spec.id}" already exists`, { pathId: spec.id });

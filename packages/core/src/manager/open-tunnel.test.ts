@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OpenContext, Provider, Tunnel } from '../provider/types';
+import type { BaseOpenContext, Provider, Tunnel } from '../provider/types';
 import { openTunnel } from './open-tunnel';
 
 /** A tunnel that only records whether it was closed. */
@@ -17,11 +17,11 @@ function fakeTunnel() {
 function provider(open: (signal: AbortSignal) => Promise<unknown>): Provider {
   return {
     name: 'fake',
-    open: (_options: unknown, ctx: OpenContext) => open(ctx.signal),
+    open: (_options: unknown, ctx: BaseOpenContext) => open(ctx.signal),
   } as unknown as Provider;
 }
 
-const context = (signal: AbortSignal) => ({ signal }) as OpenContext;
+const context = (signal: AbortSignal) => ({ signal }) as BaseOpenContext;
 
 describe('openTunnel', () => {
   it('gives up at openTimeout and closes the tunnel that arrives after, never leaking it', async () => {

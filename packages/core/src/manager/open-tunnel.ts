@@ -2,7 +2,7 @@ import { abortable } from '../async/abortable';
 import { deadline } from '../async/deadline';
 import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
-import type { OpenContext, Provider, Tunnel } from '../provider/types';
+import type { BaseOpenContext, Provider, Tunnel } from '../provider/types';
 
 // How long an aborted open may take to clean up after itself before the stop goes on without it.
 const OPEN_CLEANUP_MS = 5000;
@@ -18,7 +18,7 @@ export async function openTunnel(options: {
   openTimeout: number;
   signal: AbortSignal;
   /** The provider's context, bound to the open's own signal (the deadline's). */
-  context(signal: AbortSignal): OpenContext;
+  context(signal: AbortSignal): BaseOpenContext;
 }): Promise<Tunnel> {
   const { provider, pathId, openTimeout } = options;
   const limit = deadline(

@@ -9,7 +9,7 @@ import type { ProbeResult } from '../failover/probe';
 import { PathCounters } from '../metrics/path-counters';
 import { createOpenContext } from '../provider/open-context';
 import type { Redactor } from '../provider/redactor';
-import type { CheckResult, ExitInfo, Provider, ProviderHelpers, Target, Tunnel } from '../provider/types';
+import type { CheckResult, Provider, ProviderHelpers, Target, Tunnel, TunnelEnd } from '../provider/types';
 import { assertTransition, type PathState } from '../state/transitions';
 import { closeQuietly, openTunnel } from './open-tunnel';
 import { type PathStatus, projectPath } from './path-status';
@@ -41,7 +41,7 @@ export class PathRunner {
   since = Date.now();
   tunnel?: Tunnel;
   lastError?: string;
-  lastExit?: ExitInfo;
+  lastExit?: TunnelEnd;
   /** It has come up at least once since it was started. */
   everConnected = false;
   /** It has gone down after coming up, so failback to it is damped. */
@@ -313,7 +313,7 @@ export class PathRunner {
   private markDown(reason: string): 'failed' | 'reconnecting' {
     this.lastError = reason;
     // (The supervisor set lastExit when the process ended; TypeScript cannot see that.)
-    if ((this.lastExit as ExitInfo | undefined)?.fatal) {
+    if ((this.lastExit as TunnelEnd | undefined)?.fatal) {
       // The tool said retrying cannot help: report once and stop, as for a fatal first open.
       this.reportError(
         new TunnelmuxError(reason, { provider: this.provider.name, pathId: this.id, fatal: true }),

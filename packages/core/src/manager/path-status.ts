@@ -2,7 +2,7 @@ import type { PathSpec } from '../config/schema';
 import type { PathCounters } from '../metrics/path-counters';
 import type { LatencyStats, PathMetrics } from '../metrics/types';
 import { formatTarget } from '../net/tcp';
-import type { CheckResult, ExitInfo, Tunnel } from '../provider/types';
+import type { CheckResult, Tunnel, TunnelEnd } from '../provider/types';
 import type { PathState } from '../state/transitions';
 
 /** Everything `status` reports about one path. */
@@ -36,7 +36,7 @@ export interface PathStatus {
   /** Epoch ms of the last traffic or successful probe. */
   lastActive?: number;
   lastError?: string;
-  lastExit?: ExitInfo;
+  lastExit?: TunnelEnd;
   /** Epoch ms of the next reopen attempt while reconnecting. */
   nextAttemptAt?: number;
   /** The provider's own health hint. */
@@ -59,7 +59,7 @@ export interface ProjectedPath {
   readonly upSince?: number;
   readonly since: number;
   readonly lastError?: string;
-  readonly lastExit?: ExitInfo;
+  readonly lastExit?: TunnelEnd;
   readonly nextAttemptAt?: number;
   readonly hint?: CheckResult;
 }

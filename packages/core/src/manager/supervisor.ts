@@ -4,8 +4,7 @@ import type { FailoverSettings } from '../config/schema';
 import { errorMessage } from '../errors';
 import { type ProbeResult, probeTunnel } from '../failover/probe';
 import { formatTarget } from '../net/tcp';
-import { describeExit } from '../process/child';
-import type { CheckResult, ExitInfo, Target, Tunnel } from '../provider/types';
+import type { CheckResult, Target, Tunnel, TunnelEnd } from '../provider/types';
 
 // How often a provider's `check` hint runs at most.
 const CHECK_EVERY_MS = 10_000;
@@ -25,7 +24,7 @@ export interface SupervisedPath {
   /** Failback to it is damped, so its probes re-run the primary selection. */
   readonly recovered: boolean;
   /** The tunnel's process ended; recorded for status. */
-  exited(info: ExitInfo): void;
+  exited(end: TunnelEnd): void;
   probed(result: ProbeResult, consecutiveFailures: number): void;
   /** Enough probes passed: the path is up. */
   comeUp(tunnel: Tunnel): void;
@@ -67,22 +66,23 @@ export class Supervisor {
   async run(path: SupervisedPath, tunnel: Tunnel, signal: AbortSignal): Promise<string | undefined> {
     const s = path.settings;
     const needed = path.everConnected ? s.rise : 1;
-    let exit: ExitInfo | undefined;
-    void tunnel.exited.then(
-      (info) => {
-        exit = info;
+    let exit: TunnelEnd | undefined;
+    void tunnel.done.then(
+      (end) => {
+        exit = end;
         this.wake?.();
       },
       (error: unknown) => {
-        exit = { code: null, signal: null, lastLines: [], reason: errorMessage(error) };
+        exit = { reason: errorMessage(error) };
         this.wake?.();
       },
     );
     this.reset();
-    const exitReason = (info: ExitInfo) => {
-      path.exited(info);
-      const tail = info.lastLines.length > 0 ? `; last output: ${info.lastLines.slice(-3).join(' | ')}` : '';
-      return `process exited (${info.reason ?? describeExit(info)})${tail}`;
+    const exitReason = (end: TunnelEnd) => {
+      path.exited(end);
+      const lines = end.lastLines ?? [];
+      const tail = lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
+      return `${end.reason}${tail}`;
     };
     const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
     const targetKey = formatTarget(path.target);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -43,7 +43,9 @@ describe('spawnChild', () => {
     await expect(ready.waitForLine(/listening on/, { timeoutMs: 10_000 })).resolves.toMatchObject({
       stream: 'stdout',
     });
+    expect(ready.ended).toBe(false);
     await ready.stop();
+    expect(ready.ended).toBe(true);
     const dies = spawnChild(node, ['-e', 'console.error("bad token"); process.exit(1)'], process.env);
     await expect(dies.waitForLine(/listening/, { timeoutMs: 10_000 })).rejects.toThrow(
       /exited \(code 1\) before printing/,
@@ -81,32 +83,36 @@ describe('spawnChild', () => {
     const script = `
       const { createManager, defineProvider } = await import(${JSON.stringify(core)});
       const { PassThrough } = await import('node:stream');
-      const provider = defineProvider({ apiVersion: 1, name: 'pub', summary: 's', modes: ['expose'],
+      let secrets;
+      const provider = defineProvider({ apiVersion: 1, name: 'pub', summary: 's', expose: {
         options: { '~standard': { version: 1, vendor: 'x', validate: (value) => ({ value }) } },
         async open(_options, ctx) {
           ctx.undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/kept"'], { OUT: ${JSON.stringify(dir)} })();
           ctx.undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/undone"'], { OUT: ${JSON.stringify(dir)} });
-          return { endpoint: 'x', exited: new Promise(() => {}), dial: async () => new PassThrough(), close: async () => {} };
-        } });
+          secrets = await ctx.tempDir();
+          return { endpoint: 'x', done: new Promise(() => {}), dial: async () => new PassThrough(), close: async () => {} };
+        } } });
       const manager = createManager({ target: '127.0.0.1:9', providers: [provider], metricsInterval: 0 });
       await manager.start({ id: 'a', provider: 'pub', mode: 'expose' });
-      console.log('published');
+      console.log(secrets);
       setInterval(() => {}, 1000);`;
     const parent = execa(node, [...FROM_SOURCE, '--input-type=module', '-e', script], {
       reject: false,
       buffer: false,
     });
-    await new Promise<void>((resolve, reject) => {
-      parent.stdout!.once('data', () => resolve());
+    const secrets = await new Promise<string>((resolve, reject) => {
+      parent.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
       parent.nodeChildProcess.once('exit', () => reject(new Error('parent exited early')));
     });
+    // The kit's temp folder for secret files is private, and the reaper removes it with the other undos.
+    expect((await stat(secrets)).mode & 0o777).toBe(0o700);
     parent.kill('SIGKILL');
     await parent;
     const undone = path.join(dir, 'undone');
-    const deadline = Date.now() + 5000;
-    while (!existsSync(undone) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => existsSync(undone), { timeout: 5000 }).toBe(true);
     expect(await readFile(undone, 'utf8')).toBe('withdrawn\n');
     expect(existsSync(path.join(dir, 'kept'))).toBe(false);
+    await expect.poll(() => existsSync(secrets), { timeout: 5000 }).toBe(false);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -116,13 +122,13 @@ describe('spawnChild', () => {
     const script = `
       const { createManager, defineProvider } = await import(${JSON.stringify(core)});
       const { PassThrough } = await import('node:stream');
-      const provider = defineProvider({ apiVersion: 1, name: 'sleeper', summary: 's', modes: ['access'],
+      const provider = defineProvider({ apiVersion: 1, name: 'sleeper', summary: 's', access: {
         options: { '~standard': { version: 1, vendor: 'x', validate: (value) => ({ value }) } },
         async open(_options, ctx) {
           const child = ctx.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
-          return { endpoint: 'x', pid: child.pid, exited: child.exited, dial: async () => new PassThrough(),
+          return { endpoint: 'x', pid: child.pid, done: child.done, dial: async () => new PassThrough(),
             close: async () => { await child.stop(); } };
-        } });
+        } } });
       const manager = createManager({ target: '127.0.0.1:9', providers: [provider], metricsInterval: 0 });
       await manager.start({ id: 'a', provider: 'sleeper' });
       console.log(manager.status('a').pid);

@@ -1,12 +1,20 @@
-import { execa, type ResultPromise } from 'execa';
+import type { Readable, Writable } from 'node:stream';
+import { execa } from 'execa';
 import { ProviderError } from '../errors';
-import type { ExitInfo } from '../provider/types';
+import type { TunnelEnd } from '../provider/tunnel-end';
+import { childEnv } from './child-env';
+import { describeExit, type ExitInfo, processEnd } from './exit';
 import { LineSplitter, RingBuffer } from './line-splitter';
 import { guardPid } from './reaper';
 
 export interface SpawnOptions {
-  /** Extra environment on top of the helper's `env`; put secrets here. */
+  /** This child's own variables (its path's secrets and settings); `undefined` removes one. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Variables of the tool passed through from tunnelmux's environment: names, or `PREFIX_*` patterns (which never
+   * carry a secret-looking name). The child otherwise sees only `BASE_CHILD_ENV` and TUNNELMUX_PASS_ENV.
+   */
+  passEnv?: readonly string[];
   cwd?: string;
   /** Kills the child when aborted. */
   signal?: AbortSignal;
@@ -20,6 +28,8 @@ export interface SpawnOptions {
   stdin?: 'ignore' | 'pipe';
   /** stdout carries data (e.g. `tailscale nc`): leave it raw, not split into lines or kept. */
   rawStdout?: boolean;
+  /** Say why the tool ended (read at exit, so it may use what the provider saw): `done`'s reason, fatal, lines. */
+  explainExit?: (info: ExitInfo) => { reason?: string; fatal?: boolean; lastLines?: string[] } | undefined;
 }
 
 /** A line a child printed, with the stream it came from. */
@@ -32,6 +42,10 @@ export interface ChildLine {
 export interface ChildHandle {
   readonly pid: number | undefined;
   readonly exited: Promise<ExitInfo>;
+  /** True once `exited` has settled. */
+  readonly ended: boolean;
+  /** The tunnel's end as core wants it (`Tunnel.done`), filled from the exit and `explainExit`. */
+  readonly done: Promise<TunnelEnd>;
   /** Call `listener` for every line from now on; returns an unsubscribe function. */
   onLine(listener: (line: ChildLine) => void): () => void;
   /** Resolve with the first line (from now on) that matches; reject on exit, abort or timeout. */
@@ -42,11 +56,11 @@ export interface ChildHandle {
   lastLines(): string[];
   /** SIGTERM, then SIGKILL after the grace period; resolves once it is gone. */
   stop(): Promise<ExitInfo>;
-  /** The raw execa process, for stdin/stdout when a provider streams through the tool. */
-  readonly process: ResultPromise;
+  /** The tool's pipes, for a provider that streams through it (`stdin: 'pipe'`, `rawStdout`). */
+  readonly stdio: { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null };
 }
 
-/** Runs `command` under execa with bounded output and a guaranteed kill path. */
+/** Runs `command` under execa with bounded output, a guaranteed kill path and a minimal environment from `baseEnv`. */
 export function spawnChild(
   command: string,
   args: readonly string[],
@@ -57,7 +71,7 @@ export function spawnChild(
   const listeners = new Set<(line: ChildLine) => void>();
   const graceMs = options.killGraceMs ?? 3000;
   const subprocess = execa(command, [...args], {
-    env: { ...baseEnv, ...options.env },
+    env: childEnv(baseEnv, options.passEnv, options.env),
     extendEnv: false,
     cwd: options.cwd,
     stdin: options.stdin ?? 'ignore',
@@ -118,10 +132,18 @@ export function spawnChild(
   }
 
   let stopping: Promise<ExitInfo> | undefined;
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
   const handle: ChildHandle = {
     pid: subprocess.pid,
     exited,
-    process: subprocess,
+    get ended() {
+      return ended;
+    },
+    done: exited.then((info) => processEnd({ ...info, ...options.explainExit?.(info) })),
+    stdio: { stdin: subprocess.stdin, stdout: subprocess.stdout, stderr: subprocess.stderr },
     onLine(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -179,10 +201,4 @@ export function spawnChild(
     },
   };
   return handle;
-}
-
-/** `code 1`, `signal SIGKILL`. */
-export function describeExit(info: Pick<ExitInfo, 'code' | 'signal'>): string {
-  if (info.signal) return `signal ${info.signal}`;
-  return `code ${info.code ?? 'unknown'}`;
 }

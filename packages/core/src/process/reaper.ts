@@ -62,7 +62,7 @@ const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Run `command args` if this process dies before calling the returned function: the undo of a publication
- * that outlives its process (e.g. `tailscale serve --tcp=2222 off`). `env` entries are exported first.
+ * that outlives its process (e.g. `tailscale serve --tcp=2222 off`). It runs with `env` as its whole environment.
  */
 export function undoIfOrphaned(
   command: string,
@@ -72,8 +72,9 @@ export function undoIfOrphaned(
   const state = process.platform === 'win32' ? undefined : start();
   if (!state) return () => undefined;
   const file = path.join(state.dir, `undo-${process.pid}-${++undoCount}.sh`);
-  const exports = Object.entries(env).map(([key, value]) => `export ${key}=${quote(value)}\n`);
-  writeFileSync(file, `${exports.join('')}${[command, ...args].map(quote).join(' ')}\n`, { mode: 0o600 });
+  // `env -i`: the undo sees only `env`, never the reaper's copy of tunnelmux's whole environment.
+  const words = [...Object.entries(env).map(([key, value]) => `${key}=${value}`), command, ...args];
+  writeFileSync(file, `exec env -i ${words.map(quote).join(' ')}\n`, { mode: 0o600 });
   return () => {
     try {
       unlinkSync(file);

@@ -1,19 +1,27 @@
 import { execa } from 'execa';
 import { ConfigError, describeFieldValue, isSecretField } from '../errors';
+import { openWithKit } from './kit';
+import { modeOf } from './mode';
 import {
   API_VERSION,
   type DetectContext,
   type DetectResult,
+  type Mode,
+  type ModeDefinition,
   type OptionsSchema,
   PROVIDER_TAG,
   type Provider,
   type ProviderDefinition,
 } from './types';
 
+const MODES = ['access', 'expose'] as const;
+
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
 /** Check a provider definition and tag it so loaders can recognise it at run time. */
-export function defineProvider<Options>(definition: ProviderDefinition<Options>): Provider<Options> {
+export function defineProvider<Access = never, Expose = never>(
+  definition: ProviderDefinition<Access, Expose>,
+): Provider<Access, Expose> {
   const where = definition && typeof definition.name === 'string' ? definition.name : undefined;
   const fail = (field: string, value: unknown, expected: string) =>
     ConfigError.invalid(`provider field "${field}"`, value, expected, { provider: where });
@@ -28,22 +36,44 @@ export function defineProvider<Options>(definition: ProviderDefinition<Options>)
   if (typeof definition.name !== 'string' || !NAME.test(definition.name)) {
     throw fail('name', definition.name, 'lowercase letters, digits and dashes, starting with a letter');
   }
-  if (!Array.isArray(definition.modes) || definition.modes.length === 0) {
-    throw fail('modes', definition.modes, 'a non-empty list of "access" and/or "expose"');
+  if ('modes' in definition || 'open' in definition || 'options' in definition) {
+    throw fail(
+      'modes',
+      'modes/options/open',
+      '"access: { options, open }" and/or "expose: { options, open }"',
+    );
   }
-  for (const mode of definition.modes) {
-    if (mode !== 'access' && mode !== 'expose') throw fail('modes', mode, '"access" or "expose"');
+  const modes = MODES.filter((mode) => definition[mode] !== undefined);
+  if (modes.length === 0)
+    throw fail('access', undefined, '{ options, open } for at least one of access, expose');
+  for (const mode of modes) {
+    const spec = definition[mode] as ModeDefinition;
+    if (!isSchema(spec.options)) {
+      throw fail(`${mode}.options`, spec.options, 'a Standard Schema such as a zod object');
+    }
+    if (typeof spec.open !== 'function') throw fail(`${mode}.open`, spec.open, 'a function');
   }
-  if (!isSchema(definition.options)) {
-    throw fail('options', definition.options, 'a Standard Schema such as a zod object');
-  }
-  if (typeof definition.open !== 'function') throw fail('open', definition.open, 'a function');
   if (definition.detect !== undefined && typeof definition.detect !== 'function') {
     throw fail('detect', definition.detect, 'a function');
   }
   const detect = definition.detect ?? ((ctx: DetectContext) => detectBinary(definition, ctx));
-  return Object.freeze({ ...definition, detect, [PROVIDER_TAG]: true as const });
+  const provider: Provider<Access, Expose> = Object.freeze({
+    ...definition,
+    modes,
+    detect,
+    open: (options: unknown, ctx: Parameters<Provider['open']>[1]) =>
+      openWithKit(provider as Provider, options, ctx),
+    [PROVIDER_TAG]: true as const,
+  });
+  return provider;
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: any provider, whatever its modes' options.
+type AnyProvider = Provider<any, any>;
+
+/** The options of either mode of `P`, as its schemas output them. */
+export type OptionsOf<P extends AnyProvider> = ModeOptions<P['access']> | ModeOptions<P['expose']>;
+type ModeOptions<M> = NonNullable<M> extends ModeDefinition<infer Options> ? Options : never;
 
 /** True for objects made by `defineProvider`, from any copy of core. */
 export function isProvider(value: unknown): value is Provider {
@@ -57,14 +87,19 @@ function isSchema(value: unknown): value is OptionsSchema {
   return typeof standard?.validate === 'function';
 }
 
-/** Validate one path's options; errors name the field, the bad value and what was expected. */
-export async function validateOptions<Options>(
-  provider: Pick<ProviderDefinition<Options>, 'name' | 'options'>,
+/**
+ * Validate one path's options against its mode's schema (default: the provider's only mode, else access);
+ * errors name the field, the bad value and what was expected, and say when the options fit the other mode.
+ */
+export async function validateOptions<P extends AnyProvider, Options = OptionsOf<P>>(
+  provider: P,
   options: unknown,
-  context: { pathId?: string } = {},
+  context: { pathId?: string; mode?: Mode } = {},
 ): Promise<Options> {
-  const result = await provider.options['~standard'].validate(options ?? {});
-  if (!result.issues) return result.value;
+  const mode = context.mode ?? (provider.modes.length === 1 ? provider.modes[0]! : 'access');
+  const schema = modeOf(provider, mode, context.pathId).options;
+  const result = await schema['~standard'].validate(options ?? {});
+  if (!result.issues) return result.value as Options;
   const where = context.pathId ? `path "${context.pathId}": ` : '';
   const details = result.issues.map((issue) => {
     const keys = (issue.path ?? []).map((segment) =>
@@ -87,8 +122,12 @@ export async function validateOptions<Options>(
         : `option "${detail.field}": ${detail.message}, got ${describeFieldValue(detail.field, detail.value)}`,
     )
     .join('; ');
+  const other = mode === 'access' ? 'expose' : 'access';
+  const otherSchema = (provider[other] as ModeDefinition | undefined)?.options;
+  const fitsOther = otherSchema && !(await otherSchema['~standard'].validate(options ?? {})).issues;
+  const hint = fitsOther ? `; these options are for ${other} paths: set \`mode: ${other}\` on the path` : '';
   return Promise.reject(
-    new ConfigError(`${where}${text}`, {
+    new ConfigError(`${where}${text}${hint}`, {
       provider: provider.name,
       pathId: context.pathId,
       field: first.field,
@@ -107,15 +146,16 @@ async function detectBinary(
   const found = await ctx.which(binary.command, ctx.bin);
   if (!found) {
     const where = ctx.bin ? `at ${ctx.bin}` : `on PATH`;
+    const optional = binary.optional ? `; ${binary.optional}` : '';
     return {
-      available: false,
-      detail: `${binary.command} not found ${where}`,
+      available: binary.optional !== undefined,
+      detail: `${binary.command} not found ${where}${optional}`,
       install: binary.install,
     };
   }
   try {
     const result = await execa(found, [...binary.versionArgs], {
-      env: ctx.env,
+      env: ctx.childEnv(binary.env),
       extendEnv: false,
       reject: false,
       timeout: 10_000,
@@ -124,16 +164,20 @@ async function detectBinary(
       all: true,
     });
     const output = String(result.all ?? '');
-    const version = (binary.parseVersion ?? firstVersion)(output);
-    if (result.exitCode !== 0 && !version) {
+    const parsed = (binary.parseVersion ?? firstVersion)(output);
+    const { version, detail } =
+      typeof parsed === 'string' ? { version: parsed, detail: undefined } : (parsed ?? {});
+    if (!version) {
+      // A tool that does not answer its version the way the real one does is reported, not trusted.
+      const how = result.exitCode === 0 ? '' : ` (${result.shortMessage})`;
       return {
         available: false,
         path: found,
-        detail: `\`${found} ${binary.versionArgs.join(' ')}\` failed (${result.shortMessage}): ${output.slice(0, 200)}`,
+        detail: `\`${found} ${binary.versionArgs.join(' ')}\` did not print a ${binary.command} version${how}, got ${JSON.stringify(output.slice(0, 200))}`,
         install: binary.install,
       };
     }
-    return { available: true, path: found, version };
+    return { available: true, path: found, version, ...(detail ? { detail } : {}) };
   } catch (error) {
     return {
       available: false,

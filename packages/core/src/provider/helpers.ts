@@ -1,5 +1,6 @@
 import { dialTcp, freePort, waitForPort } from '../net/tcp';
 import { spawnChild } from '../process/child';
+import { childEnv } from '../process/child-env';
 import { undoIfOrphaned } from '../process/reaper';
 import { which } from '../process/which';
 import type { ProviderHelpers } from './types';
@@ -8,11 +9,13 @@ import type { ProviderHelpers } from './types';
 export function createHelpers(env: NodeJS.ProcessEnv = process.env): ProviderHelpers {
   return {
     env,
+    childEnv: (passEnv, own) => childEnv(env, passEnv, own),
     spawn: (command, args, options) => spawnChild(command, args, env, options),
     freePort,
     waitForPort,
     dialTcp,
     which: (command, bin) => which(command, env, bin),
-    undoIfOrphaned,
+    undoIfOrphaned: (command, args, own) =>
+      undoIfOrphaned(command, args, childEnv(env, [], own) as Record<string, string>),
   };
 }

@@ -2,18 +2,21 @@
 // loads providers (the CLI) needs.
 export type { TunnelmuxErrorOptions } from '../errors';
 export type { ChildHandle, ChildLine, SpawnOptions } from '../process/child';
+export type { ExitInfo } from '../process/exit';
 export { defineProvider, isProvider, validateOptions } from './define-provider';
 export { detectProvider } from './detect-provider';
 export {
   API_VERSION,
+  type BaseOpenContext,
   type BinarySpec,
   type CheckResult,
   type DetectContext,
   type DetectResult,
-  type ExitInfo,
+  type LineParser,
   type Logger,
   type LogLevel,
   type Mode,
+  type ModeDefinition,
   type OpenContext,
   type OptionsSchema,
   PROVIDER_TAG,
@@ -22,4 +25,5 @@ export {
   type ProviderHelpers,
   type Target,
   type Tunnel,
+  type TunnelEnd,
 } from './types';

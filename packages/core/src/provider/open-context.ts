@@ -1,5 +1,5 @@
 import type { Redactor } from './redactor';
-import type { Logger, LogLevel, Mode, OpenContext, ProviderHelpers, Target } from './types';
+import type { BaseOpenContext, Logger, LogLevel, Mode, ProviderHelpers, Target } from './types';
 
 export interface OpenContextInput {
   pathId: string;
@@ -14,7 +14,7 @@ export interface OpenContextInput {
 }
 
 /** The context a provider's `open` receives; logs pass through the redactor first. */
-export function createOpenContext(input: OpenContextInput): OpenContext {
+export function createOpenContext(input: OpenContextInput): BaseOpenContext {
   const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
     input.onLog?.(level, input.redactor.text(message), fields && input.redactor.value(fields));
   const log: Logger = {

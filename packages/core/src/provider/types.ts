@@ -1,5 +1,8 @@
 import type { Duplex } from 'node:stream';
-import type { ChildHandle, SpawnOptions } from '../process/child';
+import type { ChildHandle, ChildLine, SpawnOptions } from '../process/child';
+import type { TunnelEnd } from './tunnel-end';
+
+export type { TunnelEnd } from './tunnel-end';
 
 /** Which way a path runs: reach a remote target (`access`) or publish a local port (`expose`). */
 export type Mode = 'access' | 'expose';
@@ -38,18 +41,6 @@ type StandardResult<Output> =
       }>;
     };
 
-/** How a process ended. */
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-  /** The last lines it printed (bounded), newest last. */
-  lastLines: string[];
-  /** Why it ended, when the provider knows better than the exit code. */
-  reason?: string;
-  /** Retrying cannot help (credentials revoked, login required): the path goes to `failed`, not restarted. */
-  fatal?: boolean;
-}
-
 /** A provider-specific health hint; never the only truth. */
 export interface CheckResult {
   ok: boolean;
@@ -74,8 +65,8 @@ export interface Tunnel {
    * cannot be dialled from this machine.
    */
   readonly health?: 'dial' | 'check';
-  /** Settles when the path dies by itself. */
-  readonly exited: Promise<ExitInfo>;
+  /** Settles when the path dies by itself, saying why; a tool's `child.done` fills it from the process. */
+  readonly done: Promise<TunnelEnd>;
   /** Tear it down: SIGTERM, then SIGKILL after a grace period. Idempotent. */
   close(): Promise<void>;
 }
@@ -94,8 +85,13 @@ export interface DetectResult {
 
 /** Helpers every provider gets, so providers share one tested way to run tools and reach ports. */
 export interface ProviderHelpers {
-  /** Environment for child processes. Secrets go here, never in argv. */
+  /** tunnelmux's environment, to read this path's secrets from. Children never get it whole (see `childEnv`). */
   env: NodeJS.ProcessEnv;
+  /**
+   * The minimal environment a child gets: PATH, HOME, locale, proxy and CA variables, `passEnv` (the tool's own
+   * variables: names or `PREFIX_*`, never a secret-looking name by pattern), TUNNELMUX_PASS_ENV, then `own`.
+   */
+  childEnv(passEnv?: readonly string[], own?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** Run a tool under execa: bounded output, SIGTERM then SIGKILL, killed with the manager. */
   spawn(command: string, args: readonly string[], options?: SpawnOptions): ChildHandle;
   /** A free TCP port on `host` (default 127.0.0.1). */
@@ -112,7 +108,8 @@ export interface ProviderHelpers {
   /**
    * Run `command args` if tunnelmux dies (even by SIGKILL) before the returned function is called: the undo
    * of a publication that outlives any process, e.g. `tailscale serve --tcp=2222 off`. Call the returned
-   * function once the provider has undone it itself. Give `command` as an absolute path; `env` is exported first.
+   * function once the provider has undone it itself. Give `command` as an absolute path; it runs with the minimal
+   * child environment plus `env`.
    */
   undoIfOrphaned(command: string, args: readonly string[], env?: Record<string, string>): () => void;
 }
@@ -123,7 +120,8 @@ export interface DetectContext extends ProviderHelpers {
   bin?: string;
 }
 
-export interface OpenContext extends ProviderHelpers {
+/** What core hands a provider's `open`: the path, its signal, logging, and the helpers. */
+export interface BaseOpenContext extends ProviderHelpers {
   pathId: string;
   mode: Mode;
   /** access: what the far side should reach. expose: the local port to publish. */
@@ -139,35 +137,72 @@ export interface OpenContext extends ProviderHelpers {
   setPublicUrl(url: string): void;
 }
 
-/** The tool a provider drives, for `detect` and `doctor`. */
+/** A tool line as a log entry; undefined drops the line. */
+export type LineParser = (
+  line: ChildLine,
+) => { level: LogLevel; message: string; fields?: Record<string, unknown> } | undefined;
+
+/** The context of a mode's `open`: the base context plus the kit core binds to this provider and path. */
+export interface OpenContext extends BaseOpenContext {
+  /**
+   * The provider's `binary` (or `bin`, the path's option): its absolute path, or a fatal "not installed: how to
+   * install" error. `spawn` already passes the binary's declared `env` variables.
+   */
+  findBinary(bin?: string): Promise<string>;
+  /** Forward each line of `child` to `log` (default: as `info`, stderr as `warn`); returns the unsubscribe. */
+  forwardLines(child: ChildHandle, parse?: LineParser): () => void;
+  /**
+   * A private (0700) folder for this path's secret files, made on first call; core removes it when the tunnel
+   * closes or the open fails, and the reaper removes it if tunnelmux dies first.
+   */
+  tempDir(): Promise<string>;
+}
+
+/** The tool a provider drives, for `detect`, `doctor` and `ctx.findBinary`. */
 export interface BinarySpec {
   command: string;
   versionArgs: readonly string[];
   /** Where to get it. */
   install: string;
-  /** Pull the version out of the version output; defaults to the first x.y.z. */
-  parseVersion?: (output: string) => string | undefined;
+  /** Pull the version (and facts worth showing, such as a build date) out of the version output; default: first x.y.z. */
+  parseVersion?: (output: string) => string | { version: string; detail?: string } | undefined;
+  /** The tool's own variables passed from tunnelmux's environment to it: names or `PREFIX_*` (never a secret). */
+  env?: readonly string[];
+  /** Set when some modes work without the tool: why (`access mode does not need it`); detect then says available. */
+  optional?: string;
 }
 
-/** What a provider package's default export is made from. */
-export interface ProviderDefinition<Options = unknown> {
-  apiVersion: 1;
-  /** The id users write in `provider:`. Lowercase letters, digits and dashes. */
-  name: string;
-  summary: string;
-  modes: readonly Mode[];
-  binary?: BinarySpec;
+/** One mode of a provider: the schema of its options and how to open a path. */
+export interface ModeDefinition<Options = unknown> {
+  /** A Standard Schema for this mode's options (a zod object, say). */
   options: OptionsSchema<Options>;
-  /** Defaults to finding `binary` and parsing its version. */
-  detect?(ctx: DetectContext): Promise<DetectResult>;
   /** Resolve once the path carries traffic (readiness read from the tool, never a sleep). */
   open(options: Options, ctx: OpenContext): Promise<Tunnel>;
 }
 
-/** A definition checked and tagged by `defineProvider`. */
-export interface Provider<Options = unknown> extends ProviderDefinition<Options> {
+/** What a provider package's default export is made from; it declares only the modes it has. */
+export interface ProviderDefinition<Access = unknown, Expose = unknown> {
+  apiVersion: 1;
+  /** The id users write in `provider:`. Lowercase letters, digits and dashes. */
+  name: string;
+  summary: string;
+  binary?: BinarySpec;
+  /** Defaults to finding `binary` and parsing its version. */
+  detect?(ctx: DetectContext): Promise<DetectResult>;
+  /** Reach a remote target through this provider. */
+  access?: ModeDefinition<Access>;
+  /** Publish a local port through this provider. */
+  expose?: ModeDefinition<Expose>;
+}
+
+/** A definition checked and tagged by `defineProvider`; core dispatches `open` to the path's mode. */
+export interface Provider<Access = unknown, Expose = unknown> extends ProviderDefinition<Access, Expose> {
   readonly [PROVIDER_TAG]: true;
+  /** The modes the provider declared. */
+  readonly modes: readonly Mode[];
   detect(ctx: DetectContext): Promise<DetectResult>;
+  /** Open a path in `ctx.mode` with options already validated for that mode. */
+  open(options: unknown, ctx: BaseOpenContext): Promise<Tunnel>;
 }
 
 /** Shared across copies of core, so a provider built against another copy is still recognised. */

@@ -1,8 +1,9 @@
 import { type Duplex, PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { ProviderError } from '../errors';
+import { processEnd } from '../process/exit';
 import { defineProvider } from '../provider/define-provider';
-import type { ExitInfo, Tunnel } from '../provider/types';
+import type { OpenContext, Tunnel, TunnelEnd } from '../provider/types';
 
 /** How an in-memory path behaves; tests flip these while it runs. */
 export interface MemoryBehaviour {
@@ -31,13 +32,9 @@ export function memoryProvider() {
     }
     return b;
   };
-  const provider = defineProvider({
-    apiVersion: 1,
-    name: 'memory',
-    summary: 'in-process test paths',
-    modes: ['access', 'expose'],
+  const mode = {
     options: z.object({ secret: z.string().optional() }).strict(),
-    async open(options, ctx) {
+    async open(options: { secret?: string }, ctx: OpenContext) {
       const b = behaviour(ctx.pathId);
       if (options.secret) {
         ctx.secret(options.secret);
@@ -62,6 +59,13 @@ export function memoryProvider() {
       tunnels.set(ctx.pathId, list);
       return tunnel;
     },
+  };
+  const provider = defineProvider({
+    apiVersion: 1,
+    name: 'memory',
+    summary: 'in-process test paths',
+    access: mode,
+    expose: mode,
   });
   return {
     provider,
@@ -77,12 +81,12 @@ export class MemoryTunnel implements Tunnel {
   readonly health: 'dial' | 'check';
   closed = false;
   dials = 0;
-  readonly exited: Promise<ExitInfo>;
-  private resolveExit!: (info: ExitInfo) => void;
+  readonly done: Promise<TunnelEnd>;
+  private resolveExit!: (end: TunnelEnd) => void;
 
   constructor(private readonly b: MemoryBehaviour) {
     this.health = b.checkOnly ? 'check' : 'dial';
-    this.exited = new Promise((resolve) => {
+    this.done = new Promise((resolve) => {
       this.resolveExit = resolve;
     });
   }
@@ -108,17 +112,19 @@ export class MemoryTunnel implements Tunnel {
 
   /** Simulate the process dying. */
   crash(code = 1, fatal = false): void {
-    this.resolveExit({
-      code,
-      signal: null,
-      lastLines: ['boom'],
-      fatal,
-      reason: fatal ? 'login required' : undefined,
-    });
+    this.resolveExit(
+      processEnd({
+        code,
+        signal: null,
+        lastLines: ['boom'],
+        fatal,
+        reason: fatal ? 'login required' : undefined,
+      }),
+    );
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.resolveExit({ code: 0, signal: 'SIGTERM', lastLines: [] });
+    this.resolveExit({ reason: 'closed' });
   }
 }

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { freePort } from '../net/tcp';
 import { defineProvider } from '../provider/define-provider';
-import type { ExitInfo, Tunnel } from '../provider/types';
+import type { Tunnel, TunnelEnd } from '../provider/types';
 
 /**
  * `ok` forwards; `silent` accepts and never answers; `refuse` resets at accept (the dial fails); `reset` accepts,
@@ -19,13 +19,14 @@ export function relayProvider() {
     apiVersion: 1,
     name: 'relay',
     summary: 'in-process relay for tests',
-    modes: ['access'],
-    options: z.object({}).strict(),
-    async open(_options, ctx) {
-      const mode = () => modes.get(ctx.pathId) ?? 'ok';
-      const tunnel = await RelayTunnel.open(ctx.target, mode, ctx.dialTcp);
-      relays.set(ctx.pathId, tunnel);
-      return tunnel;
+    access: {
+      options: z.object({}).strict(),
+      async open(_options, ctx) {
+        const mode = () => modes.get(ctx.pathId) ?? 'ok';
+        const tunnel = await RelayTunnel.open(ctx.target, mode, ctx.dialTcp);
+        relays.set(ctx.pathId, tunnel);
+        return tunnel;
+      },
     },
   });
   return {
@@ -36,9 +37,9 @@ export function relayProvider() {
 }
 
 class RelayTunnel implements Tunnel {
-  readonly exited: Promise<ExitInfo>;
+  readonly done: Promise<TunnelEnd>;
   accepted = 0;
-  private resolveExit!: (info: ExitInfo) => void;
+  private resolveExit!: (end: TunnelEnd) => void;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
@@ -53,7 +54,7 @@ class RelayTunnel implements Tunnel {
       o?: { signal?: AbortSignal },
     ) => Promise<import('node:stream').Duplex>,
   ) {
-    this.exited = new Promise((resolve) => {
+    this.done = new Promise((resolve) => {
       this.resolveExit = resolve;
     });
   }
@@ -103,12 +104,12 @@ class RelayTunnel implements Tunnel {
   crash(): void {
     for (const socket of this.sockets) socket.destroy();
     this.server.close();
-    this.resolveExit({ code: 1, signal: null, lastLines: ['relay crashed'] });
+    this.resolveExit({ reason: 'process exited (code 1)', lastLines: ['relay crashed'] });
   }
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.resolveExit({ code: 0, signal: null, lastLines: [] });
+    this.resolveExit({ reason: 'closed' });
   }
 }

@@ -7,26 +7,31 @@ import { createOpenContext } from '../provider/open-context';
 import { Redactor } from '../provider/redactor';
 import type { LogLevel, Mode, Provider, Target, Tunnel } from '../provider/types';
 import { type BannerServer, startBannerServer } from './banner-server';
-import { commandLine, descendants, isAlive } from './process-state';
+import { commandLine, descendants, isAlive, listeningPorts } from './process-state';
 
-/** What a provider brings to the contract suite. */
-export interface ContractSetup<Options> {
-  provider: Provider<Options>;
-  /** Options (as a user writes them) that open a working path to `target`, an SSH-like loopback server the suite runs. */
-  options: (target: Target) => unknown;
-  /** Environment for the provider's processes (e.g. PATH with the fake binaries first). */
+/**
+ * What a provider brings to the contract suite. Set-up order, once per suite: the target (an SSH-like loopback
+ * banner server) starts, then `setup(target)`, then `env(target)`; each test then calls `options(target)` and
+ * opens a path. After the suite: every opened path is closed, the target stops, then `teardown()`.
+ */
+export interface ContractSetup {
+  provider: Provider;
+  /** Options (as a user writes them, for `mode`) that open a working path to `target`; may be async. */
+  options: (target: Target) => unknown | Promise<unknown>;
+  /** Environment for the provider's processes (e.g. PATH with the fake binaries first); runs after `setup`. */
   env?: (target: Target) => NodeJS.ProcessEnv | Promise<NodeJS.ProcessEnv>;
   /** Option sets that must be rejected with a ConfigError. */
   badOptions: readonly unknown[];
-  /** A secret the options carry; it must not reach argv, logs or errors. */
+  /** A secret the options carry; it must not reach argv or logs. */
   canary?: string;
+  /** The mode under test (default access). */
   mode?: Mode;
   /** Make the path die by itself; default SIGKILL of `tunnel.pid`. */
   crash?: (tunnel: Tunnel) => Promise<void> | void;
   /** Per-test time limit (default 20 s). */
   timeoutMs?: number;
-  /** Runs once before the suite (start a server, write files); its result is ignored. */
-  setup?: () => Promise<unknown> | unknown;
+  /** Runs once, after the target started (start a server in front of it, write files); its result is ignored. */
+  setup?: (target: Target) => Promise<unknown> | unknown;
   teardown?: () => Promise<unknown> | unknown;
 }
 
@@ -37,7 +42,7 @@ interface Opened {
 }
 
 /** The provider contract: every provider, first- or third-party, runs this against its real or fake tool. */
-export function testProviderContract<Options>(setup: ContractSetup<Options>): void {
+export function testProviderContract(setup: ContractSetup): void {
   const { provider } = setup;
   const timeout = setup.timeoutMs ?? 20_000;
   const mode = setup.mode ?? 'access';
@@ -48,8 +53,8 @@ export function testProviderContract<Options>(setup: ContractSetup<Options>): vo
     const cleanups: Array<() => Promise<void>> = [];
 
     beforeAll(async () => {
-      await setup.setup?.();
       target = await startBannerServer();
+      await setup.setup?.(target);
       env = { ...process.env, ...(await setup.env?.(target)) };
     }, timeout);
 
@@ -60,7 +65,7 @@ export function testProviderContract<Options>(setup: ContractSetup<Options>): vo
     }, timeout);
 
     async function open(): Promise<Opened> {
-      const options = await validateOptions(provider, await setup.options(target));
+      const options = await validateOptions(provider, await setup.options(target), { mode });
       const logs: string[] = [];
       const controller = new AbortController();
       const ctx = createOpenContext({
@@ -121,18 +126,34 @@ export function testProviderContract<Options>(setup: ContractSetup<Options>): vo
       await close();
     });
 
-    it('close() leaves no process behind', { timeout }, async () => {
+    it('close() leaves no process behind: no pid, no new child, no listener of its own', {
+      timeout,
+    }, async () => {
+      const ours = async () => [process.pid, ...(await descendants(process.pid))];
+      const before = new Set(await ours());
+      const portsBefore = await listeningPorts([...before]);
       const { tunnel, close } = await open();
       const pid = tunnel.pid;
       const children = pid ? await descendants(pid) : [];
+      // The listeners this path opened, in this process or in its children; found without knowing a pid.
+      const opened = [...(await listeningPorts(await ours()))].filter((port) => !portsBefore.has(port));
       await close();
       await tunnel.close(); // idempotent
       if (pid) expect(await isAlive(pid), `pid ${pid} still alive after close()`).toBe(false);
       for (const child of children)
         expect(await isAlive(child), `child ${child} outlived close()`).toBe(false);
+      for (const child of await descendants(process.pid)) {
+        if (before.has(child) || !(await isAlive(child))) continue;
+        const argv = await commandLine(child).catch(() => '');
+        if (argv.includes('tunnelmux-reaper')) continue;
+        expect.fail(`process ${child} (${argv}) started by the path outlived close()`);
+      }
+      const left = await listeningPorts(await ours());
+      for (const port of opened)
+        expect(left.has(port), `port ${port} still listening after close()`).toBe(false);
     });
 
-    it('exited settles when the path dies by itself', { timeout }, async () => {
+    it('done settles with a reason when the path dies by itself', { timeout }, async () => {
       const { tunnel, close } = await open();
       const crash = setup.crash ?? ((t: Tunnel) => (t.pid ? process.kill(t.pid, 'SIGKILL') : undefined));
       if (!setup.crash && !tunnel.pid) {
@@ -140,15 +161,16 @@ export function testProviderContract<Options>(setup: ContractSetup<Options>): vo
         expect(setup.crash, 'a provider without a pid must pass crash()').toBeDefined();
       }
       await crash(tunnel);
-      const info = await tunnel.exited;
-      expect(info).toHaveProperty('lastLines');
+      const end = await tunnel.done;
+      expect(typeof end.reason).toBe('string');
+      expect(end.reason.length).toBeGreaterThan(0);
       await close();
     });
 
     it('rejects bad options with a ConfigError naming the provider', async () => {
       expect(setup.badOptions.length).toBeGreaterThan(0);
       for (const bad of setup.badOptions) {
-        const error = await validateOptions(provider, bad).then(
+        const error = await validateOptions(provider, bad, { mode }).then(
           () => undefined,
           (e: unknown) => e,
         );

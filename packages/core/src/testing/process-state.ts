@@ -46,3 +46,30 @@ export async function descendants(pid: number): Promise<number[]> {
   }
   return out;
 }
+
+/** The TCP ports on which `pids` hold a listening socket (Linux /proc: socket inodes of their fds). */
+export async function listeningPorts(pids: readonly number[]): Promise<Set<number>> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  const byInode = new Map<string, number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const row of text.split('\n').slice(1)) {
+      const fields = row.trim().split(/\s+/);
+      // fields: sl local_address rem_address st … inode (10th); state 0A is LISTEN.
+      if (fields[3] === '0A' && fields[1] && fields[9]) {
+        byInode.set(fields[9], Number.parseInt(fields[1].split(':')[1]!, 16));
+      }
+    }
+  }
+  const ports = new Set<number>();
+  for (const pid of pids) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      const port = inode && byInode.get(inode);
+      if (port) ports.add(port);
+    }
+  }
+  return ports;
+}

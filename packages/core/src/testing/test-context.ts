@@ -1,11 +1,11 @@
 import { createHelpers } from '../provider/helpers';
 import { createOpenContext } from '../provider/open-context';
 import { Redactor } from '../provider/redactor';
-import type { DetectContext, LogLevel, Mode, OpenContext, Target } from '../provider/types';
+import type { BaseOpenContext, DetectContext, LogLevel, Mode, Target } from '../provider/types';
 
 /** What a test context recorded: the provider's logs, reported dial failures, announced public URLs. */
 export interface TestContext {
-  ctx: OpenContext;
+  ctx: BaseOpenContext;
   logs: Array<{ level: LogLevel; message: string }>;
   dialFailures: string[];
   publicUrls: string[];
@@ -13,7 +13,7 @@ export interface TestContext {
   abort(): void;
 }
 
-/** An `OpenContext` for calling a provider's `open` directly in tests, without a manager. */
+/** A context for calling `provider.open` (core adds the kit) directly in tests, without a manager. */
 export function createTestContext(options: {
   target: Target;
   env?: NodeJS.ProcessEnv;

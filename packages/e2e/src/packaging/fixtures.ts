@@ -19,10 +19,11 @@ export default defineProvider({
   apiVersion: ${apiVersion},
   name: '${id}',
   summary: 'a fixture provider',
-  modes: ['access'],
-  options: { '~standard': { version: 1, vendor: 'fixture', validate: (value) => ({ value }) } },
-  open: async () => {
-    throw new Error('fixture provider: open is not implemented');
+  access: {
+    options: { '~standard': { version: 1, vendor: 'fixture', validate: (value) => ({ value }) } },
+    open: async () => {
+      throw new Error('fixture provider: open is not implemented');
+    },
   },
 });
 `;

@@ -39,14 +39,12 @@ export function defaultForwarderScript(): string {
  * A stand-in provider whose tunnel is a real separate process (a loopback forwarder) that can be made to crash,
  * hang, black-hole, slow down, flap or fail auth, so the manager's failover can be tested without any real tool.
  */
-export function createLocalProvider(config: LocalProviderOptions = {}): Provider<LocalOptions> {
+export function createLocalProvider(config: LocalProviderOptions = {}): Provider<LocalOptions, LocalOptions> {
   const script = () => config.forwarderScript ?? defaultForwarderScript();
-  return defineProvider<LocalOptions>({
+  return defineProvider<LocalOptions, LocalOptions>({
     apiVersion: 1,
     name: 'local',
     summary: 'Local stand-in: a loopback forwarder process with injectable faults (tests and demo)',
-    modes: ['access', 'expose'],
-    options: localOptionsSchema,
     async detect() {
       const file = script();
       return existsSync(file)
@@ -57,7 +55,15 @@ export function createLocalProvider(config: LocalProviderOptions = {}): Provider
             install: 'build it: pnpm turbo run build --filter=@tunnelmux/testkit',
           };
     },
-    open: (options, ctx) => openLocal(script(), options, ctx),
+    access: { options: localOptionsSchema, open: (options, ctx) => openLocal(script(), options, ctx) },
+    expose: {
+      options: localOptionsSchema,
+      async open(options, ctx) {
+        const tunnel = await openLocal(script(), options, ctx);
+        ctx.setPublicUrl(`tcp://${tunnel.endpoint}`);
+        return tunnel;
+      },
+    },
   });
 }
 
@@ -94,12 +100,11 @@ async function openLocal(script: string, options: LocalOptions, ctx: OpenContext
     });
   }
   const endpoint = `127.0.0.1:${port}`;
-  if (ctx.mode === 'expose') ctx.setPublicUrl(`tcp://${endpoint}`);
   void child.exited.then(offLog);
   return {
     endpoint,
     pid: child.pid,
-    exited: child.exited,
+    done: child.done,
     dial: (signal) => ctx.dialTcp({ host: '127.0.0.1', port }, { signal, timeoutMs: 5000 }),
     async close() {
       offLog();
@@ -116,4 +121,4 @@ function authError(child: ChildHandle, line: string, pathId: string): ProviderEr
 }
 
 /** The stand-in provider with testkit's own forwarder script. */
-export const localProvider: Provider<LocalOptions> = createLocalProvider();
+export const localProvider: Provider<LocalOptions, LocalOptions> = createLocalProvider();

@@ -1,12 +1,14 @@
 // Test hooks of the fake cloudflared: what stands in for Cloudflare's edge and Access. The provider never sees
-// these; tests set them in the environment of the process that spawns the fake.
+// these; tests set them in the environment of the process that spawns the fake, and `fakeEnv()` lets them through
+// core's child environment (TUNNELMUX_PASS_ENV); no name here looks like a secret, or the pattern would drop it.
 import type { Faults } from '../../forwarder';
 import { writeFaults } from '../../forwarder';
+import { FAKE_PASS_ENV } from '../../paths';
 
 /** Where each Access hostname leads: `ssh.example.com=127.0.0.1:2222,db.example.com=127.0.0.1:5432`. */
 export const CLOUDFLARED_ROUTES_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_ROUTES';
 /** When set to `<id>:<secret>`, the Access app requires that service token (else: browser login). */
-export const CLOUDFLARED_SERVICE_TOKEN_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_SERVICE_TOKEN';
+export const CLOUDFLARED_SERVICE_TOKEN_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_ACCESS_POLICY';
 /** Path of a JSON fault file (see `CloudflaredFaults`), polled while the fake runs. */
 export const CLOUDFLARED_FAULTS_ENV = 'TUNNELMUX_FAKE_FAULTS';
 /** Expose side: the local service a named tunnel's (remotely managed) ingress sends traffic to, `host:port`. */
@@ -16,7 +18,7 @@ export const CLOUDFLARED_EDGE_PORT_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_EDGE_PORT';
 /** Expose side: a file the fake writes `{ "publicAddress": "127.0.0.1:P", "hostname": "…" }` to once published. */
 export const CLOUDFLARED_EDGE_FILE_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_EDGE_FILE';
 /** Expose side: the tunnel secret (`s` of the token) the edge accepts; other secrets get `Unauthorized`. */
-export const CLOUDFLARED_TUNNEL_SECRET_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_TUNNEL_SECRET';
+export const CLOUDFLARED_TUNNEL_SECRET_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_EDGE_ACCEPTS';
 /** Expose side: the public hostname of a named tunnel, for the edge file (default `<tunnel id>.cfargotunnel.com`). */
 export const CLOUDFLARED_PUBLIC_HOSTNAME_ENV = 'TUNNELMUX_FAKE_CLOUDFLARE_PUBLIC_HOSTNAME';
 
@@ -89,7 +91,7 @@ export function cloudflaredFakeEnv(setup: CloudflaredFakeSetup): Record<string, 
       ([host, target]) => `${host}=${typeof target === 'string' ? target : `${target.host}:${target.port}`}`,
     )
     .join(',');
-  const env: Record<string, string> = { [CLOUDFLARED_ROUTES_ENV]: routes };
+  const env: Record<string, string> = { [CLOUDFLARED_ROUTES_ENV]: routes, ...FAKE_PASS_ENV };
   if (setup.serviceToken) {
     env[CLOUDFLARED_SERVICE_TOKEN_ENV] = `${setup.serviceToken.id}:${setup.serviceToken.secret}`;
   }

@@ -11,12 +11,12 @@ import {
   type Tunnel,
   validateOptions,
 } from '@tunnelmux/core';
-import type { Mode } from '@tunnelmux/core/provider';
+import type { BaseOpenContext, Mode } from '@tunnelmux/core/provider';
 import { isAlive } from '@tunnelmux/core/testing';
 import {
   defaultTailscaleState,
   type FakeTailscaleState,
-  fakeBinDir,
+  fakeEnv,
   TAILSCALE_CALLS_ENV,
   TAILSCALE_STATE_ENV,
   writeTailscaleState,
@@ -45,8 +45,7 @@ export function fakeTailnet(state: FakeTailscaleState = defaultTailscaleState())
     stateFile,
     faultsFile,
     env: {
-      ...process.env,
-      PATH: `${fakeBinDir()}${path.delimiter}${process.env.PATH ?? ''}`,
+      ...fakeEnv(),
       [TAILSCALE_STATE_ENV]: stateFile,
       [TAILSCALE_CALLS_ENV]: callsFile,
       TUNNELMUX_FAKE_FAULTS: faultsFile,
@@ -73,11 +72,12 @@ export async function captureHelpers(env: NodeJS.ProcessEnv): Promise<OpenContex
     apiVersion: 1,
     name: 'capture',
     summary: 'captures an OpenContext for tests',
-    modes: ['access'],
-    options: z.object({}).strict(),
-    open: async (_options, ctx) => {
-      captured = ctx;
-      throw new ProviderError('captured', { fatal: true });
+    access: {
+      options: z.object({}).strict(),
+      open: async (_options, ctx) => {
+        captured = ctx;
+        throw new ProviderError('captured', { fatal: true });
+      },
     },
   });
   const manager = createManager({ providers: [spy], env, target: '127.0.0.1:1', metricsInterval: 0 });
@@ -104,15 +104,16 @@ export async function openTailscale(
   target: Target,
   mode: Mode = 'access',
 ): Promise<Opened> {
-  const parsed = await validateOptions(tailscale, options);
+  const parsed = await validateOptions(tailscale, options, { mode });
   const helpers = await captureHelpers(env);
   const logs: string[] = [];
   const dialFailures: string[] = [];
   const publicUrls: string[] = [];
   const controller = new AbortController();
   const write = (level: string) => (message: string) => logs.push(`${level} ${message}`);
-  const ctx: OpenContext = {
+  const ctx: BaseOpenContext = {
     env: helpers.env,
+    childEnv: helpers.childEnv,
     spawn: helpers.spawn,
     freePort: helpers.freePort,
     waitForPort: helpers.waitForPort,

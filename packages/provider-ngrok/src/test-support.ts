@@ -1,41 +1,17 @@
 // A hand-made OpenContext for scenario tests: it records logs, secrets and dial failures, and redacts nothing,
 // so a test that finds no key in the logs proves the provider never wrote it.
-import net from 'node:net';
-import type { OpenContext, Target } from '@tunnelmux/core';
+import type { BaseOpenContext } from '@tunnelmux/core/provider';
+import { createTestContext } from '@tunnelmux/core/testing';
 
-export interface RecordingContext extends OpenContext {
+export interface RecordingContext extends BaseOpenContext {
   logs: string[];
   secrets: string[];
   dialFailures: string[];
   abort(): void;
 }
 
-function dialTcp(
-  target: Target,
-  options: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port });
-    const done = (error?: Error) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.removeListener('error', done);
-      if (error) {
-        socket.destroy();
-        reject(error);
-      } else resolve(socket);
-    };
-    const onAbort = () => done(new Error('aborted'));
-    const timer = setTimeout(
-      () => done(new Error(`connect timed out after ${options.timeoutMs ?? 5000} ms`)),
-      options.timeoutMs ?? 5000,
-    );
-    socket.once('connect', () => done());
-    socket.once('error', done);
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+// Core's own dial, the one the manager hands providers.
+const { dialTcp } = createTestContext({ target: { host: '127.0.0.1', port: 1 } }).ctx;
 
 /** An access-mode context over `env`; `spawn` is not needed by access mode and throws. */
 export function recordingContext(env: NodeJS.ProcessEnv): RecordingContext {
@@ -47,6 +23,7 @@ export function recordingContext(env: NodeJS.ProcessEnv): RecordingContext {
   const dialFailures: string[] = [];
   return {
     env,
+    childEnv: () => ({}),
     spawn: () => {
       throw new Error('access mode must not spawn a process');
     },

@@ -1,28 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ConfigError,
-  type DetectContext,
-  type DetectResult,
-  defineProvider,
-  type ExitInfo,
-  type OpenContext,
-  ProviderError,
-  type Target,
-  type Tunnel,
-} from '@tunnelmux/core';
-import type { OptionsSchema } from '@tunnelmux/core/provider';
+// Access: an OpenSSH local forward (`ssh -N -L`) through a jump host, ready once ssh's own listener accepts.
+import { type OpenContext, ProviderError, type Target, type Tunnel } from '@tunnelmux/core';
+import { sleep } from '@tunnelmux/core/async';
+import type { ChildHandle, ExitInfo } from '@tunnelmux/core/provider';
 import { CHANNEL_OPEN_FAILED, type ExplainInput, explainSshFailure } from './explain';
 import { listenerBelongsTo } from './listener';
-import { optionsSchema, type SshOptions } from './options';
-
-const NAME = 'ssh';
-const INSTALL =
-  'install OpenSSH: `apt-get install openssh-client` (Debian/Ubuntu), `brew install openssh`, https://www.openssh.com/';
-
-/** `OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.x` → `9.2p1`. */
-export function parseSshVersion(output: string): string | undefined {
-  return /OpenSSH_([0-9][\w.]*)/.exec(output)?.[1];
-}
+import type { SshOptions } from './options';
 
 /** The ssh command line for one path; nothing secret goes here (keys are files, never passwords). */
 export function sshArgs(options: SshOptions, target: Target, localPort: number): string[] {
@@ -58,50 +40,13 @@ function quoteConfigValue(value: string): string {
   return /\s/.test(value) ? `"${value.replace(/"/g, '')}"` : value;
 }
 
-async function detect(ctx: DetectContext): Promise<DetectResult> {
-  const found = await ctx.which('ssh', ctx.bin);
-  if (!found) {
-    return {
-      available: false,
-      detail: `ssh not found ${ctx.bin ? `at ${ctx.bin}` : 'on PATH'}`,
-      install: INSTALL,
-    };
-  }
-  // `ssh -V` prints its version on stderr and exits 0.
-  const info = await ctx.spawn(found, ['-V'], { signal: ctx.signal }).exited;
-  const output = info.lastLines.join('\n');
-  const version = parseSshVersion(output);
-  if (!version) {
-    return {
-      available: false,
-      path: found,
-      detail: `\`${found} -V\` did not print an OpenSSH version (got ${JSON.stringify(output.slice(0, 200))})`,
-      install: INSTALL,
-    };
-  }
-  return { available: true, path: found, version, detail: output.split('\n')[0] };
-}
-
-async function open(options: SshOptions, ctx: OpenContext): Promise<Tunnel> {
-  if (ctx.mode !== 'access') {
-    throw ConfigError.invalid('mode', ctx.mode, '"access" (ssh forwards a local port to a target)', {
-      provider: NAME,
-      pathId: ctx.pathId,
-    });
-  }
+export async function openAccess(options: SshOptions, ctx: OpenContext): Promise<Tunnel> {
   if (options.strictHostKeyChecking === 'no') {
     ctx.log.warn(
       `strictHostKeyChecking is "no" for ${options.host}: any host key is trusted, so a man in the middle would go unnoticed`,
     );
   }
-  const bin = await ctx.which(options.bin ?? 'ssh', options.bin);
-  if (!bin) {
-    throw new ProviderError(`ssh not found ${options.bin ? `at ${options.bin}` : 'on PATH'}; ${INSTALL}`, {
-      provider: NAME,
-      pathId: ctx.pathId,
-      fatal: true,
-    });
-  }
+  const bin = await ctx.findBinary(options.bin);
 
   const localPort = options.localPort ?? (await ctx.freePort('127.0.0.1'));
   const local: Target = { host: '127.0.0.1', port: localPort };
@@ -118,68 +63,49 @@ async function open(options: SshOptions, ctx: OpenContext): Promise<Tunnel> {
   const args = sshArgs(options, ctx.target, localPort);
   ctx.log.debug(`starting ${bin} ${args.join(' ')}`);
 
+  let closing: Promise<void> | undefined;
   const child = ctx.spawn(bin, args, {
     signal: ctx.signal,
+    explainExit: (info) => (closing ? undefined : { reason: describeDrop(info, explainInput) }),
     // BatchMode already forbids prompts; this keeps an askpass helper from popping up too.
     env: { SSH_ASKPASS_REQUIRE: 'never' },
     keepLines: 100,
   });
-  let ended = false;
-  let closing: Promise<void> | undefined;
-  void child.exited.then(() => {
-    ended = true;
-  });
 
-  child.onLine(({ text }) => {
+  ctx.forwardLines(child, ({ text }) => {
     const line = text.replace(/\r$/, '');
-    if (!line) return;
+    if (!line) return undefined;
     const channel = CHANNEL_OPEN_FAILED.exec(line);
-    if (channel) {
-      // The jump host is up but cannot reach the target: a failed dial, not a dead path.
-      ctx.reportDialFailure(`${destination} cannot reach ${targetText}: ${channel[1]}`);
-      ctx.log.warn(`ssh: ${line}`);
-      return;
-    }
-    if (/^Warning: Permanently added/.test(line)) ctx.log.info(`ssh: ${line}`);
-    else ctx.log.warn(`ssh: ${line}`);
+    // The jump host is up but cannot reach the target: a failed dial, not a dead path.
+    if (channel) ctx.reportDialFailure(`${destination} cannot reach ${targetText}: ${channel[1]}`);
+    return { level: /^Warning: Permanently added/.test(line) ? 'info' : 'warn', message: `ssh: ${line}` };
   });
 
   const timeoutMs = (options.connectTimeout + 20) * 1000;
   try {
-    await waitForForward(ctx, child.pid, local, child.exited, () => ended, timeoutMs);
+    await waitForForward(ctx, child, local, timeoutMs);
   } catch (error) {
-    const byItself = ended;
+    const byItself = child.ended;
     const info = await child.stop();
     if (ctx.signal.aborted && !byItself) throw error;
     if (byItself) {
       const why = explainSshFailure(info.lastLines, explainInput);
-      throw new ProviderError(why.message, {
-        provider: NAME,
-        pathId: ctx.pathId,
-        fatal: why.fatal,
-        lastLines: info.lastLines,
-        cause: error,
-      });
+      throw new ProviderError(why.message, { fatal: why.fatal, lastLines: info.lastLines, cause: error });
     }
     throw new ProviderError(
       `ssh to ${destination} did not open its forward on 127.0.0.1:${localPort} within ${timeoutMs} ms`,
-      { provider: NAME, pathId: ctx.pathId, lastLines: info.lastLines, cause: error },
+      { lastLines: info.lastLines, cause: error },
     );
   }
   ctx.log.info(`forwarding 127.0.0.1:${localPort} to ${targetText} through ${destination}`);
 
-  const exited: Promise<ExitInfo> = child.exited.then((info) => {
-    if (closing) return info;
-    return { ...info, reason: describeDrop(info, explainInput) };
-  });
-
   return {
     endpoint: `127.0.0.1:${localPort}`,
     pid: child.pid,
-    exited,
+    done: child.done,
     dial: (signal) => ctx.dialTcp(local, { signal, timeoutMs: 5000 }),
     async check() {
-      if (ended) return { ok: false, detail: 'ssh has exited' };
+      if (child.ended) return { ok: false, detail: 'ssh has exited' };
       const mine = child.pid === undefined ? undefined : await listenerBelongsTo(child.pid, localPort);
       return mine === false
         ? { ok: false, detail: `ssh no longer listens on 127.0.0.1:${localPort}` }
@@ -196,31 +122,22 @@ async function open(options: SshOptions, ctx: OpenContext): Promise<Tunnel> {
  * Ready = the forward's port accepts, after auth, and the listener is ssh's own (a squatter on a fixed
  * `localPort` answers too, until ssh fails to bind it and exits). Never a fixed sleep.
  */
-async function waitForForward(
-  ctx: OpenContext,
-  pid: number | undefined,
-  local: Target,
-  exited: Promise<ExitInfo>,
-  hasEnded: () => boolean,
-  timeoutMs: number,
-): Promise<void> {
+async function waitForForward(ctx: OpenContext, child: ChildHandle, local: Target, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (hasEnded()) throw new ProviderError('ssh exited before its forward was ready', { provider: NAME });
+    if (child.ended) throw new ProviderError('ssh exited before its forward was ready');
     await ctx.waitForPort(local, {
       signal: ctx.signal,
       timeoutMs: Math.max(1, deadline - Date.now()),
-      until: exited,
+      until: child.exited,
     });
-    const mine = pid === undefined ? undefined : await listenerBelongsTo(pid, local.port);
-    if (mine !== false && !hasEnded()) return;
+    const mine = child.pid === undefined ? undefined : await listenerBelongsTo(child.pid, local.port);
+    if (mine !== false && !child.ended) return;
     if (Date.now() > deadline) {
-      throw new ProviderError(`another program answers on 127.0.0.1:${local.port}, not ssh`, {
-        provider: NAME,
-      });
+      throw new ProviderError(`another program answers on 127.0.0.1:${local.port}, not ssh`);
     }
     // Someone else holds the port: wait (bounded) for ssh to bind it or to give up.
-    await Promise.race([exited, sleep(50, undefined, { signal: ctx.signal })]);
+    await Promise.race([child.exited, sleep(50, ctx.signal)]);
   }
 }
 
@@ -229,15 +146,3 @@ function describeDrop(info: ExitInfo, input: ExplainInput): string {
   if (info.code === 0) return `ssh to ${input.destination} exited (code 0)`;
   return explainSshFailure(info.lastLines, input).message;
 }
-
-/** The `ssh` provider: an OpenSSH local forward (`ssh -N -L`) through a jump host. */
-export const sshProvider = defineProvider<SshOptions>({
-  apiVersion: 1,
-  name: NAME,
-  summary: 'SSH local forward through a jump host (OpenSSH ssh -N -L)',
-  modes: ['access'],
-  binary: { command: 'ssh', versionArgs: ['-V'], install: INSTALL, parseVersion: parseSshVersion },
-  options: optionsSchema as OptionsSchema<SshOptions>,
-  detect,
-  open,
-});
