@@ -5,7 +5,13 @@ import cloudflare from '@tunnelmux/provider-cloudflare';
 import ngrok from '@tunnelmux/provider-ngrok';
 import ssh from '@tunnelmux/provider-ssh';
 import { freePort, jumpPathOptions, startSshd } from '@tunnelmux/testkit';
-import { cloudflaredFakeEnv, fakeEnv, makeTunnelToken } from '@tunnelmux/testkit/fakes';
+import {
+  cloudflaredFakeEnv,
+  fakeEnv,
+  fakeNgrokAccounts,
+  fakeNgrokAuthtoken,
+  makeTunnelToken,
+} from '@tunnelmux/testkit/fakes';
 import { describe, expect, it } from 'vitest';
 
 /** The environment a running process was started with, from /proc. */
@@ -31,7 +37,7 @@ describe.runIf(process.platform === 'linux')("each child's environment", () => {
       CF_ID: 'cf-id-0123456789.access',
       CF_SECRET: 'cf-access-secret-0123456789',
       CF_TUNNEL_TOKEN: makeTunnelToken({ s: tunnelSecret }),
-      NGROK_AUTHTOKEN: 'fake_2abcDEFghiJKLmnoPQRstuVWXyz0_envcheck',
+      NGROK_AUTHTOKEN: fakeNgrokAuthtoken(),
       GITHUB_TOKEN: 'ghp_unrelated0123456789abcdefghijklmnop',
     };
     const env: NodeJS.ProcessEnv = {
@@ -43,6 +49,7 @@ describe.runIf(process.platform === 'linux')("each child's environment", () => {
         edgePort,
         tunnelSecret,
       }),
+      ...fakeNgrokAccounts([secrets.NGROK_AUTHTOKEN]),
       ...secrets,
     };
     const manager = createManager({

@@ -1,8 +1,10 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
+import { FAKE_PASS_ENV } from '../../paths';
 
 /**
- * The environment variable holding the accounts the fake's ngrok service knows: authtokens separated by
- * spaces, `<token>:limited` for an account at its agent-session limit. The fake, like the real service,
+ * The environment variable holding the accounts the fake's ngrok service knows: the SHA-256 of each authtoken
+ * (never the token itself, so the registry is no secret however far it travels), separated by spaces,
+ * `<hash>:limited` for an account at its agent-session limit. The fake, like the real service,
  * refuses every other token: malformed ones with ERR_NGROK_105, well-formed unknown ones with ERR_NGROK_107.
  */
 export const FAKE_NGROK_ACCOUNTS_VAR = 'TUNNELMUX_FAKE_NGROK_ACCOUNTS';
@@ -18,18 +20,27 @@ export function fakeNgrokAuthtoken(): string {
   return `2${base62(26)}_${base62(40)}`;
 }
 
+/** How the fake service stores an authtoken: as a digest. */
+const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+
 /** True when `token` has the shape of a real ngrok authtoken. */
 export function isAuthtokenShaped(token: string): boolean {
   return AUTHTOKEN_SHAPE.test(token);
 }
 
-/** The environment that registers these authtokens with the fake ngrok service (`limited` ones at their limit). */
+/**
+ * The environment that registers these authtokens with the fake ngrok service (`limited` ones at their limit),
+ * passed through core's minimal child environment to the agent the way a user would pass a variable.
+ */
 export function fakeNgrokAccounts(
   tokens: readonly string[],
   options: { limited?: readonly string[] } = {},
-): { [FAKE_NGROK_ACCOUNTS_VAR]: string } {
-  const entries = [...tokens, ...(options.limited ?? []).map((token) => `${token}:limited`)];
-  return { [FAKE_NGROK_ACCOUNTS_VAR]: entries.join(' ') };
+): NodeJS.ProcessEnv {
+  const entries = [
+    ...tokens.map(digest),
+    ...(options.limited ?? []).map((token) => `${digest(token)}:limited`),
+  ];
+  return { ...FAKE_PASS_ENV, [FAKE_NGROK_ACCOUNTS_VAR]: entries.join(' ') };
 }
 
 /** How the fake ngrok service answers `token` given the registered `accounts`: a refusal code, or undefined. */
@@ -47,7 +58,7 @@ export function accountCode(
         const [known, flag = 'ok'] = entry.split(':');
         return [known, flag] as const;
       }),
-  ).get(token);
+  ).get(digest(token));
   if (state === undefined) return 107;
   return state === 'limited' ? 108 : undefined;
 }
