@@ -1,5 +1,8 @@
 import { packageConfig } from '../../tsup.config.base';
 
-export default packageConfig(['src/index.ts', 'src/events/index.ts', 'src/testing/index.ts'], {
-  external: ['vitest'],
-});
+export default packageConfig(
+  ['src/index.ts', 'src/events/index.ts', 'src/session/index.ts', 'src/testing/index.ts'],
+  {
+    external: ['vitest'],
+  },
+);

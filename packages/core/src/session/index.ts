@@ -1,0 +1,10 @@
+/**
+ * Resumable sessions: a byte stream between the front door and a relay that survives the death of the
+ * path it runs over. Protocol and threat model: docs/sessions.md.
+ */
+export { SessionError, type SessionFailure } from './errors';
+export { type CarrierKeys, clientHandshake, type HandshakeMode, relayHandshake } from './handshake';
+export { formatSessionKey, generateSessionKey, readSessionKeyFile, writeSessionKeyFile } from './key-file';
+export { DEFAULTS as SESSION_DEFAULTS, PROTOCOL_VERSION as SESSION_PROTOCOL_VERSION } from './limits';
+export { probeRelay, type RelayProbeResult } from './probe';
+export { SessionStream, type SessionStreamOptions, type StreamOutcome } from './stream';
