@@ -154,6 +154,11 @@ Examples:
     .requiredOption('-l, --listen <addr>', 'where paths reach the relay, e.g. 127.0.0.1:7022')
     .requiredOption('--key-file <file>', 'the shared session key (tunnelmux keygen)')
     .option('--window <duration>', 'how long a detached session keeps its target connection (default 60s)')
+    .option(
+      '--metrics-listen <addr>',
+      'serve Prometheus /metrics here (loopback only unless --metrics-public)',
+    )
+    .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
     .option('--json', 'print events as NDJSON')
     .addHelpText(
       'after',

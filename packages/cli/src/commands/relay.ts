@@ -1,13 +1,22 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseDuration } from '@tunnelmux/core';
-import { createRelay, type RelayEvent, readSessionKeyFile } from '@tunnelmux/core/session';
-import { formatAddress, parseAddress } from '../util/address';
-import { usageError } from '../util/errors';
+import {
+  createRelay,
+  createRelayPrometheus,
+  type RelayEvent,
+  readSessionKeyFile,
+} from '@tunnelmux/core/session';
+import { formatAddress, isLoopback, parseAddress } from '../util/address';
+import { messageOf, usageError } from '../util/errors';
 import { colors, printLine } from '../util/output';
 
 interface RelayOptions {
   listen: string;
   keyFile: string;
   window?: string;
+  metricsListen?: string;
+  metricsPublic?: boolean;
   json?: boolean;
 }
 
@@ -48,18 +57,31 @@ export async function relay(target: string, options: RelayOptions): Promise<void
   if (options.window !== undefined && windowMs === undefined) {
     throw usageError(`[tunnelmux] --window must be a duration such as 30s or 2m, got "${options.window}"`);
   }
+  const metricsAt = options.metricsListen
+    ? parseAddress(options.metricsListen, '--metrics-listen')
+    : undefined;
+  if (metricsAt && !isLoopback(metricsAt.host) && !options.metricsPublic) {
+    throw usageError(
+      `[tunnelmux] --metrics-listen ${options.metricsListen} is not a loopback address; add --metrics-public to serve metrics beyond this machine`,
+    );
+  }
   const key = await readSessionKeyFile(options.keyFile);
+  let prometheus: ReturnType<typeof createRelayPrometheus> | undefined;
   const emit = (event: RelayEvent) => {
+    prometheus?.observe(event);
     if (options.json) printLine({ ...event, time: Date.now() });
     else process.stdout.write(`${describe(event)}\n`);
   };
   const server = await createRelay({ target: targetAddress, listen, key, windowMs, onEvent: emit });
+  prometheus = createRelayPrometheus(() => server.metrics());
+  const metricsServer = metricsAt ? await serveMetrics(prometheus.registry, metricsAt) : undefined;
   if (options.json) {
     printLine({
       type: 'ready',
       pid: process.pid,
       listen: formatAddress(server.address),
       target: formatAddress(targetAddress),
+      metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
       time: Date.now(),
     });
   }
@@ -69,6 +91,8 @@ export async function relay(target: string, options: RelayOptions): Promise<void
     stopping = true;
     void (async () => {
       if (!options.json) process.stderr.write(`${colors.dim(`stopping the relay (${why})`)}\n`);
+      metricsServer?.closeAllConnections();
+      metricsServer?.close();
       await server.close();
       if (options.json) printLine({ type: 'stopped', time: Date.now(), metrics: server.metrics() });
       process.exit(0);
@@ -79,4 +103,34 @@ export async function relay(target: string, options: RelayOptions): Promise<void
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => stop('SIGHUP'));
   await new Promise(() => undefined);
+}
+
+// Prometheus at /metrics, like `up --metrics-listen`.
+async function serveMetrics(
+  registry: ReturnType<typeof createRelayPrometheus>['registry'],
+  at: { host: string; port: number },
+): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${messageOf(error)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+function serverAddress(server: http.Server): string {
+  const address = server.address() as AddressInfo;
+  return formatAddress({ host: address.address, port: address.port });
 }

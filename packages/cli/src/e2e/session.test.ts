@@ -73,7 +73,7 @@ describe('tunnelmux relay', () => {
     const relay = await startUp(
       t.dir,
       t.env,
-      ['--listen', '127.0.0.1:0', '--key-file', 'session.key'],
+      ['--listen', '127.0.0.1:0', '--key-file', 'session.key', '--metrics-listen', '127.0.0.1:0'],
       ['relay', `127.0.0.1:${port}`],
     );
     cleanups.push(() => relay.process.kill('SIGKILL'));
@@ -101,6 +101,11 @@ describe('tunnelmux relay', () => {
     const refused = await relay.waitFor((line) => line.type === 'key-refused');
     expect(refused.peer).toMatch(/^127\.0\.0\.1:\d+$/);
 
+    // Prometheus counts the session and the refusal.
+    const scraped = await (await fetch((relay.ready as unknown as { metrics: string }).metrics)).text();
+    expect(scraped).toContain('tunnelmux_relay_sessions_live 1');
+    expect(scraped).toContain('tunnelmux_relay_key_refusals_total 1');
+
     // The key is nowhere a user or another local user could see it.
     const hex = key.toString('hex');
     const cmdline = readFileSync(`/proc/${relay.ready.pid}/cmdline`, 'utf8');
@@ -115,6 +120,7 @@ describe('tunnelmux relay', () => {
     expect(relay.lines.at(-1)).toMatchObject({ type: 'stopped' });
     expect(JSON.stringify(relay.lines)).not.toContain(hex);
     expect(String(result.stderr ?? '')).not.toContain(hex);
+    expect(scraped).not.toContain(hex);
   });
 });
 

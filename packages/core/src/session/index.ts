@@ -17,6 +17,7 @@ export { type CarrierKeys, clientHandshake, type HandshakeMode, relayHandshake }
 export { formatSessionKey, generateSessionKey, readSessionKeyFile, writeSessionKeyFile } from './key-file';
 export { DEFAULTS as SESSION_DEFAULTS, PROTOCOL_VERSION as SESSION_PROTOCOL_VERSION } from './limits';
 export { probeRelay, type RelayProbeResult } from './probe';
+export { createRelayPrometheus } from './prometheus';
 export {
   createRelay,
   type Relay,
