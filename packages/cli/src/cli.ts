@@ -124,6 +124,48 @@ Examples:
       ),
     );
 
+  program
+    .command('keygen <file>')
+    .description(
+      'write a new random session key (mode 0600) for `relay --key-file` and `resume: { keyFile }`',
+    )
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nThe key is never printed. It refuses to overwrite an existing file.\n\nExamples:\n  $ tunnelmux keygen session.key',
+    )
+    .action(
+      lazy(
+        () => import('./commands/keygen'),
+        (m) => m.keygen,
+      ),
+    );
+
+  program
+    .command('relay <target>')
+    .description(
+      'serve resumable sessions in front of <target> (host:port): sessions survive the death of a path',
+    )
+    .requiredOption('-l, --listen <addr>', 'where paths reach the relay, e.g. 127.0.0.1:7022')
+    .requiredOption('--key-file <file>', 'the shared session key (tunnelmux keygen)')
+    .option('--window <duration>', 'how long a detached session keeps its target connection (default 60s)')
+    .option(
+      '--metrics-listen <addr>',
+      'serve Prometheus /metrics here (loopback only unless --metrics-public)',
+    )
+    .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
+    .option('--json', 'print events as NDJSON')
+    .addHelpText(
+      'after',
+      '\nProtocol and threat model: docs/sessions.md.\n\nExamples:\n  $ tunnelmux keygen session.key\n  $ tunnelmux relay 127.0.0.1:22 --listen 127.0.0.1:7022 --key-file session.key',
+    )
+    .action(
+      lazy(
+        () => import('./commands/relay'),
+        (m) => m.relay,
+      ),
+    );
+
   controlOptions(program.command('status'))
     .description('state of every path of the running instance')
     .addHelpText('after', '\nExamples:\n  $ tunnelmux status\n  $ tunnelmux status --json | jq .primary')
