@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseDuration } from '@tunnelmux/core';
+import { parseDuration } from '@tunnelmux/core/config';
 import {
   createRelay,
   createRelayPrometheus,
