@@ -7,6 +7,7 @@ export { ConfigError, ProviderError, StateError, TunnelmuxError } from './errors
 // What a manager reports: its typed events and its metrics snapshot.
 export type { TunnelmuxEvent } from './events/types';
 export type { FrontDoor, FrontDoorOptions } from './front-door/front-door';
+export type { LiveSession, ResumeSettings } from './front-door/resume-carrier';
 // Run paths with failover: the manager, its status, and the front door it opens.
 export {
   createManager,

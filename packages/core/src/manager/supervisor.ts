@@ -6,6 +6,7 @@ import { type ProbeResult, probeTunnel } from '../failover/probe';
 import { formatTarget } from '../net/tcp';
 import { describeExit } from '../process/child';
 import type { CheckResult, ExitInfo, Target, Tunnel } from '../provider/types';
+import { probeRelayPath } from './relay-probe';
 
 // How often a provider's `check` hint runs at most.
 const CHECK_EVERY_MS = 10_000;
@@ -19,6 +20,8 @@ export interface SupervisedPath {
   random(): number;
   /** tcp targets seen to speak first; learned from probes, shared by the paths to them. */
   readonly speaksFirst: Set<string>;
+  /** With resume on: the shared key, so probes go to the relay and ask about its target. */
+  readonly relayKey?: Buffer;
   readonly connected: boolean;
   /** It came up before in this run, so it must pass `rise` probes to come back. */
   readonly everConnected: boolean;
@@ -26,7 +29,7 @@ export interface SupervisedPath {
   readonly recovered: boolean;
   /** The tunnel's process ended; recorded for status. */
   exited(info: ExitInfo): void;
-  probed(result: ProbeResult, consecutiveFailures: number): void;
+  probed(result: ProbeResult & { warning?: string }, consecutiveFailures: number): void;
   /** Enough probes passed: the path is up. */
   comeUp(tunnel: Tunnel): void;
   /** Down by its probes; true while the restart should wait for live connections to drain. */
@@ -92,16 +95,23 @@ export class Supervisor {
       if (signal.aborted) return undefined;
       if (exit) return exitReason(exit);
       this.probing = true;
-      const result =
+      const result: ProbeResult & { warning?: string } =
         tunnel.health === 'check' && tunnel.check
           ? await checkAsProbe(tunnel, s.timeout, signal)
-          : await probeTunnel(tunnel, {
-              protocol: path.protocol,
-              expectFirstByte: path.speaksFirst.has(targetKey),
-              timeoutMs: s.timeout,
-              maxLatencyMs: s.maxLatency,
-              signal,
-            });
+          : path.relayKey
+            ? await probeRelayPath(tunnel, {
+                key: path.relayKey,
+                timeoutMs: s.timeout,
+                maxLatencyMs: s.maxLatency,
+                signal,
+              })
+            : await probeTunnel(tunnel, {
+                protocol: path.protocol,
+                expectFirstByte: path.speaksFirst.has(targetKey),
+                timeoutMs: s.timeout,
+                maxLatencyMs: s.maxLatency,
+                signal,
+              });
       this.probing = false;
       if (result.ok && result.spoke) path.speaksFirst.add(targetKey);
       if (signal.aborted) return undefined;
