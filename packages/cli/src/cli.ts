@@ -87,6 +87,11 @@ Examples:
     .requiredOption('--via <providers>', 'comma-separated provider ids, e.g. cloudflare,ngrok,tailscale')
     .option('--host <host>', 'the local service host (default 127.0.0.1)')
     .option(
+      '--resume',
+      'run a relay in front of the port and publish the relay instead (clients set resume: in tunnelmux.yaml)',
+    )
+    .option('--key-file <file>', 'the shared session key for --resume (tunnelmux keygen; mode 0600)')
+    .option(
       '-c, --config <file>',
       "config for plugins, failover and each provider's options (expose.options)",
     )
@@ -115,6 +120,7 @@ is known (a public-url event), shown by \`tunnelmux status --name expose\`, and 
 Examples:
   $ tunnelmux expose 22 --via ngrok
   $ tunnelmux expose 22 --via cloudflare,ngrok,tailscale --config server.yaml
+  $ tunnelmux expose 22 --via ngrok,tailscale --resume --key-file session.key
   $ tunnelmux expose 8080 --via cloudflare --json | jq 'select(.type == "public-url")'`,
     )
     .action(
