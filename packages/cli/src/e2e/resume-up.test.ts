@@ -17,14 +17,17 @@ afterEach(async () => {
 /** An echo target that counts the connections it accepted. */
 async function echoServer() {
   let accepted = 0;
+  const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
   cleanups.push(() => {
-    server.closeAllConnections?.();
+    for (const socket of sockets) socket.destroy();
     return new Promise((resolve) => server.close(resolve));
   });
   return {
@@ -105,7 +108,11 @@ async function echoStream(address: string, total: number, during: () => unknown)
   socket.on('data', (chunk: Buffer) => {
     got.update(chunk);
     received += chunk.length;
-    for (const waiter of [...waiting]) if (received >= waiter.bytes) waiting.delete(waiter), waiter.resolve();
+    for (const waiter of [...waiting]) {
+      if (received < waiter.bytes) continue;
+      waiting.delete(waiter);
+      waiter.resolve();
+    }
   });
   const echoed = (bytes: number) =>
     Promise.race([
