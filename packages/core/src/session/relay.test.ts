@@ -151,6 +151,27 @@ describe('relay and client sessions over 127.0.0.1', () => {
     expect(relay.metrics().sessionsLost['window-expired']).toBe(1);
   });
 
+  it('a resume that reaches a relay without the session (it restarted) ends the client with relay-restarted', async () => {
+    const { a, key, target } = await setup();
+    // The other path leads to another relay (as after a restart): it never heard of the session.
+    const other = await createRelay({ target: target.target, listen: { host: '127.0.0.1', port: 0 }, key });
+    const elsewhere = await killablePath('b', other.address);
+    const door = await sessionDoor({
+      key,
+      dial: dialOver([a, elsewhere]),
+      heartbeatMs: 100,
+      deadAfterMs: 500,
+    });
+    cleanups.push(other.close, elsewhere.close, door.close);
+    const socket = await door.connect();
+    socket.on('error', () => undefined);
+    socket.write('x');
+    await expect.poll(() => door.sessions[0]?.id).toBeTruthy();
+    a.kill();
+    expect(await door.sessions[0]?.done).toMatchObject({ kind: 'lost', reason: 'relay-restarted' });
+    expect(door.events.at(-1)).toMatchObject({ type: 'session-lost', reason: 'relay-restarted' });
+  });
+
   it('stopping the relay ends its sessions and closes their target connections', async () => {
     const { door, relay, target } = await setup();
     const socket = await door.connect();
