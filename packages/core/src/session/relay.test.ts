@@ -197,6 +197,21 @@ describe('relay and client sessions over 127.0.0.1', () => {
   });
 });
 
+describe('relay limits', () => {
+  it('1,000 idle sessions fit in the stated budget: under 256 MiB of RSS for both ends and the target together', async () => {
+    const { door, relay, target } = await setup();
+    const before = process.memoryUsage().rss;
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < 1000; i++) sockets.push(await door.connect());
+    await expect.poll(() => relay.metrics().sessionsLive, { timeout: 60_000 }).toBe(1000);
+    const grown = process.memoryUsage().rss - before;
+    expect(target.open).toBe(1000);
+    expect(grown).toBeLessThan(256 * 1024 * 1024);
+    for (const socket of sockets) socket.destroy();
+    await expect.poll(() => relay.metrics().sessionsLive, { timeout: 30_000 }).toBe(0);
+  }, 120_000);
+});
+
 describe('relay security', () => {
   it('a wrong key reaches nothing: refused, logged with the peer address, slowed down', async () => {
     const { door, target, relayEvents } = await setup({ clientKey: randomBytes(32) });
