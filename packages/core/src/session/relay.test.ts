@@ -199,7 +199,9 @@ describe('relay and client sessions over 127.0.0.1', () => {
 
 describe('relay limits', () => {
   it('1,000 idle sessions fit in the stated budget: under 256 MiB of RSS for both ends and the target together', async () => {
-    const { door, relay, target } = await setup();
+    // Default heartbeats (1 s): idle sessions, not 1,000 fast-heartbeat ones loading a busy machine.
+    const heartbeats = { heartbeatMs: 1000, deadAfterMs: 10_000 };
+    const { door, relay, target } = await setup({ relay: heartbeats, client: heartbeats });
     const before = process.memoryUsage().rss;
     const sockets: net.Socket[] = [];
     for (let i = 0; i < 1000; i++) sockets.push(await door.connect());
