@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  timingSafeEqual,
+} from 'node:crypto';
 import { SessionError } from './errors';
 import { KEY_BYTES, MAX_FRAME, TAG_BYTES } from './limits';
 
@@ -32,35 +40,39 @@ function counterNonce(counter: number): Buffer {
 
 /** Seals frames in one direction: `[u32 length][ciphertext][tag]`, the length authenticated as AAD. */
 export class FrameSealer {
-  readonly #key: Buffer;
+  // A KeyObject made once: a raw key would be re-imported for every frame.
+  readonly #key: KeyObject;
   #counter = 0;
 
   constructor(key: Buffer) {
-    this.#key = key;
+    this.#key = createSecretKey(key);
   }
 
-  seal(plaintext: Buffer): Buffer {
-    const frame = Buffer.allocUnsafe(4 + plaintext.length + TAG_BYTES);
-    frame.writeUInt32BE(plaintext.length + TAG_BYTES, 0);
+  /** Seal the concatenation of `parts` (a header and a payload, without joining them first). */
+  seal(...parts: Buffer[]): Buffer {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const frame = Buffer.allocUnsafe(4 + length + TAG_BYTES);
+    frame.writeUInt32BE(length + TAG_BYTES, 0);
     const cipher = createCipheriv(CIPHER, this.#key, counterNonce(this.#counter++), {
       authTagLength: TAG_BYTES,
     });
-    cipher.setAAD(frame.subarray(0, 4), { plaintextLength: plaintext.length });
-    const body = cipher.update(plaintext);
-    body.copy(frame, 4);
+    cipher.setAAD(frame.subarray(0, 4), { plaintextLength: length });
+    let at = 4;
+    for (const part of parts) at += cipher.update(part).copy(frame, at);
     cipher.final();
-    cipher.getAuthTag().copy(frame, 4 + plaintext.length);
+    cipher.getAuthTag().copy(frame, at);
     return frame;
   }
 }
 
 /** Opens frames in one direction, in order; any failure throws and the carrier must end. */
 export class FrameOpener {
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
   #counter = 0;
 
   constructor(key: Buffer) {
-    this.#key = key;
+    this.#key = createSecretKey(key);
   }
 
   /** `header` is the 4 length bytes, `sealed` the ciphertext and tag. */
@@ -126,20 +138,24 @@ export class FrameReader {
     return { header: frame.subarray(0, 4), sealed: frame.subarray(4) };
   }
 
+  // Join just enough leading chunks to hold n bytes (never the whole backlog).
+  #front(n: number): Buffer {
+    let first = this.#chunks[0] as Buffer;
+    if (first.length >= n) return first;
+    let count = 0;
+    let length = 0;
+    while (length < n) length += (this.#chunks[count++] as Buffer).length;
+    first = Buffer.concat(this.#chunks.slice(0, count), length);
+    this.#chunks.splice(0, count, first);
+    return first;
+  }
+
   #peek(n: number): Buffer {
-    const first = this.#chunks[0] as Buffer;
-    if (first.length >= n) return first.subarray(0, n);
-    const joined = Buffer.concat(this.#chunks);
-    this.#chunks = [joined];
-    return joined.subarray(0, n);
+    return this.#front(n).subarray(0, n);
   }
 
   #take(n: number): Buffer {
-    let first = this.#chunks[0] as Buffer;
-    if (first.length < n) {
-      first = Buffer.concat(this.#chunks);
-      this.#chunks = [first];
-    }
+    const first = this.#front(n);
     const out = first.subarray(0, n);
     if (first.length === n) this.#chunks.shift();
     else this.#chunks[0] = first.subarray(n);

@@ -33,6 +33,16 @@ function readU64(buffer: Buffer, at: number): number {
   return high * 2 ** 32 + buffer.readUInt32BE(at + 4);
 }
 
+/** The plaintext of one frame, in parts to seal as one (a DATA payload is not copied). */
+export function encodeFrameParts(frame: Frame): Buffer[] {
+  if (frame.type !== 'data') return [encodeFrame(frame)];
+  const head = Buffer.allocUnsafe(17);
+  head[0] = FrameType.data;
+  writeU64(head, frame.ack, 1);
+  writeU64(head, frame.offset, 9);
+  return [head, frame.bytes];
+}
+
 /** The plaintext of one frame. */
 export function encodeFrame(frame: Frame): Buffer {
   switch (frame.type) {

@@ -12,7 +12,7 @@ export const SESSION_ID_BYTES = 16;
 export const TAG_BYTES = 16;
 
 /** Largest payload one DATA frame carries, and the largest sealed frame a reader accepts. */
-export const MAX_PAYLOAD = 16 * 1024;
+export const MAX_PAYLOAD = 64 * 1024;
 export const FRAME_OVERHEAD = 1 + 8 + 8 + TAG_BYTES;
 export const MAX_FRAME = MAX_PAYLOAD + FRAME_OVERHEAD + 1024;
 

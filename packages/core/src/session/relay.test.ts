@@ -151,6 +151,27 @@ describe('relay and client sessions over 127.0.0.1', () => {
     expect(relay.metrics().sessionsLost['window-expired']).toBe(1);
   });
 
+  it('a resume that reaches a relay without the session (it restarted) ends the client with relay-restarted', async () => {
+    const { a, key, target } = await setup();
+    // The other path leads to another relay (as after a restart): it never heard of the session.
+    const other = await createRelay({ target: target.target, listen: { host: '127.0.0.1', port: 0 }, key });
+    const elsewhere = await killablePath('b', other.address);
+    const door = await sessionDoor({
+      key,
+      dial: dialOver([a, elsewhere]),
+      heartbeatMs: 100,
+      deadAfterMs: 500,
+    });
+    cleanups.push(other.close, elsewhere.close, door.close);
+    const socket = await door.connect();
+    socket.on('error', () => undefined);
+    socket.write('x');
+    await expect.poll(() => door.sessions[0]?.id).toBeTruthy();
+    a.kill();
+    expect(await door.sessions[0]?.done).toMatchObject({ kind: 'lost', reason: 'relay-restarted' });
+    expect(door.events.at(-1)).toMatchObject({ type: 'session-lost', reason: 'relay-restarted' });
+  });
+
   it('stopping the relay ends its sessions and closes their target connections', async () => {
     const { door, relay, target } = await setup();
     const socket = await door.connect();
@@ -174,6 +195,23 @@ describe('relay and client sessions over 127.0.0.1', () => {
     });
     expect(target.accepted).toBe(1);
   });
+});
+
+describe('relay limits', () => {
+  it('1,000 idle sessions fit in the stated budget: under 256 MiB of RSS for both ends and the target together', async () => {
+    // Default heartbeats (1 s): idle sessions, not 1,000 fast-heartbeat ones loading a busy machine.
+    const heartbeats = { heartbeatMs: 1000, deadAfterMs: 10_000 };
+    const { door, relay, target } = await setup({ relay: heartbeats, client: heartbeats });
+    const before = process.memoryUsage().rss;
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < 1000; i++) sockets.push(await door.connect());
+    await expect.poll(() => relay.metrics().sessionsLive, { timeout: 60_000 }).toBe(1000);
+    const grown = process.memoryUsage().rss - before;
+    expect(target.open).toBe(1000);
+    expect(grown).toBeLessThan(256 * 1024 * 1024);
+    for (const socket of sockets) socket.destroy();
+    await expect.poll(() => relay.metrics().sessionsLive, { timeout: 30_000 }).toBe(0);
+  }, 120_000);
 });
 
 describe('relay security', () => {

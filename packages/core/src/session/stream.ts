@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FrameOpener, FrameSealer } from './crypto';
 import { FrameReader } from './crypto';
 import { SessionError } from './errors';
-import { decodeFrame, encodeFrame, type Frame } from './frames';
+import { decodeFrame, encodeFrameParts, type Frame } from './frames';
 import { MAX_PAYLOAD, type StreamLimits } from './limits';
 
 /** How a session ended: both ends closed cleanly, or one side reset it with a reason. */
@@ -437,7 +437,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
 
   #send(carrier: Carrier, frame: Frame): boolean {
     carrier.lastOut = Date.now();
-    return carrier.socket.write(carrier.sealer.seal(encodeFrame(frame)));
+    return carrier.socket.write(carrier.sealer.seal(...encodeFrameParts(frame)));
   }
 
   #maybeComplete(): void {
