@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 /** An echo target behind a relay, two in-process paths to the relay, and a manager with resume on. */
-async function setup(options: { clientKey?: Buffer } = {}) {
+async function setup(options: { clientKey?: Buffer; windowMs?: number } = {}) {
   const key = generateSessionKey();
   const echo = await echoTarget();
   cleanups.push(() => echo.close());
@@ -35,7 +35,12 @@ async function setup(options: { clientKey?: Buffer } = {}) {
     providers: [paths.provider],
     failover: { interval: 200, timeout: 1000 },
     metricsInterval: 0,
-    resume: { key: options.clientKey ?? key, heartbeatMs: 100, deadAfterMs: 600, windowMs: 20_000 },
+    resume: {
+      key: options.clientKey ?? key,
+      heartbeatMs: 100,
+      deadAfterMs: 600,
+      windowMs: options.windowMs ?? 20_000,
+    },
   });
   cleanups.push(() => manager.shutdown());
   const events: TunnelmuxEvent[] = [];
@@ -157,6 +162,35 @@ describe('front door with resume', () => {
     expect(echo.open).toBe(0);
     expect(events.some((e) => e.type === 'warning' && /same key file/.test(e.message))).toBe(true);
     expect(JSON.stringify(events)).not.toContain(key.toString('hex'));
+  }, 30_000);
+
+  it('ends a session with window-expired when no path comes back within the window, and says so once', async () => {
+    const { door, paths, events, manager } = await setup({ windowMs: 1500 });
+    const socket = net.connect({ host: '127.0.0.1', port: door.address.port });
+    cleanups.push(async () => socket.destroy());
+    socket.on('error', () => undefined);
+    socket.write('ping');
+    await new Promise((resolve) => socket.once('data', resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    paths.setMode('a', 'refuse');
+    paths.setMode('b', 'refuse');
+    paths.relay('a')?.crash();
+    paths.relay('b')?.crash();
+    await closed;
+    expect(events.filter((e) => e.type === 'session-lost')).toEqual([
+      expect.objectContaining({ reason: 'window-expired' }),
+    ]);
+    expect(manager.getMetrics().sessions).toMatchObject({ live: 0, lost: { 'window-expired': 1 } });
+    expect(await manager.prometheus()).toMatch(/tunnelmux_sessions_lost_total\{reason="window-expired"\} 1/);
+  }, 30_000);
+
+  it('probes the relay end to end: a path is down when the relay cannot reach its target', async () => {
+    const { echo, manager } = await setup();
+    await echo.close();
+    await expect
+      .poll(() => manager.status('a').lastError ?? '', { timeout: 15_000 })
+      .toMatch(/the relay cannot reach its target/);
+    await expect.poll(() => manager.status('a').state, { timeout: 15_000 }).not.toBe('connected');
   }, 30_000);
 
   it('without resume the front door splices as before: no session in status or metrics', async () => {
