@@ -44,7 +44,7 @@ async function keygen(dir: string, env: NodeJS.ProcessEnv, file: string): Promis
 }
 
 /** A relay and an `up` with resume on, both started from the CLI. */
-async function story(options: { clientKeyFile?: string } = {}) {
+async function story(options: { clientKeyFile?: string; upArgs?: string[] } = {}) {
   const t = testdir();
   cleanups.push(t.cleanup);
   const key = await keygen(t.dir, t.env, 'session.key');
@@ -65,7 +65,7 @@ async function story(options: { clientKeyFile?: string } = {}) {
   );
   const { writeFileSync } = await import('node:fs');
   writeFileSync(path.join(t.dir, 'tunnelmux.yaml'), config);
-  const up = await startUp(t.dir, t.env);
+  const up = await startUp(t.dir, t.env, options.upArgs);
   const stopped: number[] = [];
   cleanups.push(async () => {
     // A SIGSTOPped forwarder must run again to die on the SIGTERM that `up` sends it.
@@ -151,7 +151,7 @@ const resumedLines = (up: Running) => up.lines.filter((line) => line.type === 's
 
 describe('up with resume: sessions survive their path', () => {
   it('a long echo stream survives a SIGKILL of the carrying path, then a black hole, every byte intact', async () => {
-    const { key, up, run, stopped } = await story();
+    const { key, up, run, stopped } = await story({ upArgs: ['--metrics-listen', '127.0.0.1:0'] });
     const listen = String(up.ready.listen);
     await expect
       .poll(
@@ -197,6 +197,12 @@ describe('up with resume: sessions survive their path', () => {
     expect(status).not.toContain(hex);
     expect(readFileSync(`/proc/${up.ready.pid}/cmdline`, 'utf8')).not.toContain(hex);
     expect(JSON.stringify(up.lines)).not.toContain(hex);
+    const scraped = await (await fetch((up.ready as unknown as { metrics: string }).metrics)).text();
+    expect(scraped).toMatch(/^tunnelmux_sessions_live 1$/m);
+    expect(scraped).toMatch(/^tunnelmux_session_resumes_total [2-9]$/m);
+    expect(scraped).toMatch(/^tunnelmux_session_resume_stall_seconds_count [2-9]$/m);
+    expect(scraped).toMatch(/^tunnelmux_session_replayed_bytes_total \d+$/m);
+    expect(scraped).not.toContain(hex);
     const events = await run('events', '--json', '--all', '--limit', '1000');
     expect(`${events.stdout}${events.stderr}`).not.toContain(hex);
     holed.socket.destroy();
