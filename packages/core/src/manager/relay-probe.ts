@@ -25,7 +25,18 @@ export async function probeRelayPath(
     stream = await tunnel.dial(signal);
     const opened = stream;
     signal.addEventListener('abort', () => opened.destroy(), { once: true });
-    const result = await probeRelay(stream, { key: options.key, timeoutMs: options.timeoutMs });
+    // A path that dies mid-probe (its process killed) must fail the probe now, not at the timeout: the supervisor
+    // notices a crash only between probes.
+    const cut = new Promise<never>((_, reject) => {
+      const fail = () => reject(new Error('the path closed the connection before the relay answered'));
+      if (opened.destroyed) fail();
+      else opened.once('close', fail);
+    });
+    cut.catch(() => undefined);
+    const result = await Promise.race([
+      probeRelay(stream, { key: options.key, timeoutMs: options.timeoutMs }),
+      cut,
+    ]);
     const latencyMs = performance.now() - started;
     if (!result.ok)
       return { ok: false, latencyMs, error: `the relay cannot reach its target: ${result.message}` };
