@@ -135,6 +135,24 @@ describe('front door with resume', () => {
     expect(events.filter((e) => e.type === 'dial-failed' && /carrier was lost/.test(e.reason))).toEqual([]);
   }, 30_000);
 
+  it('passes a half-close through: the client stops writing, reads every echoed byte, and the session ends cleanly', async () => {
+    const { door, relay, echo, events, manager } = await setup();
+    const payload = randomBytes(512 * 1024);
+    const socket = net.connect({ host: '127.0.0.1', port: door.address.port, allowHalfOpen: true });
+    cleanups.push(async () => socket.destroy());
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    socket.end(payload);
+    await ended;
+    expect(Buffer.concat(chunks).equals(payload)).toBe(true);
+    socket.end();
+    await expect.poll(() => relay.sessions().length, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => echo.open, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => manager.status().sessions, { timeout: 10_000 }).toEqual([]);
+    expect(events.filter((e) => e.type === 'session-lost')).toEqual([]);
+  });
+
   it('shows live sessions in status, without the key', async () => {
     const { door, manager, key } = await setup();
     const socket = net.connect({ host: '127.0.0.1', port: door.address.port });
