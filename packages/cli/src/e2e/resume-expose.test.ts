@@ -147,4 +147,20 @@ describe('expose --resume', () => {
       to: 'via-local',
     });
   }, 120_000);
+
+  it('needs --key-file, and refuses a key file others can read with the chmod that fixes it', async () => {
+    const t = testdir({ 'session.key': `${randomBytes(32).toString('hex')}\n` });
+    cleanups.push(t.cleanup);
+    const { chmodSync } = await import('node:fs');
+    const noKey = await cli(['expose', '22', '--via', 'local', '--resume'], { cwd: t.dir, env: t.env });
+    expect(noKey.exitCode).toBe(2);
+    expect(noKey.stderr).toMatch(/--resume needs --key-file <file>/);
+    chmodSync(path.join(t.dir, 'session.key'), 0o644);
+    const loose = await cli(['expose', '22', '--via', 'local', '--resume', '--key-file', 'session.key'], {
+      cwd: t.dir,
+      env: t.env,
+    });
+    expect(loose.exitCode).toBe(2);
+    expect(loose.stderr).toMatch(/readable by others \(mode 644\); fix it with: chmod 600 /);
+  });
 });
