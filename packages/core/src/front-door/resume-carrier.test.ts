@@ -169,7 +169,9 @@ describe('front door with resume', () => {
   });
 
   it('refuses a wrong key: session-lost with key-refused, and nothing reaches the target', async () => {
-    const { door, echo, events, key } = await setup({ clientKey: generateSessionKey() });
+    const { door, echo, events, key, relayEvents, manager } = await setup({
+      clientKey: generateSessionKey(),
+    });
     const socket = net.connect({ host: '127.0.0.1', port: door.address.port });
     socket.on('error', () => undefined);
     socket.write('secret payload');
@@ -179,6 +181,18 @@ describe('front door with resume', () => {
     // The relay's own probe dials the target, so count sessions by the target's open sockets after probes.
     expect(echo.open).toBe(0);
     expect(events.some((e) => e.type === 'warning' && /same key file/.test(e.message))).toBe(true);
+    // Once refused, probes stop proving the wrong key (each refusal slows the relay down for every session),
+    // and the paths stay up: reaching the relay is all they can check.
+    const refusals = () => relayEvents.filter((type) => type === 'key-refused').length;
+    const probeCount = () => events.filter((e) => e.type === 'probe').length;
+    // Let a refusal already under way (the relay slows each one down) land first.
+    const settled = probeCount();
+    await expect.poll(probeCount, { timeout: 10_000 }).toBeGreaterThan(settled + 4);
+    const before = refusals();
+    const probes = probeCount();
+    await expect.poll(probeCount, { timeout: 10_000 }).toBeGreaterThan(probes + 8);
+    expect(refusals()).toBe(before);
+    expect(manager.status().paths.map((p) => p.state)).toEqual(['connected', 'connected']);
     expect(JSON.stringify(events)).not.toContain(key.toString('hex'));
   }, 30_000);
 

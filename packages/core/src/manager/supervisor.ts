@@ -10,6 +10,9 @@ import { probeRelayPath } from './relay-probe';
 
 // How often a provider's `check` hint runs at most.
 const CHECK_EVERY_MS = 10_000;
+// After the relay refused the key, probes only check that the relay is reachable for this long: a wrong key
+// proven at every probe would keep the relay's per-peer slow-down at its maximum, for the sessions too.
+const KEY_REFUSED_QUIET_MS = 60_000;
 
 /** What supervision needs from its path: a few facts, and the lifecycle steps it triggers. */
 export interface SupervisedPath {
@@ -51,6 +54,7 @@ export class Supervisor {
   private probing = false;
   private wake?: () => void;
   private lastCheckAt = 0;
+  private keyRefusedAt?: number;
 
   /** A live connection through the path failed: count it, and probe at once. */
   suspect(source: 'front-door' | 'provider', connected: boolean): void {
@@ -58,6 +62,10 @@ export class Supervisor {
     if (source === 'provider' && this.probing) return;
     if (connected) this.fail();
     this.wake?.();
+  }
+
+  private keyRecentlyRefused(): boolean {
+    return this.keyRefusedAt !== undefined && Date.now() - this.keyRefusedAt < KEY_REFUSED_QUIET_MS;
   }
 
   /** Clear the counts for a new run. */
@@ -98,7 +106,7 @@ export class Supervisor {
       const result: ProbeResult & { warning?: string } =
         tunnel.health === 'check' && tunnel.check
           ? await checkAsProbe(tunnel, s.timeout, signal)
-          : path.relayKey
+          : path.relayKey && !this.keyRecentlyRefused()
             ? await probeRelayPath(tunnel, {
                 key: path.relayKey,
                 timeoutMs: s.timeout,
@@ -106,13 +114,15 @@ export class Supervisor {
                 signal,
               })
             : await probeTunnel(tunnel, {
-                protocol: path.protocol,
-                expectFirstByte: path.speaksFirst.has(targetKey),
+                // A relay waits for the client's hello: reaching it is all a plain probe can check.
+                protocol: path.relayKey ? 'tcp' : path.protocol,
+                expectFirstByte: !path.relayKey && path.speaksFirst.has(targetKey),
                 timeoutMs: s.timeout,
                 maxLatencyMs: s.maxLatency,
                 signal,
               });
       this.probing = false;
+      if (result.warning) this.keyRefusedAt = Date.now();
       if (result.ok && result.spoke) path.speaksFirst.add(targetKey);
       if (signal.aborted) return undefined;
       // A crash is down at that instant, whatever the probe said.
