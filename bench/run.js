@@ -13,6 +13,7 @@ const ALL = [
   'throughput',
   'connect-latency',
   'failover-race',
+  'sessions',
   // Owned by the CLI work; run when it is there.
   'cli-startup',
 ];

@@ -106,6 +106,11 @@ Examples:
     .requiredOption('--via <providers>', 'comma-separated provider ids, e.g. cloudflare,ngrok,tailscale')
     .option('--host <host>', 'the local service host (default 127.0.0.1)')
     .option(
+      '--resume',
+      'run a relay in front of the port and publish the relay instead (clients set resume: in tunnelmux.yaml)',
+    )
+    .option('--key-file <file>', 'the shared session key for --resume (tunnelmux keygen; mode 0600)')
+    .option(
       '-c, --config <file>',
       "config for plugins, failover and each provider's options (expose.options)",
     )
@@ -134,12 +139,55 @@ is known (a public-url event), shown by \`tunnelmux status --name expose\`, and 
 Examples:
   $ tunnelmux expose 22 --via ngrok
   $ tunnelmux expose 22 --via cloudflare,ngrok,tailscale --config server.yaml
+  $ tunnelmux expose 22 --via ngrok,tailscale --resume --key-file session.key
   $ tunnelmux expose 8080 --via cloudflare --json | jq 'select(.type == "public-url")'`,
     )
     .action(
       lazy(
         () => import('./commands/expose'),
         (m) => m.expose,
+      ),
+    );
+
+  program
+    .command('keygen <file>')
+    .description(
+      'write a new random session key (mode 0600) for `relay --key-file` and `resume: { keyFile }`',
+    )
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nThe key is never printed. It refuses to overwrite an existing file.\n\nExamples:\n  $ tunnelmux keygen session.key',
+    )
+    .action(
+      lazy(
+        () => import('./commands/keygen'),
+        (m) => m.keygen,
+      ),
+    );
+
+  program
+    .command('relay <target>')
+    .description(
+      'serve resumable sessions in front of <target> (host:port): sessions survive the death of a path',
+    )
+    .requiredOption('-l, --listen <addr>', 'where paths reach the relay, e.g. 127.0.0.1:7022')
+    .requiredOption('--key-file <file>', 'the shared session key (tunnelmux keygen)')
+    .option('--window <duration>', 'how long a detached session keeps its target connection (default 60s)')
+    .option(
+      '--metrics-listen <addr>',
+      'serve Prometheus /metrics here (loopback only unless --metrics-public)',
+    )
+    .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
+    .option('--json', 'print events as NDJSON')
+    .addHelpText(
+      'after',
+      '\nProtocol and threat model: docs/sessions.md.\n\nExamples:\n  $ tunnelmux keygen session.key\n  $ tunnelmux relay 127.0.0.1:22 --listen 127.0.0.1:7022 --key-file session.key',
+    )
+    .action(
+      lazy(
+        () => import('./commands/relay'),
+        (m) => m.relay,
       ),
     );
 

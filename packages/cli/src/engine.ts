@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { Manager, Provider } from '@tunnelmux/core';
+import type { ResumeSettings } from '@tunnelmux/core/session';
 import {
   ConfigFileError,
   type ConfigProblem,
@@ -8,6 +10,7 @@ import {
   type LoadedConfig,
   loadConfig,
 } from './config/load';
+import type { ResumeConfig } from './config/schema';
 import { type Discovery, discover } from './discovery/discover';
 import { type LoadedProvider, type LoadFailure, loadProviders } from './discovery/load';
 import { messageOf } from './util/errors';
@@ -27,6 +30,8 @@ export interface ExposeRequest {
   port: number;
   via: string[];
   host?: string;
+  /** `--resume --key-file`: run a relay in front of the port and publish the relay's port instead. */
+  resume?: { keyFile: string };
 }
 
 /** Load the config and the providers it uses; option errors point at the config line (exit 2). */
@@ -48,7 +53,8 @@ export async function prepare(configFile: string | undefined, expose?: ExposeReq
 function loadForExpose(configFile: string | undefined, request: ExposeRequest): LoadedConfig {
   const file = configFile ? findConfig(configFile) : findConfigQuietly();
   const base = file ? loadConfig(file) : undefined;
-  const expose = { ...base?.config.expose, ...request };
+  const { resume: _resume, ...publish } = request;
+  const expose = { ...base?.config.expose, ...publish };
   const config = { ...base?.config, listen: undefined, expose, paths: exposePaths(expose) };
   const where = { file: '(command line)', line: 1, col: 1 };
   return {
@@ -100,7 +106,22 @@ export async function createEngine(prepared: Prepared): Promise<Manager> {
     protocol: config.protocol,
     failover: config.failover,
     providers,
+    resume: config.resume ? await resumeSettings(config.resume, prepared.loaded.dir) : undefined,
   });
+}
+
+/** The `resume` block as core takes it: the key read from its file (0600 or refused), durations in ms. */
+async function resumeSettings(resume: ResumeConfig, dir: string): Promise<ResumeSettings> {
+  const { readSessionKeyFile } = await import('@tunnelmux/core/session');
+  const key = await readSessionKeyFile(path.resolve(dir, resume.keyFile));
+  return {
+    key,
+    windowMs: resume.window,
+    heartbeatMs: resume.heartbeat,
+    // Three silent heartbeats make a dead carrier, as with the default 1 s / 3 s.
+    deadAfterMs: resume.heartbeat === undefined ? undefined : resume.heartbeat * 3,
+    bufferBytes: resume.buffer,
+  };
 }
 
 /** The path specs core's startMultiple takes. */

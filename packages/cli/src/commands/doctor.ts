@@ -2,6 +2,7 @@ import net from 'node:net';
 import { findConfig } from '../config/find';
 import { ConfigFileError, loadConfig } from '../config/load';
 import { preflight } from '../config/preflight';
+import { resumeFindings } from '../config/resume-check';
 import { detectProvider } from '../discovery/detect';
 import { discover } from '../discovery/discover';
 import { installAdvice, loadProviders } from '../discovery/load';
@@ -125,7 +126,7 @@ export async function doctor(options: { config?: string; json?: boolean }): Prom
       });
     }
     // What up would trip on that no schema sees: placeholders, unset variables, a front door open to all.
-    for (const finding of preflight(loaded)) {
+    for (const finding of [...preflight(loaded), ...(await resumeFindings(loaded))]) {
       checks.push({ ...finding, ok: false });
     }
     if (config.listen !== undefined) {

@@ -4,6 +4,9 @@ import type { UpOptions } from './up';
 export interface ExposeOptions extends Omit<UpOptions, 'expose' | 'listen'> {
   via?: string;
   host?: string;
+  /** Run a relay in front of the port and publish it (needs `keyFile`). */
+  resume?: boolean;
+  keyFile?: string;
 }
 
 const PROVIDER_ID = /^[a-z][a-z0-9-]{0,39}$/;
@@ -32,6 +35,20 @@ export async function expose(port: string, options: ExposeOptions): Promise<void
   const duplicate = via.find((id, index) => via.indexOf(id) !== index);
   if (duplicate)
     throw usageError(`[tunnelmux] --via names "${duplicate}" twice; each provider publishes once`);
+  if (options.resume && !options.keyFile) {
+    throw usageError(
+      '[tunnelmux] --resume needs --key-file <file> (make one with: tunnelmux keygen session.key)',
+    );
+  }
+  if (options.keyFile && !options.resume) {
+    throw usageError(
+      '[tunnelmux] --key-file is for --resume; add --resume to run a relay in front of the port',
+    );
+  }
   const { up } = await import('./up');
-  await up({ ...options, expose: { port: number, via, host: options.host } });
+  const { resume: _resume, keyFile, ...rest } = options;
+  await up({
+    ...rest,
+    expose: { port: number, via, host: options.host, resume: keyFile ? { keyFile } : undefined },
+  });
 }

@@ -41,7 +41,19 @@ export async function up(options: UpOptions): Promise<void> {
       `[tunnelmux] --metrics-listen ${options.metricsListen} is not a loopback address; add --metrics-public to serve metrics beyond this machine`,
     );
   }
-  const prepared = await prepare(options.config, options.expose);
+  // `expose --resume`: a relay in this process sits in front of the port; the providers publish the relay.
+  const relay = options.expose?.resume ? await startExposeRelay(options.expose, options.json) : undefined;
+  const expose =
+    relay && options.expose
+      ? { ...options.expose, port: relay.address.port, host: relay.address.host }
+      : options.expose;
+  let prepared: Prepared;
+  try {
+    prepared = await prepare(options.config, expose);
+  } catch (error) {
+    await relay?.close();
+    throw error;
+  }
   const { config } = prepared.loaded;
   const json = Boolean(options.json);
   const tty = !json && Boolean(process.stdout.isTTY);
@@ -93,6 +105,7 @@ export async function up(options: UpOptions): Promise<void> {
       // The front door first, so no new client lands on a path that is closing.
       await Promise.allSettled([door?.close(), closeServer(metricsServer)]);
       await manager.shutdown();
+      await relay?.close();
       await control.close().catch(() => undefined);
       if (json) printLine({ type: 'stopped', time: Date.now(), code });
       process.exit(code);
@@ -109,6 +122,7 @@ export async function up(options: UpOptions): Promise<void> {
     await control.start();
   } catch (error) {
     await manager.shutdown();
+    await relay?.close();
     throw error;
   }
 
@@ -188,6 +202,23 @@ export async function up(options: UpOptions): Promise<void> {
   else process.stdout.write(readyLine(status, ready.listen, ready.metrics, socket, ready.notStarted));
   // Runs until a signal; the control socket and timers keep the process alive.
   await new Promise<never>(() => undefined);
+}
+
+/** The relay of `expose --resume`, in front of the exposed port, on a free loopback port. */
+async function startExposeRelay(request: ExposeRequest, json: boolean | undefined) {
+  const { createRelay, readSessionKeyFile } = await import('@tunnelmux/core/session');
+  const key = await readSessionKeyFile(path.resolve(request.resume?.keyFile ?? ''));
+  return createRelay({
+    target: { host: request.host ?? '127.0.0.1', port: request.port },
+    listen: { host: '127.0.0.1', port: 0 },
+    key,
+    onEvent: (event) => {
+      // What a user must see: refused keys (with the peer) and sessions that end badly; the rest in --json.
+      if (json) printLine({ ...event, type: `relay-${event.type}`, time: Date.now() });
+      else if (event.type === 'key-refused')
+        process.stderr.write(colors.yellow(`relay: refused a wrong key from ${event.peer}\n`));
+    },
+  });
 }
 
 /** Configured paths that were never started (their provider did not load), with why. */

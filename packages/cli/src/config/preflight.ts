@@ -4,7 +4,7 @@ import type { LoadedConfig } from './load';
 /** Something `up` would trip on that no schema can see, with where it was written and how to fix it. */
 export interface Finding {
   /** The kind of check. */
-  check: 'placeholder' | 'environment' | 'listen' | 'failover';
+  check: 'placeholder' | 'environment' | 'listen' | 'failover' | 'resume';
   /** `file:line:col: field …`. */
   detail: string;
   fix: string;

@@ -1,4 +1,10 @@
-import { failoverSchema, pathSchema, protocolSchema, targetSchema } from '@tunnelmux/core/config';
+import {
+  boundedDuration,
+  failoverSchema,
+  pathSchema,
+  protocolSchema,
+  targetSchema,
+} from '@tunnelmux/core/config';
 import { z } from 'zod';
 
 // Core owns the path and failover schemas; this file adds only what the CLI itself reads (listen, plugins,
@@ -43,6 +49,33 @@ export const expose = z
   })
   .strict();
 
+/** Client side of resumable sessions: every path leads to a `tunnelmux relay` holding the same key. */
+export const resume = z
+  .object({
+    keyFile: z
+      .string()
+      .min(1)
+      .meta({ description: 'The shared key (tunnelmux keygen), mode 0600, relative to this file.' }),
+    window: boundedDuration({ min: 1000, max: 24 * 3_600_000 })
+      .optional()
+      .meta({
+        description: "How long to keep resuming a session whose path died (60s; at most the relay's).",
+      }),
+    heartbeat: boundedDuration({ min: 10, max: 60_000 }).optional().meta({
+      description: 'Heartbeat when a carrier is idle (1s); silence for 3 heartbeats is a dead carrier.',
+    }),
+    buffer: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(1024 * 1024 * 1024)
+      .optional()
+      .meta({
+        description: 'Replay buffer per direction, in bytes (4194304 = 4 MiB); full means back-pressure.',
+      }),
+  })
+  .strict();
+
 /** The whole `tunnelmux.yaml`. */
 export const configSchema = z
   .object({
@@ -62,6 +95,7 @@ export const configSchema = z
       .meta({ description: 'Provider modules or packages to load first, relative to this file.' }),
     paths: z.array(path).min(1).optional(),
     expose: expose.optional(),
+    resume: resume.optional(),
   })
   .strict()
   .meta({ title: 'tunnelmux config', description: 'One stable local port over several tunnels.' });
@@ -69,5 +103,6 @@ export const configSchema = z
 /** A loaded config: `paths` always present, the `expose` section already expanded into expose paths. */
 export type Config = Omit<z.output<typeof configSchema>, 'paths'> & { paths: PathConfig[] };
 export type ExposeConfig = z.output<typeof expose>;
+export type ResumeConfig = z.output<typeof resume>;
 export type PathConfig = z.output<typeof path>;
 export type TargetConfig = z.output<typeof target>;

@@ -37,6 +37,22 @@ const SAMPLES: { [T in EventType]: Extract<TunnelmuxEvent, { type: T }> } = {
     type: 'metrics',
     snapshot: { primary: 'cf', failovers: 1 } as MetricsSnapshot,
   },
+  'session-resumed': {
+    ...at,
+    type: 'session-resumed',
+    session: '9f2c41d0',
+    from: 'a',
+    to: 'cf',
+    stallMs: 240,
+    replayedBytes: 8192,
+  },
+  'session-lost': {
+    ...at,
+    type: 'session-lost',
+    session: '9f2c41d0',
+    reason: 'key-refused',
+    message: 'the relay could not prove the shared key',
+  },
   error: { ...at, type: 'error', pathId: 'cf', message: 'auth failed', fatal: true, code: 'ERR_PROVIDER' },
 };
 
@@ -61,11 +77,20 @@ describe('event lines', () => {
   it('renders an event type it does not know (from a newer instance) as words', () => {
     const future = {
       ...at,
-      type: 'session-resumed',
-      session: 's1',
+      type: 'path-weighed',
+      weight: 's1',
       pathId: 'cf',
     } as unknown as TunnelmuxEvent;
-    expect(describeEvent(future)).toBe('session-resumed session s1, pathId cf');
+    expect(describeEvent(future)).toBe('path-weighed weight s1, pathId cf');
+  });
+
+  it('says why a session was lost and where a resumed one went, in words', () => {
+    expect(describeEvent(SAMPLES['session-lost'])).toMatch(
+      /^session lost 9f2c41d0: the relay refused the key \(both sides need the same key file\)/,
+    );
+    expect(describeEvent(SAMPLES['session-resumed'])).toMatch(
+      /^session resumed 9f2c41d0: a → cf after 240.*, 8192 bytes replayed$/,
+    );
   });
 
   it('does not let a message move the cursor or clear the terminal', () => {

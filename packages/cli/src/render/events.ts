@@ -39,6 +39,10 @@ export function describeEvent(event: TunnelmuxEvent): string {
       return `${colors.yellow('refused')} a client${event.client ? ` ${t(event.client)}` : ''}: ${t(event.reason)}`;
     case 'warning':
       return `${colors.yellow('warning')}: ${t(event.message)}`;
+    case 'session-resumed':
+      return `${colors.green('session resumed')} ${t(event.session)}: ${t(event.from ?? 'a lost path')} → ${colors.bold(t(event.to ?? 'another path'))} after ${ms(event.stallMs)}, ${event.replayedBytes} bytes replayed`;
+    case 'session-lost':
+      return `${colors.red('session lost')} ${t(event.session || '(not opened)')}: ${SESSION_LOST[event.reason] ?? t(event.reason)} (${t(event.message)})`;
     case 'metrics':
       return `metrics: primary ${t(event.snapshot.primary ?? 'none')}, ${event.snapshot.failovers} failovers`;
     case 'error':
@@ -47,6 +51,16 @@ export function describeEvent(event: TunnelmuxEvent): string {
       return describeUnknown(event);
   }
 }
+
+// Each reason a session ends badly, in words.
+const SESSION_LOST: Record<string, string> = {
+  'window-expired': 'no path came back within the resume window',
+  'key-refused': 'the relay refused the key (both sides need the same key file)',
+  'relay-restarted': 'the relay no longer knows the session (it restarted or the window passed there)',
+  'buffer-exhausted': 'the replay buffer ran out',
+  reset: 'the relay or the target ended it',
+  'open-failed': 'no path could open a session to the relay',
+};
 
 // A kind this CLI does not know yet (a newer instance): its name and plain fields, still in words.
 function describeUnknown(event: never): string {

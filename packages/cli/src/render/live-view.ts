@@ -110,7 +110,10 @@ export class LiveView {
       opening ? `${colors.cyan(FRAMES[this.frame] ?? '')} opening paths…` : this.head(),
       '',
       statusTable(status, this.history),
-      `failovers ${metrics.failovers}  primary changes ${metrics.primaryChanges}  refused ${metrics.refusedConnections}`,
+      `failovers ${metrics.failovers}  primary changes ${metrics.primaryChanges}  refused ${metrics.refusedConnections}` +
+        (metrics.sessions
+          ? `  session resumes ${metrics.sessions.resumes}  lost ${Object.values(metrics.sessions.lost).reduce((a, b) => a + b, 0)}`
+          : ''),
       '',
       colors.dim('recent events'),
       ...(this.events.length > 0 ? this.events : [colors.dim('  (none yet)')]),

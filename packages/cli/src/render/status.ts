@@ -50,5 +50,22 @@ export function statusTable(status: ManagerStatus, history?: Map<string, (number
     (status.pinned ? colors.dim(' (pinned)') : '') +
     `  failover ${status.autoFailover ? 'auto' : colors.yellow('off')}` +
     (status.degraded ? `  ${colors.red('DEGRADED: no healthy path')}` : '');
-  return `${table(rows, header)}\n${summary}`;
+  return `${table(rows, header)}\n${summary}${sessionLines(status)}`;
+}
+
+// Shown when resume is on: each live session, the path carrying it, its bytes and resumes.
+const SESSIONS_SHOWN = 8;
+
+function sessionLines(status: ManagerStatus): string {
+  const sessions = status.sessions;
+  if (!sessions) return '';
+  const lines = sessions
+    .slice(0, SESSIONS_SHOWN)
+    .map(
+      (s) =>
+        `  ${escapeControl(s.session)} ${escapeControl(s.client)} via ${s.attached ? escapeControl(s.path ?? '-') : colors.yellow('(resuming)')}  ${bytes(s.bytesIn)}/${bytes(s.bytesOut)}  ${s.resumes} resume(s)`,
+    );
+  const more =
+    sessions.length > SESSIONS_SHOWN ? [colors.dim(`  … ${sessions.length - SESSIONS_SHOWN} more`)] : [];
+  return `\nsessions ${sessions.length} live${lines.length > 0 ? ':' : ''}${['', ...lines, ...more].join('\n')}`;
 }

@@ -1,6 +1,15 @@
 import type { LogLevel } from '../provider/types';
 import type { PathState } from '../state/transitions';
 
+/** Why a resumable session ended without a clean close (docs/sessions.md). */
+export type SessionLostReason =
+  | 'window-expired'
+  | 'key-refused'
+  | 'relay-restarted'
+  | 'buffer-exhausted'
+  | 'reset'
+  | 'open-failed';
+
 /** Why the primary changed. */
 export type PrimaryChangeReason = 'initial' | 'failover' | 'failback' | 'manual' | 'pin-cleared' | 'stopped';
 
@@ -38,6 +47,22 @@ export type TunnelmuxEvent =
   | (Base & { type: 'healthy-path-restored'; pathId: string; downForMs: number })
   | (Base & { type: 'connection-refused'; reason: string; client?: string })
   | (Base & { type: 'warning'; message: string })
+  | (Base & {
+      type: 'session-resumed';
+      /** The first 8 hex digits of the session id. */
+      session: string;
+      /** The path the session left and the one it took. */
+      from?: string;
+      to?: string;
+      stallMs: number;
+      replayedBytes: number;
+    })
+  | (Base & {
+      type: 'session-lost';
+      session: string;
+      reason: SessionLostReason;
+      message: string;
+    })
   | (Base & { type: 'metrics'; snapshot: import('../metrics/types').MetricsSnapshot })
   | (Base & {
       type: 'error';
@@ -73,6 +98,8 @@ export const EVENT_TYPES: readonly EventType[] = [
   'healthy-path-restored',
   'connection-refused',
   'warning',
+  'session-resumed',
+  'session-lost',
   'metrics',
   'error',
 ];

@@ -13,12 +13,19 @@ import { EventBus, type SubscribeOptions, type Subscription } from '../events/ev
 import type { EventInput, PrimaryChangeReason, TunnelmuxEvent } from '../events/types';
 import { selectPrimary } from '../failover/select-primary';
 import { type FrontDoor, type FrontDoorOptions, openFrontDoor } from '../front-door/front-door';
-import { createPrometheusRegistry } from '../metrics/prometheus';
-import type { MetricsSnapshot } from '../metrics/types';
+import {
+  createResumeCarrier,
+  type LiveSession,
+  type ResumeCarrier,
+  type ResumeSettings,
+} from '../front-door/resume-carrier';
+import { createPrometheusRegistry, sessionStallHistogram } from '../metrics/prometheus';
+import type { MetricsSnapshot, SessionMetrics } from '../metrics/types';
 import { isProvider, validateOptions } from '../provider/define-provider';
 import { createHelpers } from '../provider/helpers';
 import { Redactor } from '../provider/redactor';
 import type { Provider, Target } from '../provider/types';
+import type { ClientSessionEvent } from '../session/client';
 import { PathRunner } from './path-runner';
 import { metricsOf, type PathStatus } from './path-status';
 import { managerRoutes } from './route-source';
@@ -39,6 +46,11 @@ export interface ManagerConfig {
   metricsInterval?: number;
   /** Random source for jitter, for deterministic tests (default Math.random). */
   random?: () => number;
+  /**
+   * Resumable sessions (docs/sessions.md): each path leads to a `tunnelmux relay`; the front door wraps each
+   * client in a session that survives its path, and probes prove `key` to the relay and ask about its target.
+   */
+  resume?: ResumeSettings;
 }
 
 const managerSchema = z
@@ -51,6 +63,22 @@ const managerSchema = z
     eventBufferSize: z.number().int().min(1).max(1_000_000).default(1024),
     metricsInterval: z.number().int().min(0).default(5000),
     random: z.function().optional(),
+    resume: z
+      .object({
+        key: z.custom<Buffer>((value) => Buffer.isBuffer(value) && value.length === 32, {
+          message: 'expected the 32-byte key from readSessionKeyFile()',
+        }),
+        windowMs: z.number().int().min(1000).optional(),
+        heartbeatMs: z.number().int().min(10).optional(),
+        deadAfterMs: z.number().int().min(30).optional(),
+        bufferBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -62,6 +90,8 @@ export interface ManagerStatus {
   /** True while at least one started path exists and none is healthy. */
   degraded: boolean;
   paths: PathStatus[];
+  /** Live resumable sessions; present only when `resume` is configured. */
+  sessions?: LiveSession[];
 }
 
 /** The outcome of starting one path of `startMultiple`. */
@@ -93,6 +123,8 @@ export class Manager implements AsyncDisposable {
   private readonly doors = new Set<FrontDoor>();
   private readonly speaksFirst = new Set<string>();
   private readonly metricsTimer?: NodeJS.Timeout;
+  private readonly resume?: ResumeCarrier;
+  private readonly sessionFigures: SessionMetrics = { live: 0, resumes: 0, replayedBytes: 0, lost: {} };
 
   constructor(config: ManagerConfig = {}) {
     const parsed = managerSchema.safeParse(config);
@@ -105,6 +137,12 @@ export class Manager implements AsyncDisposable {
     >;
     this.helpers = createHelpers((config.env ?? process.env) as NodeJS.ProcessEnv);
     this.registry = createPrometheusRegistry(() => this.getMetrics());
+    if (this.settings.resume) {
+      const stalls = sessionStallHistogram(this.registry);
+      this.resume = createResumeCarrier(this.settings.resume, {
+        event: (event) => this.sessionEvent(event, stalls),
+      });
+    }
     for (const provider of config.providers ?? []) this.register(provider);
     if (this.settings.metricsInterval > 0) {
       this.metricsTimer = setInterval(
@@ -209,6 +247,7 @@ export class Manager implements AsyncDisposable {
       autoFailover: this.autoFailover,
       degraded: this.noHealthySince !== undefined,
       paths: this.list(),
+      ...(this.resume ? { sessions: this.resume.sessions() } : {}),
     };
   }
 
@@ -275,6 +314,15 @@ export class Manager implements AsyncDisposable {
       refusedConnections: this.refused,
       eventsDropped: this.bus.dropped,
       paths: this.sortedRunners().map((runner) => metricsOf(this.pathStatus(runner))),
+      ...(this.resume
+        ? {
+            sessions: {
+              ...this.sessionFigures,
+              lost: { ...this.sessionFigures.lost },
+              live: this.resume.sessions().length,
+            },
+          }
+        : {}),
     };
   }
 
@@ -306,6 +354,7 @@ export class Manager implements AsyncDisposable {
       ...options,
       defaultProtocol: this.settings.protocol,
       defaultFirstByteTimeout: this.settings.failover.firstByteTimeout,
+      ...(this.resume ? { carrier: this.resume.carrier } : {}),
     });
     this.doors.add(door);
     const close = door.close.bind(door);
@@ -330,6 +379,19 @@ export class Manager implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
+  }
+
+  /** A resumable session's outcome as a manager event and figures; the rest stay inside the carrier. */
+  private sessionEvent(event: ClientSessionEvent, stalls: { observe(value: number): void }): void {
+    if (event.type === 'session-resumed') {
+      this.sessionFigures.resumes += 1;
+      this.sessionFigures.replayedBytes += event.replayedBytes;
+      stalls.observe(event.stallMs / 1000);
+      this.emit(event);
+    } else if (event.type === 'session-lost') {
+      this.sessionFigures.lost[event.reason] = (this.sessionFigures.lost[event.reason] ?? 0) + 1;
+      this.emit(event);
+    }
   }
 
   /** Emit an event on the manager's bus, with secrets redacted. */
@@ -395,6 +457,7 @@ export class Manager implements AsyncDisposable {
         random: (this.settings.random as (() => number) | undefined) ?? Math.random,
         changed: () => this.reselect(),
         speaksFirst: this.speaksFirst,
+        relayKey: this.settings.resume?.key,
       },
     );
     this.paths.set(spec.id, runner);
@@ -423,6 +486,8 @@ export class Manager implements AsyncDisposable {
       now,
     });
     if (outcome.clearPin) this.pinnedId = undefined;
+    // Sessions riding a path that left rotation move to another now, before their carrier is cut.
+    this.resume?.leave(new Set(runners.filter((r) => r.state === 'connected').map((r) => r.id)));
     if (outcome.reason !== undefined && outcome.primary !== this.primaryId) {
       const from = this.primaryId;
       this.primaryId = outcome.primary;

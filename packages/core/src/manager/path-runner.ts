@@ -27,6 +27,8 @@ export interface RunnerHost {
   changed(runner: PathRunner): void;
   /** tcp targets (`host:port`) seen to speak first; learned from probes, shared by the paths to them. */
   speaksFirst: Set<string>;
+  /** With resume on: probes prove this key to the relay. */
+  relayKey?: Buffer;
 }
 
 /** One supervision run: its first outcome, and the signal that ends it. */
@@ -57,6 +59,7 @@ export class PathRunner {
   private run?: { controller: AbortController; done: Promise<void> };
   private latestRun: RunHandle = { outcome: Promise.resolve(), signal: new AbortController().signal };
   private opens = 0;
+  private lastWarning?: string;
 
   constructor(
     readonly spec: PathSpec,
@@ -258,6 +261,7 @@ export class PathRunner {
       settings: host.settings,
       random: host.random,
       speaksFirst: host.speaksFirst,
+      relayKey: host.relayKey,
       get connected() {
         return runner.state === 'connected';
       },
@@ -278,8 +282,16 @@ export class PathRunner {
     };
   }
 
-  private probed(result: ProbeResult, consecutiveFailures: number): void {
+  private probed(result: ProbeResult & { warning?: string }, consecutiveFailures: number): void {
     if (result.latencyMs !== undefined) this.counters.latency.add(result.latencyMs);
+    // Said once until it changes: a wrong key would otherwise repeat with every probe.
+    if (result.warning !== this.lastWarning) {
+      this.lastWarning = result.warning;
+      if (result.warning) {
+        const message = `path "${this.id}": ${result.warning}`;
+        this.host.bus.emit(this.host.redactor.value({ type: 'warning', message }));
+      }
+    }
     if (result.ok) this.counters.lastActive = Date.now();
     else this.lastError = result.error;
     this.emit({

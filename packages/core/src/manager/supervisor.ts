@@ -5,9 +5,13 @@ import { errorMessage } from '../errors';
 import { type ProbeResult, probeTunnel } from '../failover/probe';
 import { formatTarget } from '../net/tcp';
 import type { CheckResult, Target, Tunnel, TunnelEnd } from '../provider/types';
+import { probeRelayPath } from './relay-probe';
 
 // How often a provider's `check` hint runs at most.
 const CHECK_EVERY_MS = 10_000;
+// After the relay refused the key, probes only check that the relay is reachable for this long: a wrong key
+// proven at every probe would keep the relay's per-peer slow-down at its maximum, for the sessions too.
+const KEY_REFUSED_QUIET_MS = 60_000;
 
 /** What supervision needs from its path: a few facts, and the lifecycle steps it triggers. */
 export interface SupervisedPath {
@@ -18,6 +22,8 @@ export interface SupervisedPath {
   random(): number;
   /** tcp targets seen to speak first; learned from probes, shared by the paths to them. */
   readonly speaksFirst: Set<string>;
+  /** With resume on: the shared key, so probes go to the relay and ask about its target. */
+  readonly relayKey?: Buffer;
   readonly connected: boolean;
   /** It came up before in this run, so it must pass `rise` probes to come back. */
   readonly everConnected: boolean;
@@ -25,7 +31,7 @@ export interface SupervisedPath {
   readonly recovered: boolean;
   /** The tunnel's process ended; recorded for status. */
   exited(end: TunnelEnd): void;
-  probed(result: ProbeResult, consecutiveFailures: number): void;
+  probed(result: ProbeResult & { warning?: string }, consecutiveFailures: number): void;
   /** Enough probes passed: the path is up. */
   comeUp(tunnel: Tunnel): void;
   /** Down by its probes; true while the restart should wait for live connections to drain. */
@@ -47,6 +53,7 @@ export class Supervisor {
   private probing = false;
   private wake?: () => void;
   private lastCheckAt = 0;
+  private keyRefusedAt?: number;
 
   /** A live connection through the path failed: count it, and probe at once. */
   suspect(source: 'front-door' | 'provider', connected: boolean): void {
@@ -54,6 +61,10 @@ export class Supervisor {
     if (source === 'provider' && this.probing) return;
     if (connected) this.fail();
     this.wake?.();
+  }
+
+  private keyRecentlyRefused(): boolean {
+    return this.keyRefusedAt !== undefined && Date.now() - this.keyRefusedAt < KEY_REFUSED_QUIET_MS;
   }
 
   /** Clear the counts for a new run. */
@@ -92,17 +103,26 @@ export class Supervisor {
       if (signal.aborted) return undefined;
       if (exit) return exitReason(exit);
       this.probing = true;
-      const result =
+      const result: ProbeResult & { warning?: string } =
         tunnel.health === 'check' && tunnel.check
           ? await checkAsProbe(tunnel, s.timeout, signal)
-          : await probeTunnel(tunnel, {
-              protocol: path.protocol,
-              expectFirstByte: path.speaksFirst.has(targetKey),
-              timeoutMs: s.timeout,
-              maxLatencyMs: s.maxLatency,
-              signal,
-            });
+          : path.relayKey && !this.keyRecentlyRefused()
+            ? await probeRelayPath(tunnel, {
+                key: path.relayKey,
+                timeoutMs: s.timeout,
+                maxLatencyMs: s.maxLatency,
+                signal,
+              })
+            : await probeTunnel(tunnel, {
+                // A relay waits for the client's hello: reaching it is all a plain probe can check.
+                protocol: path.relayKey ? 'tcp' : path.protocol,
+                expectFirstByte: !path.relayKey && path.speaksFirst.has(targetKey),
+                timeoutMs: s.timeout,
+                maxLatencyMs: s.maxLatency,
+                signal,
+              });
       this.probing = false;
+      if (result.warning) this.keyRefusedAt = Date.now();
       if (result.ok && result.spoke) path.speaksFirst.add(targetKey);
       if (signal.aborted) return undefined;
       // A crash is down at that instant, whatever the probe said.

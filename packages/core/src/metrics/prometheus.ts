@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { STALL_BUCKETS_MS } from '../session/relay';
 import { PATH_STATES } from '../state/transitions';
 import type { MetricsSnapshot } from './types';
 
@@ -162,5 +163,62 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
     'Events dropped by slow subscribers.',
     (s) => s.eventsDropped,
   );
+  sessionMetrics(registry, read);
   return registry;
+}
+
+/** Session figures, registered always but empty unless the snapshot carries sessions (resume configured). */
+function sessionMetrics(registry: Registry, read: () => MetricsSnapshot): void {
+  const sessions = () => read().sessions;
+  new Gauge({
+    name: 'tunnelmux_sessions_live',
+    help: 'Resumable sessions open through the front door.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = sessions();
+      if (s) this.set(s.live);
+    },
+  });
+  const counter = (
+    name: string,
+    help: string,
+    value: (s: NonNullable<MetricsSnapshot['sessions']>) => number,
+  ) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const s = sessions();
+        if (s) this.inc(value(s));
+      },
+    });
+  counter('tunnelmux_session_resumes_total', 'Sessions resumed onto a new carrier.', (s) => s.resumes);
+  counter(
+    'tunnelmux_session_replayed_bytes_total',
+    'Bytes sent again after resumes.',
+    (s) => s.replayedBytes,
+  );
+  new Counter({
+    name: 'tunnelmux_sessions_lost_total',
+    help: 'Sessions ended without a clean close, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, count] of Object.entries(sessions()?.lost ?? {})) this.inc({ reason }, count);
+    },
+  });
+}
+
+/** The resume-stall histogram, fed by the manager with each `session-resumed` event's stall. */
+export function sessionStallHistogram(registry: Registry): Histogram {
+  return new Histogram({
+    name: 'tunnelmux_session_resume_stall_seconds',
+    help: 'Time from losing a carrier to the verified resume.',
+    buckets: STALL_BUCKETS_MS.map((ms) => ms / 1000),
+    registers: [registry],
+  });
 }

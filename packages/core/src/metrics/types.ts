@@ -42,4 +42,15 @@ export interface MetricsSnapshot {
   refusedConnections: number;
   eventsDropped: number;
   paths: PathMetrics[];
+  /** Resumable sessions through the front door; present only when `resume` is configured. */
+  sessions?: SessionMetrics;
+}
+
+/** The front door's resumable sessions (docs/sessions.md). */
+export interface SessionMetrics {
+  live: number;
+  resumes: number;
+  replayedBytes: number;
+  /** Sessions that ended without a clean close, by reason. */
+  lost: Record<string, number>;
 }

@@ -100,6 +100,14 @@ class RelayTunnel implements Tunnel {
     return this.dialTcp({ host: '127.0.0.1', port: this.port }, { signal });
   }
 
+  /** Black-hole what flows now: every open connection stays open and silent, both ways. */
+  blackHole(): void {
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
+  }
+
   /** Simulate the tunnel process dying: stop listening, cut everything. */
   crash(): void {
     for (const socket of this.sockets) socket.destroy();
