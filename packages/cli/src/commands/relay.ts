@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseDuration } from '@tunnelmux/core/config';
 import {
   createRelay,
@@ -8,7 +6,8 @@ import {
   readSessionKeyFile,
 } from '@tunnelmux/core/session';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
-import { messageOf, usageError } from '../util/errors';
+import { usageError } from '../util/errors';
+import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
 import { colors, printLine } from '../util/output';
 
 interface RelayOptions {
@@ -74,7 +73,9 @@ export async function relay(target: string, options: RelayOptions): Promise<void
   };
   const server = await createRelay({ target: targetAddress, listen, key, windowMs, onEvent: emit });
   prometheus = createRelayPrometheus(() => server.metrics());
-  const metricsServer = metricsAt ? await serveMetrics(prometheus.registry, metricsAt) : undefined;
+  const metricsServer = metricsAt
+    ? await serveMetrics(() => prometheus.registry.metrics(), prometheus.registry.contentType, metricsAt)
+    : undefined;
   if (options.json) {
     printLine({
       type: 'ready',
@@ -91,8 +92,7 @@ export async function relay(target: string, options: RelayOptions): Promise<void
     stopping = true;
     void (async () => {
       if (!options.json) process.stderr.write(`${colors.dim(`stopping the relay (${why})`)}\n`);
-      metricsServer?.closeAllConnections();
-      metricsServer?.close();
+      void closeServer(metricsServer);
       await server.close();
       if (options.json) printLine({ type: 'stopped', time: Date.now(), metrics: server.metrics() });
       process.exit(0);
@@ -103,34 +103,4 @@ export async function relay(target: string, options: RelayOptions): Promise<void
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => stop('SIGHUP'));
   await new Promise(() => undefined);
-}
-
-// Prometheus at /metrics, like `up --metrics-listen`.
-async function serveMetrics(
-  registry: ReturnType<typeof createRelayPrometheus>['registry'],
-  at: { host: string; port: number },
-): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${messageOf(error)}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
-}
-
-function serverAddress(server: http.Server): string {
-  const address = server.address() as AddressInfo;
-  return formatAddress({ host: address.address, port: address.port });
 }

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import type { Manager, ManagerStatus, TunnelmuxEvent } from '@tunnelmux/core';
 import { ControlServer } from '../control/server';
@@ -10,6 +9,7 @@ import { formatEvent } from '../render/events';
 import { LiveView } from '../render/live-view';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
 import { CliError, messageOf, usageError } from '../util/errors';
+import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
 import { colors, printLine } from '../util/output';
 
 export interface UpOptions {
@@ -144,7 +144,11 @@ export async function up(options: UpOptions): Promise<void> {
   }
   if (metricsAt) {
     try {
-      metricsServer = await serveMetrics(manager, metricsAt);
+      metricsServer = await serveMetrics(
+        () => manager.prometheus(),
+        manager.prometheusContentType,
+        metricsAt,
+      );
     } catch (error) {
       note(`[tunnelmux] cannot serve metrics on ${formatAddress(metricsAt)}: ${messageOf(error)}`, 'error');
       return shutdown(1);
@@ -249,39 +253,6 @@ function readyLine(
   );
 }
 
-function serverAddress(server: http.Server): string {
-  const address = server.address() as AddressInfo;
-  return formatAddress({ host: address.address, port: address.port });
-}
-
 function doorAddress(door: FrontDoor): string {
   return formatAddress(door.address);
-}
-
-async function serveMetrics(manager: Manager, at: { host: string; port: number }): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
-      return;
-    }
-    manager.prometheus().then(
-      (text) => res.writeHead(200, { 'content-type': manager.prometheusContentType }).end(text),
-      (error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${messageOf(error)}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
-}
-
-function closeServer(server: http.Server | undefined): Promise<void> {
-  if (!server) return Promise.resolve();
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
