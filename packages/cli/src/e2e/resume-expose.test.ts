@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fakeEnv } from '@tunnelmux/testkit/fakes';
+import { fakeEnv, fakeNgrokAccounts, fakeNgrokAuthtoken } from '@tunnelmux/testkit/fakes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, LOCAL_PLUGIN, startUp, testdir } from './harness';
 
@@ -48,10 +48,12 @@ describe('expose --resume', () => {
       ].join('\n'),
     });
     cleanups.push(t.cleanup);
+    const token = fakeNgrokAuthtoken();
     const env = {
       ...t.env,
       PATH: fakeEnv().PATH,
-      NGROK_AUTHTOKEN: 'fake_2abcDEFghiJKLmnoPQRstuVWXyz0_resume',
+      ...fakeNgrokAccounts([token]),
+      NGROK_AUTHTOKEN: token,
     };
     expect((await cli(['keygen', 'session.key'], { cwd: t.dir, env })).exitCode).toBe(0);
 
