@@ -5,6 +5,7 @@ import path from 'node:path';
 import { probeRelay, readSessionKeyFile, resumableSession } from '@tunnelmux/core/session';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { request } from '../control/client';
 import { BIN, cli, startUp, testdir } from './harness';
 
 // `tunnelmux relay` serves the same control socket as `up`: `status` shows its live sessions and totals.
@@ -155,7 +156,9 @@ describe('tunnelmux relay control socket', () => {
     expect(one?.bytesOut).toBeGreaterThanOrEqual(data.length);
     expect(live.totals).toMatchObject({ opened: 1, live: 1, resumed: 0, keyRefusals: 0 });
     // Only the id's prefix is shown, never the whole id.
-    expect(JSON.stringify(live)).not.toContain(session.id);
+    const fullId = session.id as string;
+    expect(fullId).toMatch(/^[0-9a-f]{16,}$/);
+    expect(JSON.stringify(live)).not.toContain(fullId);
 
     // The carrier dies: the relay shows the session detached; once it resumes, attached with one resume.
     carrier?.destroy();
@@ -193,6 +196,10 @@ describe('tunnelmux relay control socket', () => {
     await expect.poll(() => followed, { timeout: 15_000 }).toContain(`session ${id} opened`);
     await expect.poll(() => followed, { timeout: 15_000 }).toContain('"type":"session-resumed"');
 
+    expect(`${recent.stdout}${followed}`).not.toContain(fullId);
+    const info = await request(socket, 'info');
+    expect(info).toMatchObject({ kind: 'relay', name: 'relay', pid: relay.ready.pid, listen, socket });
+
     // A relay has no paths: path commands say so instead of failing oddly.
     const list = await cli(['list', '--name', 'relay'], { cwd: t.dir, env: t.env });
     expect(list.exitCode).toBe(1);
@@ -202,6 +209,7 @@ describe('tunnelmux relay control socket', () => {
     const cmdline = readFileSync(`/proc/${relay.ready.pid}/cmdline`, 'utf8');
     const seen = [
       JSON.stringify(final),
+      JSON.stringify(info),
       words.stdout,
       recent.stdout,
       followed,
