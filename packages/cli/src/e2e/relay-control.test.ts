@@ -200,6 +200,18 @@ describe('tunnelmux relay control socket', () => {
     const info = await request(socket, 'info');
     expect(info).toMatchObject({ kind: 'relay', name: 'relay', pid: relay.ready.pid, listen, socket });
 
+    // Prometheus text and the metrics counters, over the socket as for `up`.
+    const scraped = await cli(['metrics', '--name', 'relay', '--format', 'prometheus'], {
+      cwd: t.dir,
+      env: t.env,
+    });
+    expect(scraped.exitCode, scraped.stderr).toBe(0);
+    expect(scraped.stdout).toContain('tunnelmux_relay_sessions_live 1');
+    expect(scraped.stdout).toContain('tunnelmux_relay_key_refusals_total 1');
+    const counters = await cli(['metrics', '--name', 'relay'], { cwd: t.dir, env: t.env });
+    expect(counters.exitCode, counters.stderr).toBe(0);
+    expect(JSON.parse(counters.stdout)).toMatchObject({ sessionsOpened: 1, resumes: 1, keyRefusals: 1 });
+
     // A relay has no paths: path commands say so instead of failing oddly.
     const list = await cli(['list', '--name', 'relay'], { cwd: t.dir, env: t.env });
     expect(list.exitCode).toBe(1);
@@ -210,6 +222,8 @@ describe('tunnelmux relay control socket', () => {
     const seen = [
       JSON.stringify(final),
       JSON.stringify(info),
+      scraped.stdout,
+      counters.stdout,
       words.stdout,
       recent.stdout,
       followed,
