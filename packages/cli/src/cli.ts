@@ -180,9 +180,11 @@ Examples:
     )
     .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
     .option('--json', 'print events as NDJSON')
+    .option('--name <name>', 'instance name, for the control socket (default "relay")')
+    .option('--socket <file>', 'control socket path (default $XDG_RUNTIME_DIR/tunnelmux/<name>.sock)')
     .addHelpText(
       'after',
-      '\nProtocol and threat model: docs/sessions.md.\n\nExamples:\n  $ tunnelmux keygen session.key\n  $ tunnelmux relay 127.0.0.1:22 --listen 127.0.0.1:7022 --key-file session.key',
+      '\nAsk it with `tunnelmux status --name relay` (or `events --follow`, `metrics --format prometheus`).\n\nProtocol and threat model: docs/sessions.md.\n\nExamples:\n  $ tunnelmux keygen session.key\n  $ tunnelmux relay 127.0.0.1:22 --listen 127.0.0.1:7022 --key-file session.key',
     )
     .action(
       lazy(

@@ -1,17 +1,25 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
 import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { request, streamEvents } from '../control/client';
+import type { RelayStatus } from '../control/relay-instance';
 import { shown } from '../control/shown';
 import { formatEvent } from '../render/events';
+import { relayStatusText } from '../render/relay';
 import { statusTable } from '../render/status';
 import { usageError } from '../util/errors';
 import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
 import { type ControlOptions, resolveSocket } from './instance';
 
 export async function status(options: ControlOptions): Promise<void> {
-  const result = await request<ManagerStatus>(await resolveSocket(options), 'status', undefined, options);
+  const result = await request<ManagerStatus | RelayStatus>(
+    await resolveSocket(options),
+    'status',
+    undefined,
+    options,
+  );
   if (options.json) printJson(result);
-  else process.stdout.write(`${statusTable(result)}\n`);
+  else if ('kind' in result && result.kind === 'relay') process.stdout.write(`${relayStatusText(result)}\n`);
+  else process.stdout.write(`${statusTable(result as ManagerStatus)}\n`);
 }
 
 export async function list(options: ControlOptions): Promise<void> {
@@ -31,7 +39,8 @@ export async function metrics(options: ControlOptions & { format?: string }): Pr
     return;
   }
   const snapshot = await request<MetricsSnapshot>(socket, 'metrics', undefined, options);
-  if (format === 'json') {
+  // A relay has no paths to tabulate: its counters are shown as they are (and in words by `status`).
+  if (format === 'json' || !Array.isArray(snapshot.paths)) {
     printJson(snapshot);
     return;
   }

@@ -1,10 +1,16 @@
+import path from 'node:path';
 import { parseDuration } from '@tunnelmux/core/config';
 import {
   createRelay,
   createRelayPrometheus,
   type RelayEvent,
   readSessionKeyFile,
+  SESSION_DEFAULTS,
 } from '@tunnelmux/core/session';
+import { type RelayStatus, relayInstance } from '../control/relay-instance';
+import { ControlServer } from '../control/server';
+import { socketPath } from '../control/socket-path';
+import { describeRelayEvent } from '../render/relay';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
 import { usageError } from '../util/errors';
 import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
@@ -17,36 +23,12 @@ interface RelayOptions {
   metricsListen?: string;
   metricsPublic?: boolean;
   json?: boolean;
+  name?: string;
+  socket?: string;
 }
 
-function describe(event: RelayEvent): string {
-  switch (event.type) {
-    case 'listening':
-      return `relay listening on ${event.address}, target ${event.target}`;
-    case 'session-opened':
-      return `session ${event.session.slice(0, 8)} opened from ${event.peer}`;
-    case 'carrier-lost':
-      return colors.yellow(`session ${event.session.slice(0, 8)} detached: ${event.reason}`);
-    case 'session-resumed':
-      return colors.green(
-        `session ${event.session.slice(0, 8)} resumed from ${event.peer} after ${event.stallMs} ms, ${event.replayedBytes} bytes replayed`,
-      );
-    case 'session-lost':
-      return colors.red(`session ${event.session.slice(0, 8)} lost (${event.reason}): ${event.message}`);
-    case 'session-closed':
-      return `session ${event.session.slice(0, 8)} closed (${event.how})${event.message ? `: ${event.message}` : ''}`;
-    case 'key-refused':
-      return colors.red(
-        `refused a wrong key from ${event.peer} (${event.failures} in a row; next answer in ${event.delayMs} ms)`,
-      );
-    case 'handshake-failed':
-      return colors.dim(`handshake from ${event.peer} failed (${event.reason}): ${event.message}`);
-    case 'target-unreachable':
-      return colors.red(`target unreachable for ${event.peer}: ${event.message}`);
-    case 'probe':
-      return colors.dim(`probe from ${event.peer}: ${event.ok ? 'ok' : event.message}`);
-  }
-}
+// The socket file is <name>.sock in a private folder: a name must not climb out of it.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** `tunnelmux relay <target> --listen <addr> --key-file <file>`: the far end of resumable sessions. */
 export async function relay(target: string, options: RelayOptions): Promise<void> {
@@ -64,27 +46,81 @@ export async function relay(target: string, options: RelayOptions): Promise<void
       `[tunnelmux] --metrics-listen ${options.metricsListen} is not a loopback address; add --metrics-public to serve metrics beyond this machine`,
     );
   }
+  const name = options.name ?? 'relay';
+  if (!NAME.test(name)) {
+    throw usageError(
+      `[tunnelmux] --name must be letters, digits, ".", "_" or "-" (up to 63, not starting with a symbol), got ${JSON.stringify(name)}`,
+    );
+  }
+  const socket = options.socket ? path.resolve(options.socket) : socketPath(name);
   const key = await readSessionKeyFile(options.keyFile);
+  const control = relayInstance({
+    name,
+    listen: formatAddress(listen),
+    target: formatAddress(targetAddress),
+    windowMs: windowMs ?? SESSION_DEFAULTS.windowMs,
+  });
+  let metricsUrl: string | undefined;
+  const controlServer = new ControlServer(socket, {
+    instance: control.instance,
+    kind: 'relay',
+    recent: control.recent,
+    info: () => {
+      const { listen: at, target: to, windowMs: window } = control.instance.status() as RelayStatus;
+      return {
+        kind: 'relay',
+        pid: process.pid,
+        name,
+        listen: at,
+        target: to,
+        windowMs: window,
+        socket,
+        metrics: metricsUrl,
+      };
+    },
+  });
+  // The socket first: a second relay of the same name is refused before it takes a port.
+  await controlServer.start();
   let prometheus: ReturnType<typeof createRelayPrometheus> | undefined;
   const emit = (event: RelayEvent) => {
     prometheus?.observe(event);
+    const text = describeRelayEvent(event);
+    control.observe(event, text);
     if (options.json) printLine({ ...event, time: Date.now() });
-    else process.stdout.write(`${describe(event)}\n`);
+    else process.stdout.write(`${text}\n`);
   };
-  const server = await createRelay({ target: targetAddress, listen, key, windowMs, onEvent: emit });
+  const server = await createRelay({ target: targetAddress, listen, key, windowMs, onEvent: emit }).catch(
+    async (error: unknown) => {
+      await controlServer.close();
+      throw error;
+    },
+  );
   prometheus = createRelayPrometheus(() => server.metrics());
+  control.attach(server, formatAddress(server.address), prometheus.registry);
   const metricsServer = metricsAt
-    ? await serveMetrics(() => prometheus.registry.metrics(), prometheus.registry.contentType, metricsAt)
+    ? await serveMetrics(
+        () => prometheus.registry.metrics(),
+        prometheus.registry.contentType,
+        metricsAt,
+      ).catch(async (error: unknown) => {
+        await server.close();
+        await controlServer.close();
+        throw error;
+      })
     : undefined;
+  metricsUrl = metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined;
   if (options.json) {
     printLine({
       type: 'ready',
       pid: process.pid,
       listen: formatAddress(server.address),
       target: formatAddress(targetAddress),
-      metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
+      socket,
+      metrics: metricsUrl,
       time: Date.now(),
     });
+  } else {
+    process.stdout.write(`${colors.dim(`control socket ${socket} (tunnelmux status --name ${name})`)}\n`);
   }
   let stopping = false;
   const stop = (why: string) => {
@@ -94,6 +130,8 @@ export async function relay(target: string, options: RelayOptions): Promise<void
       if (!options.json) process.stderr.write(`${colors.dim(`stopping the relay (${why})`)}\n`);
       void closeServer(metricsServer);
       await server.close();
+      await controlServer.close().catch(() => undefined);
+      control.close();
       if (options.json) printLine({ type: 'stopped', time: Date.now(), metrics: server.metrics() });
       process.exit(0);
     })();

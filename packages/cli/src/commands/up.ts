@@ -85,7 +85,8 @@ export async function up(options: UpOptions): Promise<void> {
   let door: FrontDoor | undefined;
   let metricsServer: http.Server | undefined;
   const control = new ControlServer(socket, {
-    manager,
+    instance: manager,
+    paths: manager,
     recent: () => recent,
     info: () => ({
       pid: process.pid,

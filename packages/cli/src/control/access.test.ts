@@ -19,7 +19,8 @@ beforeEach(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'tmx-ctl-'));
   chmodSync(root, 0o755);
   server = new ControlServer(path.join(root, 'run', 'tunnelmux', 'x.sock'), {
-    manager,
+    instance: manager,
+    paths: manager,
     info: () => ({}),
     recent: () => [],
   });
@@ -59,7 +60,12 @@ describe('the control socket', () => {
   });
 
   it('refuses a second instance on the same socket', async () => {
-    const second = new ControlServer(server.file, { manager, info: () => ({}), recent: () => [] });
+    const second = new ControlServer(server.file, {
+      instance: manager,
+      paths: manager,
+      info: () => ({}),
+      recent: () => [],
+    });
     await expect(second.start()).rejects.toThrow(/another tunnelmux is already running/);
   });
 

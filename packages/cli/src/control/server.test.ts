@@ -103,7 +103,7 @@ const start = async (limits: Partial<ControlLimits> = {}) => {
   events = fakeManager();
   server = new ControlServer(
     path.join(root, 'run', 'x.sock'),
-    { manager: events.manager, info: () => ({ pid: 1 }), recent: () => [] },
+    { instance: events.manager, paths: events.manager, info: () => ({ pid: 1 }), recent: () => [] },
     limits,
   );
   await server.start();
@@ -291,5 +291,31 @@ describe('the control server bounds its connections', () => {
     client.socket.end('{"id":3,"method":"status"}\n');
     await client.closed();
     expect(client.replies).toEqual([{ id: 3, ok: true, result: expect.objectContaining({ primary: 'a' }) }]);
+  });
+});
+
+describe('an instance without paths (a relay)', () => {
+  it('answers status and info, and refuses path methods with ERR_NO_PATHS naming what it serves', async () => {
+    const { manager } = fakeManager();
+    server = new ControlServer(path.join(root, 'run', 'r.sock'), {
+      instance: { ...manager, status: () => ({ kind: 'relay', sessions: [] }) },
+      kind: 'relay',
+      info: () => ({ kind: 'relay' }),
+      recent: () => [],
+    });
+    await server.start();
+    expect(await request(server.file, 'status')).toEqual({ kind: 'relay', sessions: [] });
+    expect(await request(server.file, 'info')).toEqual({ kind: 'relay' });
+    const client = connect(server.file);
+    client.socket.write(
+      '{"id":1,"method":"list"}\n{"id":2,"method":"restart","params":{"id":"a"}}\n{"id":3,"method":"primary","params":{"id":"a"}}\n',
+    );
+    await client.replyCount(3);
+    for (const reply of client.replies) {
+      expect(reply.ok).toBe(false);
+      expect(reply.error?.code).toBe('ERR_NO_PATHS');
+      expect(reply.error?.message).toMatch(/this relay has none; a relay answers status, info, metrics/);
+    }
+    client.socket.destroy();
   });
 });

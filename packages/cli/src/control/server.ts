@@ -10,25 +10,41 @@ import { checkPrivateSocket, ensurePrivateDir } from './socket-path';
 
 export type { ControlLimits } from './connection';
 
-/** The part of a Manager the control socket drives. */
-export interface ControlManager {
-  status(): ManagerStatus;
-  list(): PathStatus[];
-  getMetrics(): MetricsSnapshot;
+/** What every instance answers on its control socket: `up`'s Manager and a `relay` both implement it. */
+export interface ControlInstance {
+  /** A JSON-safe snapshot; a relay's carries `kind: 'relay'` so clients pick its renderer. */
+  status(): unknown;
+  getMetrics(): unknown;
   prometheus(): Promise<string>;
   readonly prometheusContentType: string;
-  setPrimary(id: string | undefined): void;
-  enableAutoFailover(enabled?: boolean): void;
-  restart(id: string): Promise<PathStatus>;
-  stop(id: string): Promise<PathStatus>;
   events: {
     subscribe(name: '*', filter: undefined, options: SubscribeOptions): AsyncIterable<TunnelmuxEvent>;
   };
 }
 
-/** What the control server needs besides the manager. */
+/** Path control, served only by instances that run paths (`up`, `expose`). */
+export interface ControlPaths {
+  list(): PathStatus[];
+  setPrimary(id: string | undefined): void;
+  enableAutoFailover(enabled?: boolean): void;
+  status(): ManagerStatus;
+  restart(id: string): Promise<PathStatus>;
+  stop(id: string): Promise<PathStatus>;
+}
+
+/** The part of a Manager the control socket drives. */
+export interface ControlManager extends ControlInstance, ControlPaths {
+  status(): ManagerStatus;
+  getMetrics(): MetricsSnapshot;
+}
+
+/** What the control server needs besides the instance. */
 export interface ControlContext {
-  manager: ControlManager;
+  instance: ControlInstance;
+  /** Absent on an instance without paths (a relay): `list`, `primary`, ... then answer ERR_NO_PATHS. */
+  paths?: ControlPaths;
+  /** What this instance is, for the ERR_NO_PATHS message ("relay"). */
+  kind?: string;
   /** Facts about this instance for `info`: listen address, config file, pid. */
   info: () => Record<string, unknown>;
   /** Recent events, oldest first, for `events` without --follow. */
@@ -116,29 +132,43 @@ export class ControlServer {
   }
 
   private async call(request: Exclude<ControlRequest, { method: 'events' }>): Promise<unknown> {
-    const { manager } = this.context;
+    const { instance } = this.context;
     switch (request.method) {
       case 'info':
         return this.context.info();
       case 'status':
-        return manager.status();
-      case 'list':
-        return manager.list();
+        return instance.status();
       case 'metrics':
-        return manager.getMetrics();
+        return instance.getMetrics();
       case 'prometheus':
-        return { contentType: manager.prometheusContentType, text: await manager.prometheus() };
-      case 'primary':
-        manager.setPrimary(request.params.id ?? undefined);
-        return manager.status();
-      case 'failover':
-        manager.enableAutoFailover(request.params.enabled);
-        return manager.status();
-      case 'restart':
-        return manager.restart(request.params.id);
-      case 'stop':
-        return manager.stop(request.params.id);
+        return { contentType: instance.prometheusContentType, text: await instance.prometheus() };
     }
+    const paths = this.pathControl(request.method);
+    switch (request.method) {
+      case 'list':
+        return paths.list();
+      case 'primary':
+        paths.setPrimary(request.params.id ?? undefined);
+        return paths.status();
+      case 'failover':
+        paths.enableAutoFailover(request.params.enabled);
+        return paths.status();
+      case 'restart':
+        return paths.restart(request.params.id);
+      case 'stop':
+        return paths.stop(request.params.id);
+    }
+  }
+
+  private pathControl(method: string): ControlPaths {
+    if (this.context.paths) return this.context.paths;
+    const kind = this.context.kind ?? 'instance';
+    throw Object.assign(
+      new CliError(
+        `[tunnelmux] "${method}" needs paths, and this ${kind} has none; a ${kind} answers status, info, metrics and events`,
+      ),
+      { code: 'ERR_NO_PATHS' },
+    );
   }
 
   private async events(
@@ -166,7 +196,7 @@ export class ControlServer {
     }
     const { signal, socket } = connection;
     // Subscribe before replaying, so nothing falls between the two.
-    const subscription = this.context.manager.events.subscribe((types ?? '*') as '*', undefined, {
+    const subscription = this.context.instance.events.subscribe((types ?? '*') as '*', undefined, {
       signal,
       bufferSize: 4096,
     });

@@ -2,7 +2,8 @@
 
 export type { LatencyStats, MetricsSnapshot, PathMetrics, SessionMetrics } from '../metrics/types';
 export { PATH_STATES, type PathState } from '../state/transitions';
-export type { SubscribeOptions, Subscription } from './event-bus';
+// The bus itself, for hosts other than a Manager (a relay) that serve the same event stream.
+export { EventBus, type SubscribeOptions, type Subscription } from './event-bus';
 export {
   EVENT_TYPES,
   type EventOf,
