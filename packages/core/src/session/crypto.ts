@@ -50,19 +50,27 @@ export class FrameSealer {
 
   /** Seal the concatenation of `parts` (a header and a payload, without joining them first). */
   seal(...parts: Buffer[]): Buffer {
+    return Buffer.concat(this.sealParts(parts));
+  }
+
+  /**
+   * The sealed frame as pieces to write back to back (length, ciphertext pieces, tag): the ciphertext is not
+   * copied into one buffer, so a corked socket sends it with one writev.
+   */
+  sealParts(parts: Buffer[]): Buffer[] {
     let length = 0;
     for (const part of parts) length += part.length;
-    const frame = Buffer.allocUnsafe(4 + length + TAG_BYTES);
-    frame.writeUInt32BE(length + TAG_BYTES, 0);
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32BE(length + TAG_BYTES, 0);
     const cipher = createCipheriv(CIPHER, this.#key, counterNonce(this.#counter++), {
       authTagLength: TAG_BYTES,
     });
-    cipher.setAAD(frame.subarray(0, 4), { plaintextLength: length });
-    let at = 4;
-    for (const part of parts) at += cipher.update(part).copy(frame, at);
+    cipher.setAAD(header, { plaintextLength: length });
+    const out = [header];
+    for (const part of parts) out.push(cipher.update(part));
     cipher.final();
-    cipher.getAuthTag().copy(frame, at);
-    return frame;
+    out.push(cipher.getAuthTag());
+    return out;
   }
 }
 
