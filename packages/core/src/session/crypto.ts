@@ -105,6 +105,40 @@ export class FrameOpener {
     }
     return plaintext;
   }
+
+  /**
+   * Open a frame whose ciphertext and tag arrive in pieces (as read from the socket), without joining them:
+   * returns the plaintext in pieces, only after the whole frame authenticated.
+   */
+  openParts(header: Buffer, pieces: Buffer[]): Buffer[] {
+    let total = 0;
+    for (const piece of pieces) total += piece.length;
+    const length = total - TAG_BYTES;
+    const decipher = createDecipheriv(CIPHER, this.#key, counterNonce(this.#counter++), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(header, { plaintextLength: length });
+    const plaintext: Buffer[] = [];
+    const tag: Buffer[] = [];
+    let at = 0;
+    for (const piece of pieces) {
+      const cut = Math.max(0, Math.min(piece.length, length - at));
+      if (cut > 0) plaintext.push(decipher.update(piece.subarray(0, cut)));
+      if (cut < piece.length) tag.push(piece.subarray(cut));
+      at += piece.length;
+    }
+    decipher.setAuthTag(tag.length === 1 ? (tag[0] as Buffer) : Buffer.concat(tag));
+    try {
+      decipher.final();
+    } catch (error) {
+      throw new SessionError(
+        'protocol',
+        'a frame failed authentication: the carrier altered or injected bytes',
+        { cause: error },
+      );
+    }
+    return plaintext;
+  }
 }
 
 /**
@@ -144,6 +178,33 @@ export class FrameReader {
     if (this.#buffered < 4 + length) return undefined;
     const frame = this.#take(4 + length);
     return { header: frame.subarray(0, 4), sealed: frame.subarray(4) };
+  }
+
+  /** Like `next`, but the sealed bytes come as the pieces they arrived in (no join of a large frame). */
+  nextParts(): { header: Buffer; pieces: Buffer[] } | undefined {
+    if (this.#buffered < 4) return undefined;
+    const header = this.#peek(4);
+    const length = header.readUInt32BE(0);
+    if (length > this.#maxFrame || length < TAG_BYTES + 1) {
+      throw new SessionError(
+        'protocol',
+        `a frame announced ${length} bytes, outside 1..${this.#maxFrame - TAG_BYTES} plus its tag: refused without reading it`,
+      );
+    }
+    if (this.#buffered < 4 + length) return undefined;
+    this.#take(4);
+    const pieces: Buffer[] = [];
+    let left = length;
+    while (left > 0) {
+      const first = this.#chunks[0] as Buffer;
+      const piece = first.length <= left ? first : first.subarray(0, left);
+      if (piece === first) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(left);
+      pieces.push(piece);
+      left -= piece.length;
+    }
+    this.#buffered -= length;
+    return { header, pieces };
   }
 
   // Join just enough leading chunks to hold n bytes (never the whole backlog).

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FrameOpener, FrameSealer } from './crypto';
 import { FrameReader } from './crypto';
 import { SessionError } from './errors';
-import { decodeFrame, encodeFrameParts, type Frame } from './frames';
+import { DATA_HEAD, decodeFrame, encodeFrameParts, type Frame, FrameType } from './frames';
 import { MAX_PAYLOAD, type StreamLimits, WRITE_AHEAD } from './limits';
 
 /** How a session ended: both ends closed cleanly, or one side reset it with a reason. */
@@ -232,11 +232,17 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     try {
       for (;;) {
         if (this.#carrier !== carrier) return;
-        const next = carrier.reader.next();
+        const next = carrier.reader.nextParts();
         if (!next) return;
-        const frame = decodeFrame(carrier.opener.open(next.header, next.sealed));
+        const plain = carrier.opener.openParts(next.header, next.pieces);
         carrier.lastIn = Date.now();
-        this.#onFrame(carrier, frame);
+        const head = plain[0] as Buffer;
+        if (plain.length > 1 && carrier.ready && head[0] === FrameType.data && head.length >= DATA_HEAD) {
+          // A data frame that arrived in pieces: deliver them in turn rather than join 64 KiB.
+          this.#onPiecewiseData(carrier, head, plain);
+        } else {
+          this.#onFrame(carrier, decodeFrame(plain.length === 1 ? head : Buffer.concat(plain)));
+        }
       }
     } catch (error) {
       this.#carrierFailed(carrier, error instanceof Error ? error.message : String(error));
@@ -301,6 +307,21 @@ export class SessionStream extends EventEmitter<StreamEvents> {
         return;
       default:
         throw new SessionError('protocol', `unexpected ${frame.type} frame on a live carrier`);
+    }
+    this.#flush();
+    this.#maybeComplete();
+  }
+
+  #onPiecewiseData(carrier: Carrier, head: Buffer, plain: Buffer[]): void {
+    const frame = decodeFrame(head.subarray(0, DATA_HEAD));
+    if (frame.type !== 'data') return;
+    this.#onAck(frame.ack);
+    let offset = frame.offset;
+    for (let i = 0; i < plain.length; i++) {
+      const piece = i === 0 ? head.subarray(DATA_HEAD) : (plain[i] as Buffer);
+      this.#deliver(carrier, offset, piece);
+      offset += piece.length;
+      if (this.#carrier !== carrier || this.#done) return;
     }
     this.#flush();
     this.#maybeComplete();
