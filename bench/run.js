@@ -14,6 +14,7 @@ const ALL = [
   'connect-latency',
   'failover-race',
   'sessions',
+  'resume',
   // Owned by the CLI work; run when it is there.
   'cli-startup',
 ];

@@ -50,19 +50,27 @@ export class FrameSealer {
 
   /** Seal the concatenation of `parts` (a header and a payload, without joining them first). */
   seal(...parts: Buffer[]): Buffer {
+    return Buffer.concat(this.sealParts(parts));
+  }
+
+  /**
+   * The sealed frame as pieces to write back to back (length, ciphertext pieces, tag): the ciphertext is not
+   * copied into one buffer, so a corked socket sends it with one writev.
+   */
+  sealParts(parts: Buffer[]): Buffer[] {
     let length = 0;
     for (const part of parts) length += part.length;
-    const frame = Buffer.allocUnsafe(4 + length + TAG_BYTES);
-    frame.writeUInt32BE(length + TAG_BYTES, 0);
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32BE(length + TAG_BYTES, 0);
     const cipher = createCipheriv(CIPHER, this.#key, counterNonce(this.#counter++), {
       authTagLength: TAG_BYTES,
     });
-    cipher.setAAD(frame.subarray(0, 4), { plaintextLength: length });
-    let at = 4;
-    for (const part of parts) at += cipher.update(part).copy(frame, at);
+    cipher.setAAD(header, { plaintextLength: length });
+    const out = [header];
+    for (const part of parts) out.push(cipher.update(part));
     cipher.final();
-    cipher.getAuthTag().copy(frame, at);
-    return frame;
+    out.push(cipher.getAuthTag());
+    return out;
   }
 }
 
@@ -93,6 +101,40 @@ export class FrameOpener {
         {
           cause: error,
         },
+      );
+    }
+    return plaintext;
+  }
+
+  /**
+   * Open a frame whose ciphertext and tag arrive in pieces (as read from the socket), without joining them:
+   * returns the plaintext in pieces, only after the whole frame authenticated.
+   */
+  openParts(header: Buffer, pieces: Buffer[]): Buffer[] {
+    let total = 0;
+    for (const piece of pieces) total += piece.length;
+    const length = total - TAG_BYTES;
+    const decipher = createDecipheriv(CIPHER, this.#key, counterNonce(this.#counter++), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(header, { plaintextLength: length });
+    const plaintext: Buffer[] = [];
+    const tag: Buffer[] = [];
+    let at = 0;
+    for (const piece of pieces) {
+      const cut = Math.max(0, Math.min(piece.length, length - at));
+      if (cut > 0) plaintext.push(decipher.update(piece.subarray(0, cut)));
+      if (cut < piece.length) tag.push(piece.subarray(cut));
+      at += piece.length;
+    }
+    decipher.setAuthTag(tag.length === 1 ? (tag[0] as Buffer) : Buffer.concat(tag));
+    try {
+      decipher.final();
+    } catch (error) {
+      throw new SessionError(
+        'protocol',
+        'a frame failed authentication: the carrier altered or injected bytes',
+        { cause: error },
       );
     }
     return plaintext;
@@ -136,6 +178,33 @@ export class FrameReader {
     if (this.#buffered < 4 + length) return undefined;
     const frame = this.#take(4 + length);
     return { header: frame.subarray(0, 4), sealed: frame.subarray(4) };
+  }
+
+  /** Like `next`, but the sealed bytes come as the pieces they arrived in (no join of a large frame). */
+  nextParts(): { header: Buffer; pieces: Buffer[] } | undefined {
+    if (this.#buffered < 4) return undefined;
+    const header = this.#peek(4);
+    const length = header.readUInt32BE(0);
+    if (length > this.#maxFrame || length < TAG_BYTES + 1) {
+      throw new SessionError(
+        'protocol',
+        `a frame announced ${length} bytes, outside 1..${this.#maxFrame - TAG_BYTES} plus its tag: refused without reading it`,
+      );
+    }
+    if (this.#buffered < 4 + length) return undefined;
+    this.#take(4);
+    const pieces: Buffer[] = [];
+    let left = length;
+    while (left > 0) {
+      const first = this.#chunks[0] as Buffer;
+      const piece = first.length <= left ? first : first.subarray(0, left);
+      if (piece === first) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(left);
+      pieces.push(piece);
+      left -= piece.length;
+    }
+    this.#buffered -= length;
+    return { header, pieces };
   }
 
   // Join just enough leading chunks to hold n bytes (never the whole backlog).

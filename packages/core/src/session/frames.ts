@@ -12,6 +12,9 @@ export const FrameType = {
   probeResult: 7,
 } as const;
 
+/** Bytes before a DATA frame's payload: type, ack, offset. */
+export const DATA_HEAD = 17;
+
 export type Frame =
   | { type: 'data'; ack: number; offset: number; bytes: Buffer }
   | { type: 'ack'; ack: number }

@@ -16,6 +16,12 @@ export const MAX_PAYLOAD = 64 * 1024;
 export const FRAME_OVERHEAD = 1 + 8 + 8 + TAG_BYTES;
 export const MAX_FRAME = MAX_PAYLOAD + FRAME_OVERHEAD + 1024;
 
+/**
+ * Bytes a stream lets a socket's write queue hold before it waits for 'drain' (Node's 16 KiB mark would
+ * stop after every 64 KiB frame); the queue stays bounded by this plus one frame.
+ */
+export const WRITE_AHEAD = 256 * 1024;
+
 /** Defaults a user can change (resume: window, buffer, heartbeat). */
 export const DEFAULTS = {
   windowMs: 60_000,

@@ -3,8 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { FrameOpener, FrameSealer } from './crypto';
 import { FrameReader } from './crypto';
 import { SessionError } from './errors';
-import { decodeFrame, encodeFrameParts, type Frame } from './frames';
-import { MAX_PAYLOAD, type StreamLimits } from './limits';
+import { DATA_HEAD, decodeFrame, encodeFrameParts, type Frame, FrameType } from './frames';
+import { MAX_PAYLOAD, type StreamLimits, WRITE_AHEAD } from './limits';
 
 /** How a session ended: both ends closed cleanly, or one side reset it with a reason. */
 export type StreamOutcome = { kind: 'complete' } | { kind: 'reset'; reason: string; byPeer: boolean };
@@ -75,7 +75,8 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     super();
     this.#local = local;
     this.#options = options;
-    this.#ackEvery = Math.max(1, Math.min(64 * 1024, Math.floor(options.bufferBytes / 4)));
+    // Fewer ACK frames on a bulk stream; a quarter of the buffer keeps the sender from ever waiting on one.
+    this.#ackEvery = Math.max(1, Math.min(256 * 1024, Math.floor(options.bufferBytes / 4)));
     local.on('data', this.#onLocalData);
     local.on('end', this.#onLocalEnd);
     local.on('error', this.#onLocalError);
@@ -226,19 +227,28 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     // A write can loop back synchronously (in-memory carriers): the outer loop reads what arrived meanwhile.
     if (this.#reading) return;
     this.#reading = true;
+    // Frames decoded from one read reach the local socket as one writev.
+    this.#local.cork();
     try {
       for (;;) {
         if (this.#carrier !== carrier) return;
-        const next = carrier.reader.next();
+        const next = carrier.reader.nextParts();
         if (!next) return;
-        const frame = decodeFrame(carrier.opener.open(next.header, next.sealed));
+        const plain = carrier.opener.openParts(next.header, next.pieces);
         carrier.lastIn = Date.now();
-        this.#onFrame(carrier, frame);
+        const head = plain[0] as Buffer;
+        if (plain.length > 1 && carrier.ready && head[0] === FrameType.data && head.length >= DATA_HEAD) {
+          // A data frame that arrived in pieces: deliver them in turn rather than join 64 KiB.
+          this.#onPiecewiseData(carrier, head, plain);
+        } else {
+          this.#onFrame(carrier, decodeFrame(plain.length === 1 ? head : Buffer.concat(plain)));
+        }
       }
     } catch (error) {
       this.#carrierFailed(carrier, error instanceof Error ? error.message : String(error));
     } finally {
       this.#reading = false;
+      this.#local.uncork();
     }
   }
 
@@ -302,6 +312,21 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     this.#maybeComplete();
   }
 
+  #onPiecewiseData(carrier: Carrier, head: Buffer, plain: Buffer[]): void {
+    const frame = decodeFrame(head.subarray(0, DATA_HEAD));
+    if (frame.type !== 'data') return;
+    this.#onAck(frame.ack);
+    let offset = frame.offset;
+    for (let i = 0; i < plain.length; i++) {
+      const piece = i === 0 ? head.subarray(DATA_HEAD) : (plain[i] as Buffer);
+      this.#deliver(carrier, offset, piece);
+      offset += piece.length;
+      if (this.#carrier !== carrier || this.#done) return;
+    }
+    this.#flush();
+    this.#maybeComplete();
+  }
+
   #deliver(carrier: Carrier, offset: number, bytes: Buffer): void {
     if (offset > this.#received) {
       throw new SessionError(
@@ -314,7 +339,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     if (skip >= bytes.length) return;
     const fresh = skip > 0 ? bytes.subarray(skip) : bytes;
     this.#received += fresh.length;
-    if (!this.#local.write(fresh)) {
+    if (!this.#local.write(fresh) && this.#local.writableLength >= WRITE_AHEAD) {
       // The local reader is slow: stop reading the carrier so memory stays bounded by the peer's buffer.
       this.#localBlocked = true;
       carrier.socket.pause();
@@ -393,6 +418,17 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   #flushOnce(): void {
     const carrier = this.#carrier;
     if (!carrier?.ready || carrier.blocked || this.#done) return;
+    // Every frame of this pass leaves in one writev.
+    const socket = carrier.socket;
+    socket.cork();
+    try {
+      this.#flushFrames(carrier);
+    } finally {
+      socket.uncork();
+    }
+  }
+
+  #flushFrames(carrier: Carrier): void {
     if (this.#cursor < this.#peerAck) this.#cursor = this.#peerAck;
     let index = 0;
     let start = this.#queueStart;
@@ -435,9 +471,17 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     }
   }
 
+  /** Seal and queue one frame; false once the socket's queue is past WRITE_AHEAD (wait for 'drain'). */
   #send(carrier: Carrier, frame: Frame): boolean {
     carrier.lastOut = Date.now();
-    return carrier.socket.write(carrier.sealer.seal(...encodeFrameParts(frame)));
+    const socket = carrier.socket;
+    const pieces = carrier.sealer.sealParts(encodeFrameParts(frame));
+    socket.cork();
+    let ok = true;
+    for (const piece of pieces) ok = socket.write(piece);
+    socket.uncork();
+    // A false write means 'drain' will come; until the queue is past WRITE_AHEAD, keep sending meanwhile.
+    return ok || socket.writableLength < WRITE_AHEAD;
   }
 
   #maybeComplete(): void {
