@@ -1,6 +1,15 @@
 // Shared pieces of the benchmark scripts: figures, child processes that are always cleaned up, loopback helpers.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -455,4 +464,34 @@ export async function waitConnected(manager, ids, timeoutMs = 30_000) {
     }
     await sleep(50);
   }
+}
+
+/** HAProxy in `mode tcp` on a free loopback port, one backend at `serverPort`; the anchor for throughput figures. */
+export async function startHaproxyTcp(haproxy, serverPort) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-bench-'));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const config = path.join(dir, 'haproxy.cfg');
+  writeFileSync(
+    config,
+    [
+      'global',
+      '  maxconn 1000',
+      'defaults',
+      '  mode tcp',
+      '  timeout connect 2s',
+      '  timeout client 60s',
+      '  timeout server 60s',
+      'frontend bench',
+      `  bind ${HOST}:${port}`,
+      '  default_backend iperf',
+      'backend iperf',
+      `  server s1 ${HOST}:${serverPort}`,
+      '',
+    ].join('\n'),
+  );
+  const proc = start(haproxy, ['-f', config, '-db']);
+  onCleanup(() => proc.stop());
+  await waitListening(port);
+  return port;
 }

@@ -7,9 +7,7 @@
 // The relays run in their own Node process (as on the far side of a tunnel); targets, iperf3 and HAProxy too.
 // `--only=stall,throughput,latency` picks parts; `--relay-prof=DIR` writes the relays' CPU profiles to DIR.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -29,6 +27,7 @@ import {
   snapshotForwarder,
   start,
   startBannerProcess,
+  startHaproxyTcp,
   summarize,
   waitConnected,
   waitListening,
@@ -298,31 +297,7 @@ await main(NAME, 10 * 60_000, async () => {
         { name: 'resume on (front door + relay)', port: (await door(iperfRelay, true)).port },
       ];
       if (haproxy) {
-        const dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-bench-'));
-        onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-        const port = await freePort();
-        const config = path.join(dir, 'haproxy.cfg');
-        writeFileSync(
-          config,
-          [
-            'global',
-            '  maxconn 1000',
-            'defaults',
-            '  mode tcp',
-            '  timeout connect 2s',
-            '  timeout client 60s',
-            '  timeout server 60s',
-            'frontend bench',
-            `  bind 127.0.0.1:${port}`,
-            '  default_backend iperf',
-            'backend iperf',
-            `  server s1 127.0.0.1:${serverPort}`,
-            '',
-          ].join('\n'),
-        );
-        const proc = start(haproxy, ['-f', config, '-db']);
-        onCleanup(() => proc.stop());
-        await waitListening(port);
+        const port = await startHaproxyTcp(haproxy, serverPort);
         routes.push({ name: 'haproxy', port });
       } else {
         out.skipped('haproxy', 'haproxy');

@@ -2,10 +2,7 @@
 // iperf3 direct, through the tunnelmux front door (one in-process path, protocol tcp, whose dial goes straight
 // to the iperf3 server), through HAProxy (mode tcp, one backend) and through socat. Goal: front door >= 0.8x
 // HAProxy. iperf3's control connection and its data connection both go through the proxy under test.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import {
   directProvider,
   freePort,
@@ -17,6 +14,7 @@ import {
   reporter,
   run,
   start,
+  startHaproxyTcp,
   summarize,
   waitListening,
   which,
@@ -39,8 +37,6 @@ await main(NAME, 8 * 60_000, async () => {
   const haproxy = which('haproxy');
   const socat = which('socat');
   const { core } = await loadBuilt();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-bench-'));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
 
   // One long-lived server (not `-1`): the front door's path probes also connect to it, and a one-off server
   // would take a probe for its one test and exit.
@@ -91,29 +87,7 @@ await main(NAME, 8 * 60_000, async () => {
   }
 
   if (haproxy) {
-    const port = await freePort();
-    const config = path.join(dir, 'haproxy.cfg');
-    writeFileSync(
-      config,
-      [
-        'global',
-        '  maxconn 1000',
-        'defaults',
-        '  mode tcp',
-        '  timeout connect 2s',
-        '  timeout client 60s',
-        '  timeout server 60s',
-        'frontend bench',
-        `  bind 127.0.0.1:${port}`,
-        '  default_backend iperf',
-        'backend iperf',
-        `  server s1 127.0.0.1:${serverPort}`,
-        '',
-      ].join('\n'),
-    );
-    const proc = start(haproxy, ['-f', config, '-db']);
-    onCleanup(() => proc.stop());
-    await waitListening(port);
+    const port = await startHaproxyTcp(haproxy, serverPort);
     routes.push({ name: 'haproxy', port });
   } else {
     out.skipped('haproxy', 'haproxy');
