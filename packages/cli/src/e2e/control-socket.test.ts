@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, localConfig, type Running, startUp, testdir } from './harness';
 
@@ -30,8 +30,34 @@ function rawLine(file: string, bytes: string | Buffer): Promise<Record<string, u
   });
 }
 
-const canSwitchUser =
-  process.getuid?.() === 0 && execaSync('which', ['setpriv'], { reject: false }).exitCode === 0;
+const canSwitchUser = process.getuid?.() === 0;
+
+// The built CLI, loaded as root and then run as uid 65534: the checkout (and the Node that runs it) may sit in a
+// folder another user cannot enter, so the stranger drops its privileges in-process after loading every chunk;
+// the control socket then meets a real uid 65534 in the kernel.
+const STRANGER = `
+  const { readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const dist = process.env.TUNNELMUX_TEST_DIST;
+  delete process.env.TUNNELMUX_TEST_DIST;
+  // Every code-split chunk (name-HASH.js); the entry points (bin.js, demo-forwarder.js) run when imported.
+  for (const file of readdirSync(dist))
+    if (/-[A-Z0-9]{8}[.]js$/.test(file)) await import(pathToFileURL(join(dist, file)).href);
+  const { run } = await import(pathToFileURL(join(dist, 'index.js')).href);
+  // A lazy import('./chunk.js') of a loaded chunk would stat the file again, which the stranger may not do.
+  const { registerHooks } = await import('node:module');
+  registerHooks({
+    resolve: (specifier, context, next) =>
+      (specifier.startsWith('./') || specifier.startsWith('../')) && context.parentURL?.startsWith('file:')
+        ? { url: new URL(specifier, context.parentURL).href, format: 'module', shortCircuit: true }
+        : next(specifier, context),
+  });
+  process.setgroups([]);
+  process.setgid(65534);
+  process.setuid(65534);
+  process.exitCode = await run(['node', 'tunnelmux', ...process.argv.slice(1)]);
+`;
 
 describe('the control socket of a running up, through the built CLI', () => {
   let target: BannerServer;
@@ -100,9 +126,9 @@ describe('the control socket of a running up, through the built CLI', () => {
     chmodSync(work.dir, 0o755);
     chmodSync(path.join(work.dir, 'run'), 0o755);
     const stranger = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) =>
-      execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], {
+      execa(process.execPath, ['--input-type=module', '-e', STRANGER, '--', ...args], {
         cwd: '/',
-        env: { ...env, NO_COLOR: '1' },
+        env: { ...env, NO_COLOR: '1', TUNNELMUX_TEST_DIST: path.dirname(BIN) },
         extendEnv: false,
         reject: false,
         timeout: 30_000,
