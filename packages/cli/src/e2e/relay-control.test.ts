@@ -6,7 +6,7 @@ import { probeRelay, readSessionKeyFile, resumableSession } from '@tunnelmux/cor
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from '../control/client';
-import { BIN, cli, startUp, testdir } from './harness';
+import { BIN, cli, connectTo, startEchoServer, startUp, testdir } from './harness';
 
 // `tunnelmux relay` serves the same control socket as `up`: `status` shows its live sessions and totals.
 
@@ -15,31 +15,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function echoServer() {
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => undefined);
-    socket.pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return (server.address() as net.AddressInfo).port;
-}
-
-function connect(address: string): Promise<net.Socket> {
-  const [host, port] = address.split(':') as [string, string];
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port: Number(port), allowHalfOpen: true });
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
 // Two connected sockets on 127.0.0.1: `inside` plays the front door's accepted client.
 async function socketPair(): Promise<[net.Socket, net.Socket]> {
   const server = net.createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const local = await connect(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  const local = await connectTo(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
   const inside = await accepted;
   server.close();
   cleanups.push(() => {
@@ -80,7 +61,9 @@ describe('tunnelmux relay control socket', () => {
     const keyFile = readFileSync(path.join(t.dir, 'session.key'), 'utf8');
     const key = await readSessionKeyFile(path.join(t.dir, 'session.key'));
     const secrets = [keyFile.trim(), key.toString('hex'), key.toString('base64'), key.toString('base64url')];
-    const port = await echoServer();
+    const echo = await startEchoServer();
+    cleanups.push(echo.close);
+    const port = echo.port;
     const relay = await startUp(
       t.dir,
       t.env,
@@ -134,7 +117,7 @@ describe('tunnelmux relay control socket', () => {
       key,
       dial: async ({ purpose }) => {
         if (purpose === 'resume') await resumeAllowed;
-        carrier = await connect(listen);
+        carrier = await connectTo(listen);
         return { socket: carrier, path: 'direct' };
       },
     });
@@ -171,7 +154,7 @@ describe('tunnelmux relay control socket', () => {
       .toMatchObject({ id, attached: true, resumes: 1 });
 
     // A wrong key is counted.
-    await expect(probeRelay(await connect(listen), { key: randomBytes(32) })).rejects.toMatchObject({
+    await expect(probeRelay(await connectTo(listen), { key: randomBytes(32) })).rejects.toMatchObject({
       reason: 'key-refused',
     });
     await expect

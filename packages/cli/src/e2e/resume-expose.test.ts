@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fakeEnv, fakeNgrokAccounts, fakeNgrokAuthtoken } from '@tunnelmux/testkit/fakes';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, LOCAL_PLUGIN, startUp, testdir } from './harness';
+import { cli, LOCAL_PLUGIN, startEchoServer, startUp, testdir } from './harness';
 
 // `expose --resume` on the server publishes an in-process relay through two providers (the fake ngrok agent and
 // testkit's local stand-in); a client `up` with `resume:` has one path to each public address.
@@ -16,22 +16,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function echoServer() {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  cleanups.push(() => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise((resolve) => server.close(resolve));
-  });
-  return (server.address() as net.AddressInfo).port;
-}
-
 const hostPort = (url: string) => {
   const { hostname, port } = new URL(url);
   return `${hostname}:${port}`;
@@ -39,7 +23,9 @@ const hostPort = (url: string) => {
 
 describe('expose --resume', () => {
   it('publishes the relay through two providers; a session carries on when one provider is killed', async () => {
-    const service = await echoServer();
+    const echo = await startEchoServer();
+    cleanups.push(echo.close);
+    const service = echo.port;
     const t = testdir({
       'server.yaml': [
         `plugins: [${JSON.stringify(NGROK_PACKAGE)}, ${JSON.stringify(LOCAL_PLUGIN)}]`,

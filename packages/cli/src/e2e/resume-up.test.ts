@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { readSessionKeyFile } from '@tunnelmux/core/session';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, localConfig, type Running, startUp, testdir } from './harness';
+import { cli, localConfig, type Running, startEchoServer, startUp, testdir } from './harness';
 
 // A story through the real front door: `tunnelmux up` with `resume:`, two local stand-in paths (forwarder
 // processes) to a `tunnelmux relay` in front of an echo target.
@@ -13,30 +13,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** An echo target that counts the connections it accepted. */
-async function echoServer() {
-  let accepted = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    accepted++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  cleanups.push(() => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise((resolve) => server.close(resolve));
-  });
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    get accepted() {
-      return accepted;
-    },
-  };
-}
 
 async function keygen(dir: string, env: NodeJS.ProcessEnv, file: string): Promise<Buffer> {
   expect((await cli(['keygen', file], { cwd: dir, env })).exitCode).toBe(0);
@@ -49,7 +25,8 @@ async function story(options: { clientKeyFile?: string; upArgs?: string[] } = {}
   cleanups.push(t.cleanup);
   const key = await keygen(t.dir, t.env, 'session.key');
   if (options.clientKeyFile) await keygen(t.dir, t.env, options.clientKeyFile);
-  const echo = await echoServer();
+  const echo = await startEchoServer();
+  cleanups.push(echo.close);
   const relay = await startUp(
     t.dir,
     t.env,

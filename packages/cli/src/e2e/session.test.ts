@@ -4,31 +4,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { probeRelay, readSessionKeyFile, resumableSession } from '@tunnelmux/core/session';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, startUp, testdir } from './harness';
+import { cli, connectTo, startEchoServer, startUp, testdir } from './harness';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function echoServer() {
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => undefined);
-    socket.pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return (server.address() as net.AddressInfo).port;
-}
-
-function connect(address: string): Promise<net.Socket> {
-  const [host, port] = address.split(':') as [string, string];
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port: Number(port), allowHalfOpen: true });
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
 
 describe('tunnelmux keygen', () => {
   it('writes a 0600 key without printing it, and refuses to overwrite it', async () => {
@@ -69,7 +50,9 @@ describe('tunnelmux relay', () => {
     cleanups.push(t.cleanup);
     expect((await cli(['keygen', 'session.key'], { cwd: t.dir, env: t.env })).exitCode).toBe(0);
     const key = await readSessionKeyFile(path.join(t.dir, 'session.key'));
-    const port = await echoServer();
+    const echo = await startEchoServer();
+    cleanups.push(echo.close);
+    const port = echo.port;
     const relay = await startUp(
       t.dir,
       t.env,
@@ -83,7 +66,7 @@ describe('tunnelmux relay', () => {
     const [local, inside] = await socketPair();
     const session = resumableSession(inside, {
       key,
-      dial: async () => ({ socket: await connect(listen), path: 'direct' }),
+      dial: async () => ({ socket: await connectTo(listen), path: 'direct' }),
     });
     const data = randomBytes(256 * 1024);
     const echoed: Buffer[] = [];
@@ -94,8 +77,8 @@ describe('tunnelmux relay', () => {
     await relay.waitFor((line) => line.type === 'session-opened');
 
     // A probe proves the key; a wrong key is refused and logged with the peer address.
-    expect(await probeRelay(await connect(listen), { key })).toMatchObject({ ok: true });
-    await expect(probeRelay(await connect(listen), { key: randomBytes(32) })).rejects.toMatchObject({
+    expect(await probeRelay(await connectTo(listen), { key })).toMatchObject({ ok: true });
+    await expect(probeRelay(await connectTo(listen), { key: randomBytes(32) })).rejects.toMatchObject({
       reason: 'key-refused',
     });
     const refused = await relay.waitFor((line) => line.type === 'key-refused');
@@ -129,7 +112,7 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   const server = net.createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const local = await connect(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  const local = await connectTo(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
   const inside = await accepted;
   server.close();
   cleanups.push(() => {
