@@ -495,3 +495,25 @@ export async function startHaproxyTcp(haproxy, serverPort) {
   await waitListening(port);
   return port;
 }
+
+/** One iperf3 client run of `seconds` through `port`; resolves with the bits per second received. */
+export async function iperf3Run(iperf3, route, seconds) {
+  const result = await run(
+    iperf3,
+    ['-c', HOST, '-p', String(route.port), '-t', String(seconds), '-J'],
+    (seconds + 30) * 1000,
+  );
+  let report;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    throw new Error(
+      `iperf3 via ${route.name}: no JSON (code ${result.code}): ${result.stderr.slice(0, 300)}`,
+    );
+  }
+  const bps = report?.end?.sum_received?.bits_per_second;
+  if (report.error || typeof bps !== 'number') {
+    throw new Error(`iperf3 via ${route.name}: ${report.error ?? 'no end.sum_received'}`);
+  }
+  return bps;
+}

@@ -14,6 +14,7 @@ import {
   directProvider,
   freePort,
   HOST,
+  iperf3Run,
   loadBuilt,
   main,
   ms,
@@ -22,7 +23,6 @@ import {
   ROOT,
   ratio,
   reporter,
-  run,
   sleep,
   snapshotForwarder,
   start,
@@ -302,26 +302,7 @@ await main(NAME, 10 * 60_000, async () => {
       } else {
         out.skipped('haproxy', 'haproxy');
       }
-      const measure = async (route) => {
-        const result = await run(
-          iperf3,
-          ['-c', HOST, '-p', String(route.port), '-t', String(SECONDS), '-J'],
-          (SECONDS + 30) * 1000,
-        );
-        let report;
-        try {
-          report = JSON.parse(result.stdout);
-        } catch {
-          throw new Error(
-            `iperf3 via ${route.name}: no JSON (code ${result.code}): ${result.stderr.slice(0, 300)}`,
-          );
-        }
-        const bps = report?.end?.sum_received?.bits_per_second;
-        if (report.error || typeof bps !== 'number') {
-          throw new Error(`iperf3 via ${route.name}: ${report.error ?? 'no end.sum_received'}`);
-        }
-        return bps;
-      };
+      const measure = (route) => iperf3Run(iperf3, route, SECONDS);
       // The server takes a moment to see the previous test's connections close (through a relay, one hop
       // more); a run it turns away as busy is tried again, a few times at most.
       const measureWhenFree = async (route) => {

@@ -6,13 +6,13 @@ import net from 'node:net';
 import {
   directProvider,
   freePort,
+  iperf3Run,
   loadBuilt,
   main,
   onCleanup,
   QUICK,
   ratio,
   reporter,
-  run,
   start,
   startHaproxyTcp,
   summarize,
@@ -108,24 +108,7 @@ await main(NAME, 8 * 60_000, async () => {
   /** One iperf3 client run; resolves with bits per second received. */
   async function measure(route) {
     if (!server.alive()) throw new Error(`the iperf3 server died: ${server.lastLines().join(' | ')}`);
-    const result = await run(
-      iperf3,
-      ['-c', '127.0.0.1', '-p', String(route.port), '-t', String(SECONDS), '-J'],
-      (SECONDS + 30) * 1000,
-    );
-    let report;
-    try {
-      report = JSON.parse(result.stdout);
-    } catch {
-      throw new Error(
-        `iperf3 via ${route.name}: no JSON (code ${result.code}): ${result.stderr.slice(0, 300)}`,
-      );
-    }
-    const bps = report?.end?.sum_received?.bits_per_second;
-    if (report.error || typeof bps !== 'number') {
-      throw new Error(`iperf3 via ${route.name}: ${report.error ?? 'no end.sum_received'}`);
-    }
-    return bps;
+    return iperf3Run(iperf3, route, SECONDS);
   }
 
   const samples = new Map(routes.map((route) => [route.name, []]));
