@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STALL_BUCKETS_MS } from '../session/relay';
 import { PATH_STATES } from '../state/transitions';
+import { scrapedCounter, scrapedGauge } from './scraped';
 import type { MetricsSnapshot } from './types';
 
 /** A prom-client registry whose metrics are read from `snapshot()` at scrape time. */
@@ -129,15 +130,7 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
   );
 
   const managerCounter = (name: string, help: string, value: (s: MetricsSnapshot) => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(value(read()));
-      },
-    });
+    scrapedCounter(registry, name, help, () => value(read()));
   managerCounter(
     'tunnelmux_failovers_total',
     'Primary switches caused by a failing primary.',
@@ -170,30 +163,20 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
 /** Session figures, registered always but empty unless the snapshot carries sessions (resume configured). */
 function sessionMetrics(registry: Registry, read: () => MetricsSnapshot): void {
   const sessions = () => read().sessions;
-  new Gauge({
-    name: 'tunnelmux_sessions_live',
-    help: 'Resumable sessions open through the front door.',
-    registers: [registry],
-    collect() {
-      this.reset();
-      const s = sessions();
-      if (s) this.set(s.live);
-    },
-  });
+  scrapedGauge(
+    registry,
+    'tunnelmux_sessions_live',
+    'Resumable sessions open through the front door.',
+    () => sessions()?.live,
+  );
   const counter = (
     name: string,
     help: string,
     value: (s: NonNullable<MetricsSnapshot['sessions']>) => number,
   ) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        const s = sessions();
-        if (s) this.inc(value(s));
-      },
+    scrapedCounter(registry, name, help, () => {
+      const s = sessions();
+      return s && value(s);
     });
   counter('tunnelmux_session_resumes_total', 'Sessions resumed onto a new carrier.', (s) => s.resumes);
   counter(

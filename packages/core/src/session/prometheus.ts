@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { scrapedCounter, scrapedGauge } from '../metrics/scraped';
 import { type RelayEvent, type RelayMetrics, STALL_BUCKETS_MS } from './relay';
 
 /**
@@ -11,24 +12,9 @@ export function createRelayPrometheus(metrics: () => RelayMetrics): {
 } {
   const registry = new Registry();
   const gauge = (name: string, help: string, value: (m: RelayMetrics) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(value(metrics()));
-      },
-    });
+    scrapedGauge(registry, name, help, () => value(metrics()));
   const counter = (name: string, help: string, value: (m: RelayMetrics) => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(value(metrics()));
-      },
-    });
+    scrapedCounter(registry, name, help, () => value(metrics()));
   gauge(
     'tunnelmux_relay_sessions_live',
     'Sessions the relay holds, attached or waiting for a resume.',
