@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Manager, Provider } from '@tunnelmux/core';
+import { failoverSchema } from '@tunnelmux/core/config';
 import type { ResumeSettings } from '@tunnelmux/core/session';
 import {
   ConfigFileError,
@@ -10,7 +11,9 @@ import {
   type LoadedConfig,
   loadConfig,
 } from './config/load';
-import type { ResumeConfig } from './config/schema';
+import type { ResumeConfig, ServiceConfig } from './config/schema';
+import { DEFAULT_SERVICE } from './config/services';
+import { DEFAULT_DRAIN_MS } from './config/services-schema';
 import { type Discovery, discover } from './discovery/discover';
 import { type LoadedProvider, type LoadFailure, loadProviders } from './discovery/load';
 import { messageOf } from './util/errors';
@@ -54,8 +57,31 @@ function loadForExpose(configFile: string | undefined, request: ExposeRequest): 
   const file = configFile ? findConfig(configFile) : findConfigQuietly();
   const base = file ? loadConfig(file) : undefined;
   const { resume: _resume, ...publish } = request;
-  const expose = { ...base?.config.expose, ...publish };
-  const config = { ...base?.config, listen: undefined, expose, paths: exposePaths(expose) };
+  const written = base?.config.expose;
+  // With several ports in the file, the entry for this port gives the options (else the first).
+  const entries = Array.isArray(written) ? written : written ? [written] : [];
+  const index = Math.max(
+    0,
+    entries.findIndex((entry) => entry.port === request.port),
+  );
+  const expose = { ...entries[index], ...publish };
+  const paths = exposePaths(expose);
+  const optionsField = (at: number): PropertyKey[] => [
+    ...(Array.isArray(written) ? ['expose', index] : ['expose']),
+    'options',
+    paths[at]?.provider ?? '',
+  ];
+  const service: ServiceConfig = {
+    name: DEFAULT_SERVICE,
+    failover: failoverSchema.parse(base?.config.failover ?? {}),
+    strategy: base?.config.strategy,
+    drain: base?.config.drain ?? DEFAULT_DRAIN_MS,
+    paths,
+    field: ['expose'],
+    pathFields: paths.map((_, at) => [...optionsField(at).slice(0, -2), 'via', at]),
+    optionsFields: paths.map((_, at) => optionsField(at)),
+  };
+  const config = { ...base?.config, listen: undefined, expose, paths, services: [service] };
   const where = { file: '(command line)', line: 1, col: 1 };
   return {
     file: base?.file ?? '(command line)',
@@ -63,7 +89,7 @@ function loadForExpose(configFile: string | undefined, request: ExposeRequest): 
     config,
     locate: (fieldPath) => base?.locate(fieldPath) ?? '(command line)',
     position: (fieldPath) => base?.position(fieldPath) ?? where,
-    optionsField: (index) => ['expose', 'options', config.paths[index]?.provider ?? ''],
+    optionsField,
   };
 }
 

@@ -7,8 +7,12 @@ export function configJsonSchema(): Record<string, unknown> {
     string,
     unknown
   >;
-  // A config runs paths, an expose section, or both; zod cannot say "one of these keys" in the schema itself.
-  return { ...schema, anyOf: [{ required: ['paths'] }, { required: ['expose'] }] };
+  // A config runs paths, an expose section, services, or paths and expose together; zod cannot say "one of these
+  // keys" in the schema itself.
+  return {
+    ...schema,
+    anyOf: [{ required: ['paths'] }, { required: ['expose'] }, { required: ['services'] }],
+  };
 }
 
 /** The schema file's text, as written to `schema/tunnelmux.schema.json`. */

@@ -6,7 +6,11 @@ import type { z } from 'zod';
 
 export { CONFIG_NAMES, findConfig, findConfigQuietly } from './find';
 
-import { type Config, configSchema, type ExposeConfig, type PathConfig, TARGET_EXPECTED } from './schema';
+import { type Config, configSchema, type ServiceConfig, TARGET_EXPECTED } from './schema';
+import { toServices } from './services';
+import { SERVICE_NAME_EXPECTED } from './services-schema';
+
+export { exposePaths } from './services';
 
 /** A loaded, valid config and where it came from. */
 export interface LoadedConfig {
@@ -17,22 +21,13 @@ export interface LoadedConfig {
   locate(fieldPath: readonly PropertyKey[]): string;
   /** The same as `{ file, line, col }`. */
   position(fieldPath: readonly PropertyKey[]): { file: string; line: number; col: number };
-  /** Where a path's options were written: under `paths` or, for expose paths, under `expose.options`. */
+  /** Where a path of `config.paths` has its options: under its service's `paths`, or under `expose.options`. */
   optionsField(index: number): PropertyKey[];
 }
 
-/** One expose path per provider of an `expose` section, each publishing the same local port. */
-export function exposePaths(expose: ExposeConfig): PathConfig[] {
-  const target = { host: expose.host ?? '127.0.0.1', port: expose.port };
-  return expose.via.map((provider) => ({
-    id: provider,
-    provider,
-    mode: 'expose' as const,
-    target,
-    protocol: undefined,
-    priority: undefined,
-    options: expose.options?.[provider] ?? {},
-  }));
+/** The services of a loaded config, the one shape everything that runs reads. */
+export function servicesOf(loaded: LoadedConfig): ServiceConfig[] {
+  return loaded.config.services;
 }
 
 /** One problem with a config file, pointing at the line. */
@@ -103,34 +98,18 @@ export function loadConfig(file: string): LoadedConfig {
   const parsed = configSchema.safeParse(data);
   const problems: ConfigProblem[] = [];
   let config: Config | undefined;
-  let exposeStart = 0;
   if (!parsed.success) {
     for (const issue of onePerField(parsed.error.issues))
       problems.push(...toProblems(issue, data, shown, at));
   } else {
-    const written = parsed.data.paths ?? [];
-    exposeStart = written.length;
-    config = {
-      ...parsed.data,
-      paths: [...written, ...(parsed.data.expose ? exposePaths(parsed.data.expose) : [])],
-    };
-    if (config.paths.length === 0) {
-      problems.push({
-        file: shown,
-        line: 1,
-        col: 1,
-        field: 'paths',
-        value: undefined,
-        message: 'is missing: list at least one path under paths, or add an expose section',
-      });
-    }
-    problems.push(...crossChecks(config, shown, at, exposeStart));
+    const { services, problems: found } = toServices(parsed.data, data as Record<string, unknown>, shown, at);
+    const { services: _written, ...rest } = parsed.data;
+    config = { ...rest, paths: services.flatMap((service) => service.paths), services };
+    problems.push(...found);
   }
   if (problems.length > 0 || !config) throw new ConfigFileError(problems);
-  const optionsField = (index: number): PropertyKey[] =>
-    index < exposeStart
-      ? ['paths', index, 'options']
-      : ['expose', 'options', config?.paths[index]?.provider ?? ''];
+  const optionsFields = config.services.flatMap((service) => service.optionsFields);
+  const optionsField = (index: number): PropertyKey[] => optionsFields[index] ?? ['paths', index, 'options'];
   return {
     optionsField,
     file,
@@ -142,42 +121,6 @@ export function loadConfig(file: string): LoadedConfig {
     },
     position: (fieldPath) => ({ file: shown, ...at(fieldPath) }),
   };
-}
-
-/** Rules a per-field schema cannot say: unique ids, a target for every path. */
-function crossChecks(
-  config: Config,
-  file: string,
-  at: (p: readonly PropertyKey[], key?: boolean) => { line: number; col: number },
-  exposeStart: number,
-): ConfigProblem[] {
-  // Expose paths come from `expose.via`; point at that list when one of them clashes.
-  const where = (index: number, field: 'id' | 'target') =>
-    index < exposeStart ? ['paths', index, field] : ['expose', 'via', index - exposeStart];
-  const problems: ConfigProblem[] = [];
-  const seen = new Map<string, number>();
-  config.paths.forEach((entry, index) => {
-    const first = seen.get(entry.id);
-    if (first !== undefined) {
-      problems.push({
-        file,
-        ...at(where(index, 'id')),
-        field: index < exposeStart ? `paths.${index}.id` : `expose.via.${index - exposeStart}`,
-        value: entry.id,
-        message: `must be unique, got ${describe(entry.id)} which paths.${first}.id already uses`,
-      });
-    } else seen.set(entry.id, index);
-    if (!entry.target && !config.target) {
-      problems.push({
-        file,
-        ...at(where(index, 'target').slice(0, index < exposeStart ? 2 : 3)),
-        field: `paths.${index}.target`,
-        value: undefined,
-        message: `is missing: set a top-level target (${TARGET_EXPECTED}) or a target on this path`,
-      });
-    }
-  });
-  return problems;
 }
 
 function toProblems(
@@ -201,6 +144,19 @@ function toProblems(
       };
     });
   }
+  if (issue.code === 'invalid_key') {
+    // A bad map key (a service name): point at the key and quote it, not the mapping under it.
+    const key = issuePath[issuePath.length - 1];
+    return [
+      {
+        file,
+        ...at(issuePath, true),
+        field: fieldName(issuePath),
+        value: key,
+        message: `${expectation(issue, issuePath, key)}, got ${describe(key)}`,
+      },
+    ];
+  }
   const value = valueAt(data, issuePath);
   return [
     {
@@ -221,7 +177,8 @@ function expectation(issue: z.core.$ZodIssue, issuePath: PropertyKey[], value: u
   // Core's schemas word their own expectations ("must be at most 1h"); zod's defaults are reworded below.
   if (issue.message.startsWith('must ')) return issue.message;
   if (last === 'listen') return 'must be host:port such as 127.0.0.1:2222, or a port number';
-  if (last === 'id' && issuePath[0] === 'paths') {
+  if (issue.code === 'invalid_key' && issuePath[0] === 'services') return `must be ${SERVICE_NAME_EXPECTED}`;
+  if (last === 'id' && (issuePath[0] === 'paths' || issuePath[2] === 'paths')) {
     return 'must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit)';
   }
   if (last === 'provider') return 'must be a provider id such as tailscale, cloudflare, ngrok or ssh';
@@ -253,6 +210,12 @@ function allowedKeys(parentPath: PropertyKey[]): string | undefined {
   if (parentPath.length === 1 && parentPath[0] === 'failover')
     return shape(configSchema.shape.failover.unwrap());
   if (parentPath.length === 2 && parentPath[0] === 'paths')
+    return shape(configSchema.shape.paths.unwrap().element);
+  const service = configSchema.shape.services.unwrap().valueType;
+  if (parentPath.length === 2 && parentPath[0] === 'services') return shape(service);
+  if (parentPath.length === 3 && parentPath[0] === 'services' && parentPath[2] === 'failover')
+    return shape(configSchema.shape.failover.unwrap());
+  if (parentPath.length === 4 && parentPath[0] === 'services' && parentPath[2] === 'paths')
     return shape(configSchema.shape.paths.unwrap().element);
   return undefined;
 }
@@ -308,7 +271,8 @@ function nodeAt(root: unknown, fieldPath: readonly PropertyKey[], wantKey = fals
   return best;
 }
 
-function describe(value: unknown): string {
+/** A value as messages quote it: clipped, with its type. */
+export function describe(value: unknown): string {
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (value && typeof value === 'object') {
     const text = JSON.stringify(value);

@@ -6,6 +6,7 @@ import {
   targetSchema,
 } from '@tunnelmux/core/config';
 import { z } from 'zod';
+import { drain, serviceSchema, servicesSchema, strategy } from './services-schema';
 
 // Core owns the path and failover schemas; this file adds only what the CLI itself reads (listen, plugins,
 // expose, name), so a field core accepts can never be refused here.
@@ -29,7 +30,7 @@ export const failover = failoverSchema;
 export const path = pathSchema;
 
 /** Server side: publish one local port through several providers at once (one expose path each). */
-export const expose = z
+export const exposePort = z
   .object({
     port: z
       .number()
@@ -48,6 +49,12 @@ export const expose = z
       .meta({ description: "Each provider's own options, by provider id." }),
   })
   .strict();
+
+/** One port, or a list of ports (path ids then become `<provider>-<port>`). */
+export const expose = z.union([exposePort, z.array(exposePort).min(1)]).meta({
+  description:
+    'Publish local ports through several providers: one { port, via } or a list of them (ids become provider-port).',
+});
 
 /** Client side of resumable sessions: every path leads to a `tunnelmux relay` holding the same key. */
 export const resume = z
@@ -96,13 +103,46 @@ export const configSchema = z
     paths: z.array(path).min(1).optional(),
     expose: expose.optional(),
     resume: resume.optional(),
+    strategy: strategy.optional(),
+    drain: drain.optional(),
+    services: servicesSchema(
+      serviceSchema({ listen, target, protocol: protocolSchema, failover, resume, path }),
+    ).optional(),
   })
   .strict()
   .meta({ title: 'tunnelmux config', description: 'One stable local port over several tunnels.' });
 
-/** A loaded config: `paths` always present, the `expose` section already expanded into expose paths. */
-export type Config = Omit<z.output<typeof configSchema>, 'paths'> & { paths: PathConfig[] };
-export type ExposeConfig = z.output<typeof expose>;
+/**
+ * A loaded config: `paths` always present (every service's paths, in file order), the `expose` section already
+ * expanded into expose paths. `services` is the same config as one list, the shape everything that runs reads.
+ */
+export type Config = Omit<z.output<typeof configSchema>, 'paths' | 'services'> & {
+  paths: PathConfig[];
+  services: ServiceConfig[];
+};
+export type ExposeConfig = z.output<typeof exposePort>;
+export type FailoverConfig = z.output<typeof failover>;
+
+/** One service as it runs: the single-service form is one named "default". */
+export interface ServiceConfig {
+  name: string;
+  listen?: string | number;
+  target?: TargetConfig;
+  protocol?: 'ssh' | 'tcp';
+  strategy?: 'priority' | 'latency';
+  /** The top-level failover defaults merged field by field with the service's own, defaults filled in. */
+  failover: FailoverConfig;
+  resume?: ResumeConfig;
+  /** Milliseconds. */
+  drain: number;
+  paths: PathConfig[];
+  /** Where the service is written: `['services', name]`, or `[]` for the single-service form. */
+  field: PropertyKey[];
+  /** Where each path is written (an expose path points at its `expose` entry), by index in `paths`. */
+  pathFields: PropertyKey[][];
+  /** Where each path's options are written, by index in `paths`. */
+  optionsFields: PropertyKey[][];
+}
 export type ResumeConfig = z.output<typeof resume>;
 export type PathConfig = z.output<typeof path>;
 export type TargetConfig = z.output<typeof target>;
