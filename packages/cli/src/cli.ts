@@ -10,6 +10,7 @@ Examples:
   $ ssh -p 2222 127.0.0.1                 connect through whichever path is primary
   $ tunnelmux status                      ask the running instance
   $ tunnelmux primary cf                  pin path "cf" as primary (--clear to unpin)
+  $ tunnelmux reload                      apply an edited config without dropping sessions (or SIGHUP)
   $ tunnelmux events --follow --type failover
   $ tunnelmux metrics --format prometheus
   $ tunnelmux doctor                      what is missing and how to fix it
@@ -41,6 +42,14 @@ function controlOptions(command: Command): Command {
       'give up when the instance does not answer within this (e.g. 5s, 1m; default 10s)',
       parseTimeout,
     );
+}
+
+// Path commands name a service only when the instance runs several.
+function serviceOption(command: Command): Command {
+  return command.option(
+    '-s, --service <name>',
+    'the service whose path this is (needed only when the instance runs several services)',
+  );
 }
 
 // Within what a timer can hold (about 24 days); a day is already far past any sane wait.
@@ -80,16 +89,19 @@ export function buildProgram(): Command {
     )
     .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
     .option('--json', 'print events as NDJSON instead of the live view')
+    .option('-w, --watch', 'reload when the config file changes (debounced; same as `tunnelmux reload`)')
     .addHelpText(
       'after',
       `
 On a terminal: a live view of paths, latency, bytes and failovers. Piped: one log line per event.
+SIGHUP, \`tunnelmux reload\` and --watch read the config again and apply only what changed.
 
 Examples:
   $ tunnelmux up
   $ tunnelmux up --config ~/tunnels/devbox.yaml --listen 127.0.0.1:2200
   $ tunnelmux up --json | jq 'select(.type == "failover")'
-  $ tunnelmux up --metrics-listen 127.0.0.1:9464`,
+  $ tunnelmux up --metrics-listen 127.0.0.1:9464
+  $ tunnelmux up --watch`,
     )
     .action(
       lazy(
@@ -240,11 +252,14 @@ Examples:
       ),
     );
 
-  controlOptions(program.command('primary'))
+  serviceOption(controlOptions(program.command('primary')))
     .description('pin a connected path as primary until it goes down, or --clear the pin')
     .argument('[path]', 'path id')
     .option('--clear', 'remove the pin; the best healthy path becomes primary')
-    .addHelpText('after', '\nExamples:\n  $ tunnelmux primary cf\n  $ tunnelmux primary --clear')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tunnelmux primary cf\n  $ tunnelmux primary --clear\n  $ tunnelmux primary ts --service db',
+    )
     .action(
       lazy(
         () => import('./commands/query'),
@@ -252,7 +267,7 @@ Examples:
       ),
     );
 
-  controlOptions(program.command('failover'))
+  serviceOption(controlOptions(program.command('failover')))
     .description('turn automatic failover on or off')
     .argument('<on|off>', 'on or off')
     .addHelpText('after', '\nExamples:\n  $ tunnelmux failover off\n  $ tunnelmux failover on')
@@ -263,7 +278,7 @@ Examples:
       ),
     );
 
-  controlOptions(program.command('restart'))
+  serviceOption(controlOptions(program.command('restart')))
     .description('close and reopen one path')
     .argument('<path>', 'path id')
     .action(
@@ -273,13 +288,37 @@ Examples:
       ),
     );
 
-  controlOptions(program.command('stop'))
+  serviceOption(controlOptions(program.command('stop')))
     .description('stop one path (it stays listed as disconnected; restart brings it back)')
     .argument('<path>', 'path id')
     .action(
       lazy(
         () => import('./commands/query'),
         (m) => m.stop,
+      ),
+    );
+
+  controlOptions(program.command('reload'))
+    .description(
+      'make the running instance read its config again and apply only what changed (same as SIGHUP)',
+    )
+    .addHelpText(
+      'after',
+      `
+The new config is checked first: an invalid one is refused with file:line:col problems (exit 2) and nothing
+changes. Then added services and paths start; removed ones leave rotation at once and drain (bounded by
+drain:, default 30s) before they stop; a changed path starts before the old one drains; failover settings
+apply without a restart; a new listen address is bound before the old one stops accepting. What could not
+be applied is listed with why (exit 1); the rest stays applied.
+
+Examples:
+  $ tunnelmux reload
+  $ tunnelmux reload --json | jq .changed`,
+    )
+    .action(
+      lazy(
+        () => import('./commands/reload'),
+        (m) => m.reload,
       ),
     );
 

@@ -137,7 +137,7 @@ export async function createEngine(prepared: Prepared): Promise<Manager> {
 }
 
 /** The `resume` block as core takes it: the key read from its file (0600 or refused), durations in ms. */
-async function resumeSettings(resume: ResumeConfig, dir: string): Promise<ResumeSettings> {
+export async function resumeSettings(resume: ResumeConfig, dir: string): Promise<ResumeSettings> {
   const { readSessionKeyFile } = await import('@tunnelmux/core/session');
   const key = await readSessionKeyFile(path.resolve(dir, resume.keyFile));
   return {

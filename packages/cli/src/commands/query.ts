@@ -1,17 +1,18 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
-import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { request, streamEvents } from '../control/client';
 import type { RelayStatus } from '../control/relay-instance';
 import { shown } from '../control/shown';
 import { formatEvent } from '../render/events';
 import { relayStatusText } from '../render/relay';
-import { statusTable } from '../render/status';
+import { servicesStatusText, statusTable } from '../render/status';
+import { UP_EVENT_TYPES } from '../services/events';
+import type { ServicesStatus } from '../services/runtime';
 import { usageError } from '../util/errors';
 import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
 import { type ControlOptions, resolveSocket } from './instance';
 
 export async function status(options: ControlOptions): Promise<void> {
-  const result = await request<ManagerStatus | RelayStatus>(
+  const result = await request<ManagerStatus | RelayStatus | ServicesStatus>(
     await resolveSocket(options),
     'status',
     undefined,
@@ -19,6 +20,8 @@ export async function status(options: ControlOptions): Promise<void> {
   );
   if (options.json) printJson(result);
   else if ('kind' in result && result.kind === 'relay') process.stdout.write(`${relayStatusText(result)}\n`);
+  else if ('services' in result && !('paths' in result && result.paths))
+    process.stdout.write(`${servicesStatusText(result)}\n`);
   else process.stdout.write(`${statusTable(result as ManagerStatus)}\n`);
 }
 
@@ -66,12 +69,13 @@ export async function events(
   options: ControlOptions & { follow?: boolean; type?: string[]; limit?: string; all?: boolean },
 ): Promise<void> {
   const named = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
-  const isType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t);
+  type EventType = (typeof UP_EVENT_TYPES)[number];
+  const isType = (t: string): t is EventType => (UP_EVENT_TYPES as readonly string[]).includes(t);
   const types = named.filter(isType);
   const unknown = named.filter((t) => !isType(t));
   if (unknown.length > 0) {
     throw usageError(
-      `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
+      `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${UP_EVENT_TYPES.join(', ')}`,
     );
   }
   const limit = parseLimit(options.limit ?? '50');
@@ -106,9 +110,12 @@ export async function events(
   }
 }
 
+/** `--service <name>`: which service a path command acts on (needed only when the instance runs several). */
+type ServiceOption = { service?: string };
+
 export async function primary(
   id: string | undefined,
-  options: ControlOptions & { clear?: boolean },
+  options: ControlOptions & ServiceOption & { clear?: boolean },
 ): Promise<void> {
   if (!id && !options.clear)
     throw usageError('[tunnelmux] name a path to pin (tunnelmux primary <path>) or pass --clear');
@@ -118,6 +125,7 @@ export async function primary(
     'primary',
     {
       id: options.clear ? null : id,
+      service: options.service,
     },
     options,
   );
@@ -130,7 +138,7 @@ export async function primary(
     );
 }
 
-export async function failover(value: string, options: ControlOptions): Promise<void> {
+export async function failover(value: string, options: ControlOptions & ServiceOption): Promise<void> {
   if (value !== 'on' && value !== 'off')
     throw usageError(`[tunnelmux] failover takes "on" or "off", got "${value}"`);
   const result = await request<ManagerStatus>(
@@ -138,6 +146,7 @@ export async function failover(value: string, options: ControlOptions): Promise<
     'failover',
     {
       enabled: value === 'on',
+      service: options.service,
     },
     options,
   );
@@ -148,14 +157,24 @@ export async function failover(value: string, options: ControlOptions): Promise<
     );
 }
 
-export async function restart(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(await resolveSocket(options), 'restart', { id }, options);
+export async function restart(id: string, options: ControlOptions & ServiceOption): Promise<void> {
+  const result = await request<PathStatus>(
+    await resolveSocket(options),
+    'restart',
+    { id, service: options.service },
+    options,
+  );
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} restarted: ${result.state}\n`);
 }
 
-export async function stop(id: string, options: ControlOptions): Promise<void> {
-  const result = await request<PathStatus>(await resolveSocket(options), 'stop', { id }, options);
+export async function stop(id: string, options: ControlOptions & ServiceOption): Promise<void> {
+  const result = await request<PathStatus>(
+    await resolveSocket(options),
+    'stop',
+    { id, service: options.service },
+    options,
+  );
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} stopped: ${result.state}\n`);
 }

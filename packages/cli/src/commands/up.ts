@@ -1,12 +1,15 @@
 import type http from 'node:http';
 import path from 'node:path';
-import type { Manager, ManagerStatus, TunnelmuxEvent } from '@tunnelmux/core';
+import type { TunnelmuxEvent } from '@tunnelmux/core';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
 import { formatFailure } from '../discovery/load';
-import { createEngine, type ExposeRequest, type Prepared, pathSpecs, prepare } from '../engine';
+import { type ExposeRequest, type Prepared, prepare } from '../engine';
 import { formatEvent } from '../render/events';
 import { LiveView } from '../render/live-view';
+import { readyLine, readyPaths } from '../services/ready';
+import { reloadTriggers } from '../services/reload-triggers';
+import { Services } from '../services/runtime';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
 import { CliError, messageOf, usageError } from '../util/errors';
 import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
@@ -20,11 +23,11 @@ export interface UpOptions {
   metricsListen?: string;
   metricsPublic?: boolean;
   json?: boolean;
+  /** Reload when the config file changes (debounced). */
+  watch?: boolean;
   /** From `tunnelmux expose`: publish a local port instead of running the config's paths. */
   expose?: ExposeRequest;
 }
-
-type FrontDoor = Awaited<ReturnType<Manager['listen']>>;
 
 // Kinds of event that would drown the plain log; they still go to --json and the live view's figures.
 const QUIET = new Set(['probe', 'metrics', 'log']);
@@ -70,42 +73,54 @@ export async function up(options: UpOptions): Promise<void> {
     );
   }
 
-  const frontDoorAt =
-    listenAt ?? (config.listen !== undefined ? parseAddress(config.listen, 'listen') : undefined);
   const name = options.name ?? config.name ?? (options.expose ? 'expose' : 'default');
   const socket = options.socket ? path.resolve(options.socket) : socketPath(name);
-  const manager = await createEngine(prepared);
+  let services: Services;
+  try {
+    services = await Services.create(prepared, listenAt);
+  } catch (error) {
+    await relay?.close();
+    throw error;
+  }
 
   const recent: TunnelmuxEvent[] = [];
-  manager.events.on((event) => {
-    recent.push(event);
+  services.events.on((event) => {
+    recent.push(event as TunnelmuxEvent);
     if (recent.length > RECENT) recent.shift();
   });
 
-  let door: FrontDoor | undefined;
   let metricsServer: http.Server | undefined;
+  const singleListen = () => {
+    const doors = services.doors();
+    return doors.length === 1 ? doors[0]?.listen : undefined;
+  };
+  // `tunnelmux expose` builds its config from the command line: there is no file to read again.
+  const reload = options.expose ? undefined : () => services.reload();
   const control = new ControlServer(socket, {
-    instance: manager,
-    paths: manager,
+    instance: services,
+    paths: services,
     recent: () => recent,
+    reload,
     info: () => ({
       pid: process.pid,
       name,
       config: prepared.loaded.file,
-      listen: door ? doorAddress(door) : undefined,
+      listen: singleListen(),
+      services: services.doors(),
       metrics: metricsServer ? serverAddress(metricsServer) : undefined,
     }),
   });
 
   let view: LiveView | undefined;
   let stopping: Promise<void> | undefined;
+  let triggers: { close(): void } | undefined;
   const shutdown = (code: number, why?: string) => {
     stopping ??= (async () => {
+      triggers?.close();
       view?.stop();
       if (why && !json) process.stderr.write(`${colors.dim(why)}\n`);
-      // The front door first, so no new client lands on a path that is closing.
-      await Promise.allSettled([door?.close(), closeServer(metricsServer)]);
-      await manager.shutdown();
+      await Promise.allSettled([closeServer(metricsServer)]);
+      await services.shutdown();
       await relay?.close();
       await control.close().catch(() => undefined);
       if (json) printLine({ type: 'stopped', time: Date.now(), code });
@@ -117,37 +132,32 @@ export async function up(options: UpOptions): Promise<void> {
   // `once` listener no longer counts, so the process would die by the signal instead of exiting 0.
   process.on('SIGINT', () => void shutdown(0, 'stopping every path (Ctrl-C)'));
   process.on('SIGTERM', () => void shutdown(0, 'stopping every path (SIGTERM)'));
-  process.on('SIGHUP', () => void shutdown(0, 'stopping every path (SIGHUP)'));
+  if (reload) {
+    // SIGHUP and --watch reload; a refused config is reported and the running one stays.
+    triggers = reloadTriggers(prepared.loaded.file, reload, { watch: Boolean(options.watch), note });
+  } else process.on('SIGHUP', () => void shutdown(0, 'stopping every path (SIGHUP)'));
 
   try {
     await control.start();
   } catch (error) {
-    await manager.shutdown();
+    triggers?.close();
+    await services.shutdown();
     await relay?.close();
     throw error;
   }
 
-  // The front door and metrics before any path: a taken port is reported before a single tunnel is opened.
-  if (frontDoorAt) {
-    try {
-      // Writing a non-loopback address in the config or --listen is the explicit ask core wants.
-      door = await manager.listen({ ...frontDoorAt, allowAllInterfaces: !isLoopback(frontDoorAt.host) });
-    } catch (error) {
-      const message = messageOf(error);
-      note(
-        message.startsWith('[tunnelmux]')
-          ? message
-          : `[tunnelmux] cannot listen on ${formatAddress(frontDoorAt)}: ${message}`,
-        'error',
-      );
-      return shutdown(1);
-    }
+  // The front doors and metrics before any path: a taken port is reported before a single tunnel is opened.
+  try {
+    await services.listen();
+  } catch (error) {
+    note(messageOf(error), 'error');
+    return shutdown(1);
   }
   if (metricsAt) {
     try {
       metricsServer = await serveMetrics(
-        () => manager.prometheus(),
-        manager.prometheusContentType,
+        () => services.prometheus(),
+        services.prometheusContentType,
         metricsAt,
       );
     } catch (error) {
@@ -157,12 +167,12 @@ export async function up(options: UpOptions): Promise<void> {
   }
 
   if (json) {
-    manager.events.on((event) => printLine(event));
+    services.events.on((event) => printLine(event));
   } else if (tty) {
-    view = new LiveView(manager, { socket, name });
+    view = new LiveView(services, { socket, name });
     view.start();
   } else {
-    manager.events.on((event) => {
+    services.events.on((event) => {
       if (
         !QUIET.has(event.type) ||
         (event.type === 'log' && (event.level === 'warn' || event.level === 'error'))
@@ -174,33 +184,35 @@ export async function up(options: UpOptions): Promise<void> {
   if (!tty && !json)
     process.stdout.write(`opening ${prepared.runnable.length} path(s); control socket ${socket}\n`);
 
-  const results = await manager.startMultiple(pathSpecs(prepared));
+  const started = await services.start();
   if (stopping) return stopping;
+  const results = started.flatMap((entry) =>
+    entry.results.map((result) => ({ ...result, service: entry.service })),
+  );
+  const several = started.length > 1;
   for (const result of results) {
-    if (!result.ok) note(`[tunnelmux] path "${result.id}" did not open: ${messageOf(result.error)}`, 'error');
+    if (!result.ok)
+      note(
+        `[tunnelmux] path "${several ? `${result.service}/${result.id}` : result.id}" did not open: ${messageOf(result.error)}`,
+        'error',
+      );
   }
   if (results.every((result) => !result.ok && result.status?.state === 'failed')) {
     return shutdown(1, 'every path failed for good (fatal errors above); nothing to run');
   }
 
-  const status = manager.status();
+  const status = services.status();
   const ready = {
     type: 'ready',
     time: Date.now(),
     pid: process.pid,
     socket,
-    listen: door ? doorAddress(door) : undefined,
+    listen: singleListen(),
     metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
     primary: status.primary,
     // Configured paths that never started because their provider did not load.
-    notStarted: notStarted(prepared),
-    paths: status.paths.map((p) => ({
-      id: p.id,
-      provider: p.provider,
-      state: p.state,
-      pid: p.pid,
-      endpoint: p.endpoint,
-    })),
+    notStarted: services.notStarted(),
+    ...readyPaths(status),
   };
   if (json) printLine(ready);
   else if (view) view.ready(ready.listen, ready.metrics);
@@ -224,36 +236,4 @@ async function startExposeRelay(request: ExposeRequest, json: boolean | undefine
         process.stderr.write(colors.yellow(`relay: refused a wrong key from ${event.peer}\n`));
     },
   });
-}
-
-/** Configured paths that were never started (their provider did not load), with why. */
-function notStarted(prepared: Prepared): string[] {
-  const reasons = new Map(prepared.failures.map((failure) => [failure.id, failure.message]));
-  return prepared.loaded.config.paths
-    .filter((p) => !prepared.runnable.includes(p))
-    .map((p) => `${p.id}: ${reasons.get(p.provider) ?? `provider "${p.provider}" did not load`}`);
-}
-
-function readyLine(
-  status: ManagerStatus,
-  listen: string | undefined,
-  metrics: string | undefined,
-  socket: string,
-  skipped: string[],
-): string {
-  const up = status.paths.filter((p) => p.state === 'connected').length;
-  // Every configured path counts: one whose provider did not load is not up.
-  const total = status.paths.length + skipped.length;
-  return (
-    `ready: ${up}/${total} paths up` +
-    (skipped.length > 0 ? `, ${skipped.length} not started (${skipped.join('; ')})` : '') +
-    `, primary ${status.primary ?? 'none'}` +
-    (listen ? `, listening on ${listen}` : '') +
-    (metrics ? `, metrics ${metrics}` : '') +
-    `; control ${socket}\n`
-  );
-}
-
-function doorAddress(door: FrontDoor): string {
-  return formatAddress(door.address);
 }

@@ -1,11 +1,14 @@
-import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { z } from 'zod';
+import { SERVICE_NAME } from '../config/services-schema';
+import { UP_EVENT_TYPES } from '../services/events';
 import { CONTROL_METHODS, type ControlMethod } from './protocol';
 import { shown } from './shown';
 
 // Path ids are short words (the config schema's rule); anything longer is not worth echoing back.
 const pathId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/);
 const none = z.strictObject({});
+// Which service a path command acts on; needed only when the instance runs several.
+const service = z.string().regex(SERVICE_NAME).optional();
 
 /** The params each method takes; unknown fields are refused so a typo is not silently ignored. */
 export const PARAMS = {
@@ -15,15 +18,16 @@ export const PARAMS = {
   prometheus: none,
   info: none,
   events: z.strictObject({
-    types: z.array(z.enum(EVENT_TYPES as [EventType, ...EventType[]])).optional(),
+    types: z.array(z.enum(UP_EVENT_TYPES)).optional(),
     limit: z.number().int().min(0).max(100_000).optional(),
     follow: z.boolean().optional(),
     all: z.boolean().optional(),
   }),
-  primary: z.strictObject({ id: pathId.nullable().optional() }),
-  failover: z.strictObject({ enabled: z.boolean() }),
-  restart: z.strictObject({ id: pathId }),
-  stop: z.strictObject({ id: pathId }),
+  primary: z.strictObject({ id: pathId.nullable().optional(), service }),
+  failover: z.strictObject({ enabled: z.boolean(), service }),
+  restart: z.strictObject({ id: pathId, service }),
+  stop: z.strictObject({ id: pathId, service }),
+  reload: none,
 } satisfies Record<ControlMethod, z.ZodType>;
 
 export type ControlParams<M extends ControlMethod> = z.input<(typeof PARAMS)[M]>;
@@ -46,7 +50,8 @@ const EXPECTED: Record<string, string> = {
   params: 'an object',
   'params.id': 'a path id (letters, digits, ".", "_" or "-")',
   'params.limit': 'a whole number from 0 to 100000',
-  'params.types': `a list of event types (${EVENT_TYPES.join(', ')})`,
+  'params.types': `a list of event types (${UP_EVENT_TYPES.join(', ')})`,
+  'params.service': 'a service name (letters, digits, ".", "_" or "-")',
   'params.enabled': 'true or false',
   'params.follow': 'true or false',
   'params.all': 'true or false',

@@ -22,14 +22,13 @@ export interface ControlInstance {
   };
 }
 
-/** Path control, served only by instances that run paths (`up`, `expose`). */
+/** Path control, served only by instances that run paths (`up`, `expose`); `service` picks one of several. */
 export interface ControlPaths {
   list(): PathStatus[];
-  setPrimary(id: string | undefined): void;
-  enableAutoFailover(enabled?: boolean): void;
-  status(): ManagerStatus;
-  restart(id: string): Promise<PathStatus>;
-  stop(id: string): Promise<PathStatus>;
+  setPrimary(id: string | undefined, service?: string): unknown;
+  enableAutoFailover(enabled: boolean, service?: string): unknown;
+  restart(id: string, service?: string): Promise<PathStatus>;
+  stop(id: string, service?: string): Promise<PathStatus>;
 }
 
 /** The part of a Manager the control socket drives. */
@@ -49,6 +48,8 @@ export interface ControlContext {
   info: () => Record<string, unknown>;
   /** Recent events, oldest first, for `events` without --follow. */
   recent: () => TunnelmuxEvent[];
+  /** Read the config again and apply the difference (`up` only); refusals carry code ERR_CONFIG. */
+  reload?: () => Promise<unknown>;
 }
 
 /**
@@ -148,15 +149,32 @@ export class ControlServer {
       case 'list':
         return paths.list();
       case 'primary':
-        paths.setPrimary(request.params.id ?? undefined);
-        return paths.status();
+        return paths.setPrimary(request.params.id ?? undefined, request.params.service);
       case 'failover':
-        paths.enableAutoFailover(request.params.enabled);
-        return paths.status();
+        return paths.enableAutoFailover(request.params.enabled, request.params.service);
       case 'restart':
-        return paths.restart(request.params.id);
+        return paths.restart(request.params.id, request.params.service);
       case 'stop':
-        return paths.stop(request.params.id);
+        return paths.stop(request.params.id, request.params.service);
+      case 'reload':
+        return this.reload();
+    }
+  }
+
+  private async reload(): Promise<unknown> {
+    if (!this.context.reload) {
+      throw Object.assign(
+        new CliError(`[tunnelmux] this ${this.context.kind ?? 'instance'} has no config to reload`),
+        { code: 'ERR_NO_RELOAD' },
+      );
+    }
+    try {
+      return await this.context.reload();
+    } catch (error) {
+      // An invalid config: the client exits 2, as `up` would on the same file.
+      if ((error as { name?: string }).name === 'ConfigFileError')
+        throw Object.assign(error as Error, { code: 'ERR_CONFIG' });
+      throw error;
     }
   }
 
@@ -196,7 +214,8 @@ export class ControlServer {
     }
     const { signal, socket } = connection;
     // Subscribe before replaying, so nothing falls between the two.
-    const subscription = this.context.instance.events.subscribe((types ?? '*') as '*', undefined, {
+    // Everything, filtered by `matches`: core's bus knows only core's event types, not `config-reloaded`.
+    const subscription = this.context.instance.events.subscribe('*', undefined, {
       signal,
       bufferSize: 4096,
     });

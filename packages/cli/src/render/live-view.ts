@@ -1,17 +1,18 @@
-import type { ManagerStatus, MetricsSnapshot, TunnelmuxEvent } from '@tunnelmux/core';
+import type { ManagerStatus, MetricsSnapshot } from '@tunnelmux/core';
 import { createLogUpdate } from 'log-update';
+import type { UpEvent } from '../services/events';
 import { colors } from '../util/output';
 import { formatEvent } from './events';
-import { statusTable } from './status';
+import { serviceHistory, servicesStatusText, statusTable } from './status';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const SHOWN_EVENTS = 6;
 const HISTORY = 24;
 
-/** The part of a Manager the view reads. */
+/** What the view reads: a Manager, or every service of an `up` (a status with `services`). */
 export interface LiveViewManager {
-  events: { on(listener: (event: TunnelmuxEvent) => void): () => void };
-  status(): ManagerStatus;
+  events: { on(listener: (event: UpEvent) => void): () => void };
+  status(): Partial<ManagerStatus> & { services?: (ManagerStatus & { name: string; listen?: string })[] };
   getMetrics(): MetricsSnapshot;
 }
 
@@ -47,7 +48,7 @@ export class LiveView {
     this.listen = listen;
     this.metrics = metrics;
     this.isReady = true;
-    if (!this.sized()) this.out.write(`${this.head()}\n${statusTable(this.manager.status())}\n`);
+    if (!this.sized()) this.out.write(`${this.head()}\n${this.table(false)}\n`);
     this.draw();
   }
 
@@ -63,12 +64,14 @@ export class LiveView {
     return (this.out.columns ?? 0) > 0 && (this.out.rows ?? 0) > 0;
   }
 
-  private take(event: TunnelmuxEvent): void {
+  private take(event: UpEvent): void {
     if (event.type === 'probe') {
-      const series = this.history.get(event.pathId) ?? [];
+      // Keyed by service and path: two services may both have a path "ts".
+      const key = `${event.service ?? 'default'}/${event.pathId}`;
+      const series = this.history.get(key) ?? [];
       series.push(event.ok ? event.latencyMs : undefined);
       if (series.length > HISTORY) series.shift();
-      this.history.set(event.pathId, series);
+      this.history.set(key, series);
       return;
     }
     if (
@@ -80,6 +83,18 @@ export class LiveView {
     if (!this.sized()) this.out.write(`${line}\n`);
     this.events.push(line);
     if (this.events.length > SHOWN_EVENTS) this.events.shift();
+  }
+
+  // One table for the single-service form, as always; a titled table per service when there are several.
+  private table(withHistory: boolean): string {
+    const status = this.manager.status();
+    const history = withHistory ? this.history : undefined;
+    if (status.services && (status.services.length !== 1 || !status.paths)) {
+      return servicesStatusText({ services: status.services }, history);
+    }
+    const single = (status.paths ? status : status.services?.[0]) as ManagerStatus;
+    const name = status.services?.[0]?.name ?? 'default';
+    return statusTable(single, history && serviceHistory(history, name));
   }
 
   private head(): string {
@@ -105,11 +120,12 @@ export class LiveView {
     this.frame = (this.frame + 1) % FRAMES.length;
     const status = this.manager.status();
     const metrics = this.manager.getMetrics();
-    const opening = status.paths.some((path) => path.state === 'connecting') || !this.isReady;
+    const paths = status.services?.flatMap((service) => service.paths) ?? status.paths ?? [];
+    const opening = paths.some((path) => path.state === 'connecting') || !this.isReady;
     const lines = [
       opening ? `${colors.cyan(FRAMES[this.frame] ?? '')} opening paths…` : this.head(),
       '',
-      statusTable(status, this.history),
+      this.table(true),
       `failovers ${metrics.failovers}  primary changes ${metrics.primaryChanges}  refused ${metrics.refusedConnections}` +
         (metrics.sessions
           ? `  session resumes ${metrics.sessions.resumes}  lost ${Object.values(metrics.sessions.lost).reduce((a, b) => a + b, 0)}`

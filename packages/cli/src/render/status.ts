@@ -53,6 +53,33 @@ export function statusTable(status: ManagerStatus, history?: Map<string, (number
   return `${table(rows, header)}\n${summary}${sessionLines(status)}`;
 }
 
+/** The status of several services: a heading per service (name and front door), then its paths. */
+export function servicesStatusText(
+  status: { services: (ManagerStatus & { name: string; listen?: string })[] },
+  history?: Map<string, (number | undefined)[]>,
+): string {
+  return status.services
+    .map(
+      (service) =>
+        `${colors.bold(escapeControl(service.name))}${service.listen ? `  ${escapeControl(service.listen)}` : colors.dim('  (no front door)')}\n` +
+        statusTable(service, history && serviceHistory(history, service.name)),
+    )
+    .join('\n\n');
+}
+
+// The live view keys latency history by `service/path`; one service's table reads it by path id.
+export function serviceHistory(
+  history: Map<string, (number | undefined)[]>,
+  service: string,
+): Map<string, (number | undefined)[]> {
+  const prefix = `${service}/`;
+  return new Map(
+    [...history]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value]),
+  );
+}
+
 // Shown when resume is on: each live session, the path carrying it, its bytes and resumes.
 const SESSIONS_SHOWN = 8;
 
