@@ -25,6 +25,14 @@ export class LatencyWindow {
     return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
   }
 
+  /** The median of the newest `n` samples; undefined with no samples. */
+  recentMedian(n: number): number | undefined {
+    const sorted = this.samples.slice(-n).sort((a, b) => a - b);
+    if (sorted.length === 0) return undefined;
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  }
+
   /** The newest samples, oldest first (for sparklines). */
   recent(n = this.size): number[] {
     return this.samples.slice(-n);

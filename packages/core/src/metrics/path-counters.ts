@@ -19,13 +19,20 @@ export class PathCounters {
   /** Epoch ms of the last traffic or successful probe. */
   lastActive?: number;
   readonly latency = new LatencyWindow(100);
+  private readonly live = new Set<{ cut: () => void }>();
+  private readonly idleWaiters: Array<() => void> = [];
 
-  /** A connection is now carried: count it, and return the meter for its bytes and its end. */
-  carry(): TrafficMeter {
+  /**
+   * A connection is now carried: count it, and return the meter for its bytes and its end. `cut` ends the
+   * connection at once; a drain that runs out of time calls it (`cutAll`).
+   */
+  carry(cut?: () => void): TrafficMeter {
     this.activeConnections += 1;
     this.totalConnections += 1;
     this.lastActive = Date.now();
     let open = true;
+    const entry = { cut: cut ?? (() => undefined) };
+    this.live.add(entry);
     return {
       bytesIn: (count) => {
         this.bytesIn += count;
@@ -38,8 +45,23 @@ export class PathCounters {
         open = false;
         this.activeConnections -= 1;
         this.lastActive = Date.now();
+        this.live.delete(entry);
+        if (this.activeConnections === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       },
     };
+  }
+
+  /** Resolves once no connection is carried (at once if none is). */
+  whenIdle(): Promise<void> {
+    if (this.activeConnections === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Cut every carried connection; returns how many were cut. */
+  cutAll(): number {
+    const live = [...this.live];
+    for (const entry of live) entry.cut();
+    return live.length;
   }
 
   latencyStats(): LatencyStats {

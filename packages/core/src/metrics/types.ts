@@ -32,6 +32,8 @@ export interface PathMetrics {
 
 /** Manager-wide figures plus every path. */
 export interface MetricsSnapshot {
+  /** The service these figures belong to ('default' for the single-service form). */
+  service?: string;
   time: number;
   primary?: string;
   failovers: number;
