@@ -1,11 +1,11 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
+import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { request, streamEvents } from '../control/client';
 import type { RelayStatus } from '../control/relay-instance';
 import { shown } from '../control/shown';
 import { formatEvent } from '../render/events';
 import { relayStatusText } from '../render/relay';
 import { servicesStatusText, statusTable } from '../render/status';
-import { UP_EVENT_TYPES } from '../services/events';
 import type { ServicesStatus } from '../services/runtime';
 import { usageError } from '../util/errors';
 import { bytes, colors, ms, printJson, printLine, table } from '../util/output';
@@ -69,13 +69,12 @@ export async function events(
   options: ControlOptions & { follow?: boolean; type?: string[]; limit?: string; all?: boolean },
 ): Promise<void> {
   const named = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
-  type EventType = (typeof UP_EVENT_TYPES)[number];
-  const isType = (t: string): t is EventType => (UP_EVENT_TYPES as readonly string[]).includes(t);
+  const isType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t);
   const types = named.filter(isType);
   const unknown = named.filter((t) => !isType(t));
   if (unknown.length > 0) {
     throw usageError(
-      `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${UP_EVENT_TYPES.join(', ')}`,
+      `[tunnelmux] unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
     );
   }
   const limit = parseLimit(options.limit ?? '50');

@@ -127,3 +127,17 @@ describe('expose: with several ports', () => {
     expect(config.services[2]?.paths.map((p) => p.id)).toEqual(['ngrok']);
   });
 });
+
+describe('strategy:', () => {
+  it('folds into the failover settings, and a clash with failover.strategy is refused', () => {
+    const { config } = load(TWO);
+    expect(config.services[1]?.strategy).toBe('latency');
+    expect(
+      problems(
+        TWO.replace('    strategy: latency', '    strategy: latency\n    failover: { strategy: priority }'),
+      ),
+    ).toEqual([
+      'tunnelmux.yaml:15:15: services.db.strategy is "latency" but failover.strategy says "priority"; keep one of them',
+    ]);
+  });
+});

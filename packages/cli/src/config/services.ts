@@ -104,6 +104,7 @@ export function toServices(
         ...(expose?.fields.map((f) => f.options) ?? []),
       ],
     };
+    strategyClash(service, rawFailover?.strategy, problem);
     return { services: [service], problems: [...problems, ...serviceChecks(service, file, at)] };
   }
 
@@ -172,8 +173,26 @@ export function toServices(
       });
     }
   }
-  for (const service of services) problems.push(...serviceChecks(service, file, at));
+  for (const service of services) {
+    const own = asRecord(asRecord(rawServices[service.name])?.failover)?.strategy;
+    strategyClash(service, own ?? rawFailover?.strategy, problem);
+    problems.push(...serviceChecks(service, file, at));
+  }
   return { services, problems };
+}
+
+/** `strategy:` is the short way to write `failover.strategy`; both, disagreeing, is refused. */
+function strategyClash(
+  service: ServiceConfig,
+  written: unknown,
+  problem: (fieldPath: PropertyKey[], value: unknown, message: string) => void,
+): void {
+  if (!service.strategy || written === undefined || written === service.strategy) return;
+  problem(
+    [...service.field, 'strategy'],
+    service.strategy,
+    `is ${JSON.stringify(service.strategy)} but failover.strategy says ${JSON.stringify(written)}; keep one of them`,
+  );
 }
 
 /** Top-level failover defaults, then the service's own fields over them; core's defaults fill the rest. */

@@ -1,6 +1,6 @@
+import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
 import { z } from 'zod';
 import { SERVICE_NAME } from '../config/services-schema';
-import { UP_EVENT_TYPES } from '../services/events';
 import { CONTROL_METHODS, type ControlMethod } from './protocol';
 import { shown } from './shown';
 
@@ -18,7 +18,7 @@ export const PARAMS = {
   prometheus: none,
   info: none,
   events: z.strictObject({
-    types: z.array(z.enum(UP_EVENT_TYPES)).optional(),
+    types: z.array(z.enum(EVENT_TYPES as [EventType, ...EventType[]])).optional(),
     limit: z.number().int().min(0).max(100_000).optional(),
     follow: z.boolean().optional(),
     all: z.boolean().optional(),
@@ -50,7 +50,7 @@ const EXPECTED: Record<string, string> = {
   params: 'an object',
   'params.id': 'a path id (letters, digits, ".", "_" or "-")',
   'params.limit': 'a whole number from 0 to 100000',
-  'params.types': `a list of event types (${UP_EVENT_TYPES.join(', ')})`,
+  'params.types': `a list of event types (${EVENT_TYPES.join(', ')})`,
   'params.service': 'a service name (letters, digits, ".", "_" or "-")',
   'params.enabled': 'true or false',
   'params.follow': 'true or false',

@@ -214,8 +214,7 @@ export class ControlServer {
     }
     const { signal, socket } = connection;
     // Subscribe before replaying, so nothing falls between the two.
-    // Everything, filtered by `matches`: core's bus knows only core's event types, not `config-reloaded`.
-    const subscription = this.context.instance.events.subscribe('*', undefined, {
+    const subscription = this.context.instance.events.subscribe((types ?? '*') as '*', undefined, {
       signal,
       bufferSize: 4096,
     });

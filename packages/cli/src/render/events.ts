@@ -1,16 +1,13 @@
 import type { TunnelmuxEvent } from '@tunnelmux/core';
-import type { UpEvent } from '../services/events';
 import { colors, ms } from '../util/output';
-import { reloadText } from './reload';
 import { escapeControl as t } from './text';
 
 /** One event as one short human line: `12:00:01 ts connected 127.0.0.1:40123 pid 1234`. */
-export function formatEvent(event: TunnelmuxEvent | UpEvent): string {
+export function formatEvent(event: TunnelmuxEvent): string {
   const time = colors.dim(new Date(event.time).toISOString().slice(11, 19));
-  if (event.type === 'config-reloaded') return `${time} ${reloadText(event)}`;
   // Events of a named service say which; the single-service form ("default") reads as it always did.
-  const name = (event as { service?: string }).service;
-  const service = name && name !== 'default' ? `${colors.dim(`[${t(name)}]`)} ` : '';
+  const service =
+    event.service && event.service !== 'default' ? `${colors.dim(`[${t(event.service)}]`)} ` : '';
   return `${time} ${service}${describeEvent(event)}`;
 }
 

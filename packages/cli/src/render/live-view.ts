@@ -1,6 +1,5 @@
-import type { ManagerStatus, MetricsSnapshot } from '@tunnelmux/core';
+import type { ManagerStatus, MetricsSnapshot, TunnelmuxEvent } from '@tunnelmux/core';
 import { createLogUpdate } from 'log-update';
-import type { UpEvent } from '../services/events';
 import { colors } from '../util/output';
 import { formatEvent } from './events';
 import { serviceHistory, servicesStatusText, statusTable } from './status';
@@ -11,7 +10,7 @@ const HISTORY = 24;
 
 /** What the view reads: a Manager, or every service of an `up` (a status with `services`). */
 export interface LiveViewManager {
-  events: { on(listener: (event: UpEvent) => void): () => void };
+  events: { on(listener: (event: TunnelmuxEvent) => void): () => void };
   status(): Partial<ManagerStatus> & { services?: (ManagerStatus & { name: string; listen?: string })[] };
   getMetrics(): MetricsSnapshot;
 }
@@ -64,7 +63,7 @@ export class LiveView {
     return (this.out.columns ?? 0) > 0 && (this.out.rows ?? 0) > 0;
   }
 
-  private take(event: UpEvent): void {
+  private take(event: TunnelmuxEvent): void {
     if (event.type === 'probe') {
       // Keyed by service and path: two services may both have a path "ts".
       const key = `${event.service ?? 'default'}/${event.pathId}`;

@@ -6,7 +6,7 @@ import type {
   PathStatus,
   Provider,
 } from '@tunnelmux/core';
-import { EventBus, type SubscribeOptions, type Subscription } from '@tunnelmux/core/events';
+import type { ServiceGroup } from '@tunnelmux/core/services';
 import {
   type ConfigDiff,
   describeDiff,
@@ -21,11 +21,10 @@ import { DEFAULT_SERVICE } from '../config/services';
 import { type Prepared, prepare, resumeSettings } from '../engine';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
 import { CliError, messageOf, usageError } from '../util/errors';
-import { drainPath, reconfigure, replacePath, retireDoor } from './core-calls';
-import type { ReloadReport, UpEvent } from './events';
-import { mergePrometheus } from './prometheus';
+import type { ReloadReport } from './events';
+import { retireDoor } from './retire-door';
 
-/** One running service: its manager, its front door and the paths that never started. */
+/** One running service of the group: its manager, its front door and the paths that never started. */
 interface RunningService {
   config: ServiceConfig;
   manager: Manager;
@@ -51,29 +50,23 @@ export interface ServiceStart {
  * `service`), one status, one Prometheus text, and reload that applies only what changed.
  */
 export class Services {
-  /** Every service's events, numbered in one sequence, plus the CLI's own (`config-reloaded`). */
-  readonly events: {
-    on(listener: (event: UpEvent) => void): () => void;
-    subscribe(name: '*', filter: undefined, options: SubscribeOptions): Subscription;
-  };
-  private readonly hub = new EventBus(4096);
+  /** Every service's events in one sequence, each with its `service`, and `config-reloaded`. */
+  readonly events: ServiceGroup['events'];
   private readonly running = new Map<string, RunningService>();
   private readonly providers = new Map<string, Provider>();
-  // Drains of removed paths and services run after reload answers; shutdown cuts them short.
+  // Drains of old front doors and removed services run after reload answers; shutdown cuts them short.
   private readonly retiring = new Set<Promise<void>>();
-  private readonly retired = new Set<{ manager?: Manager; door?: FrontDoor }>();
+  private readonly retiredDoors = new Set<FrontDoor>();
   private queue: Promise<unknown> = Promise.resolve();
   private closing?: Promise<void>;
 
   private constructor(
+    private readonly group: ServiceGroup,
     private prepared: Prepared,
     /** `up --listen`: the front door of the only service, kept across reloads. */
     private readonly listenOverride?: { host: string; port: number },
   ) {
-    this.events = {
-      on: (listener) => this.hub.on(listener as (event: unknown) => void),
-      subscribe: (name, filter, options) => this.hub.subscribe(name, filter, options),
-    };
+    this.events = group.events;
     for (const [id, entry] of prepared.providers) this.providers.set(id, entry.provider);
   }
 
@@ -85,7 +78,8 @@ export class Services {
         `[tunnelmux] --listen overrides the front door of a single service, and ${prepared.loaded.file} has ${services.length} (${services.map((s) => s.name).join(', ')}); set listen: in each service instead`,
       );
     }
-    const group = new Services(prepared, listen);
+    const { createServiceGroup } = await import('@tunnelmux/core/services');
+    const group = new Services(createServiceGroup({ eventBufferSize: 4096 }), prepared, listen);
     for (const service of services) {
       group.running.set(service.name, await group.createService(group.withOverride(service), prepared));
     }
@@ -169,18 +163,12 @@ export class Services {
   }
 
   /** One Prometheus text for every service; each series carries a `service` label. */
-  async prometheus(): Promise<string> {
-    const texts = await Promise.all(
-      [...this.running.values()].map(async (service) => ({
-        service: service.config.name,
-        text: await service.manager.prometheus(),
-      })),
-    );
-    return mergePrometheus(texts);
+  prometheus(): Promise<string> {
+    return this.group.prometheus();
   }
 
   get prometheusContentType(): string {
-    return this.running.values().next().value?.manager.prometheusContentType ?? 'text/plain; version=0.0.4';
+    return this.group.prometheusContentType;
   }
 
   // Path control: `--service` names the service, needed only when there are several.
@@ -224,17 +212,9 @@ export class Services {
   /** Close every front door and manager, cutting drains still running. Idempotent. */
   shutdown(): Promise<void> {
     this.closing ??= (async () => {
-      const services = [...this.running.values()];
-      // Front doors first, so no new client lands on a path that is closing.
-      await Promise.allSettled([
-        ...services.map((service) => service.door?.close()),
-        ...[...this.retired].map((entry) => entry.door?.close()),
-      ]);
-      await Promise.allSettled([
-        ...services.map((service) => service.manager.shutdown()),
-        ...[...this.retired].map((entry) => entry.manager?.shutdown()),
-      ]);
-      this.hub.close();
+      // Front doors first (each manager closes its own), then paths; retired doors are cut short.
+      await Promise.allSettled([...this.retiredDoors].map((door) => door.close({ drainTimeout: 0 })));
+      await this.group.shutdown();
     })();
     return this.closing;
   }
@@ -254,7 +234,8 @@ export class Services {
     await this.apply(diff, next, failed);
     this.prepared = next;
     const report: ReloadReport = { file: next.loaded.file, ...describeDiff(diff), failed };
-    this.hub.emit({ type: 'config-reloaded', ...report } as unknown as Parameters<EventBus['emit']>[0]);
+    const { file: _file, ...lists } = report;
+    this.group.report({ type: 'config-reloaded', ...lists });
     return report;
   }
 
@@ -271,8 +252,8 @@ export class Services {
             failed.push({ item: `${config.name}/${result.id}`, reason: messageOf(result.error) });
         this.running.set(config.name, service);
       } catch (error) {
-        await service?.door?.close().catch(() => undefined);
-        await service?.manager.shutdown().catch(() => undefined);
+        if (this.group.has(config.name))
+          await this.group.remove(config.name, { drainMs: 0 }).catch(() => undefined);
         failed.push({ item: config.name, reason: messageOf(error) });
       }
     }
@@ -284,7 +265,8 @@ export class Services {
       const service = this.running.get(config.name);
       if (!service) continue;
       this.running.delete(config.name);
-      this.retire(service.door, service.manager, service.config.drain);
+      // It leaves at once: its front door stops accepting, live connections drain, then its paths stop.
+      this.track(this.group.remove(config.name, { drainMs: service.config.drain }));
     }
   }
 
@@ -316,16 +298,19 @@ export class Services {
     );
     for (const spec of change.changedPaths) {
       try {
-        await replacePath(manager, spec, service.config.drain);
+        const replaced = await manager.replace(spec, { drainMs: service.config.drain });
+        this.track(replaced.drained.then(() => undefined));
       } catch (error) {
         failed.push({ item: `${name}/${spec.id}`, reason: messageOf(error) });
         applied.paths = keepOld(applied, service.config, spec.id);
       }
     }
-    for (const id of change.removedPaths) this.track(drainPath(manager, id, service.config.drain));
+    // Out of rotation at once; live connections finish (bounded by drain), then the path stops and goes.
+    for (const id of change.removedPaths)
+      this.track(manager.drain(id, { timeoutMs: service.config.drain }).then(() => undefined));
     if (change.failover) {
       try {
-        reconfigure(manager, change.failover);
+        manager.reconfigure({ failover: change.failover });
       } catch (error) {
         failed.push({ item: `${name}:failover`, reason: messageOf(error) });
         applied.failover = service.config.failover;
@@ -338,7 +323,7 @@ export class Services {
         const door = await this.openDoor(change.next, manager);
         const old = service.door;
         service.door = door;
-        if (old) this.retire(old, undefined, change.next.drain);
+        if (old) this.retire(old, change.next.drain);
       } catch (error) {
         failed.push({ item: `${name}:listen`, reason: messageOf(error) });
         applied.listen = service.config.listen;
@@ -358,39 +343,33 @@ export class Services {
     service.config = applied;
   }
 
-  /** Stop accepting, let live connections finish (at most `drainMs`), then close. */
-  private retire(door: FrontDoor | undefined, manager: Manager | undefined, drainMs: number): void {
-    const entry = { door, manager };
-    this.retired.add(entry);
-    this.track(
-      (async () => {
-        if (door) await retireDoor(door, drainMs);
-        await manager?.shutdown();
-      })().finally(() => this.retired.delete(entry)),
-    );
+  /** An old front door: it stops accepting now, its live connections finish (at most `drainMs`), then it closes. */
+  private retire(door: FrontDoor, drainMs: number): void {
+    this.retiredDoors.add(door);
+    this.track(retireDoor(door, drainMs).finally(() => this.retiredDoors.delete(door)));
   }
 
   private track(work: Promise<void>): void {
     const tracked = work.catch((error: unknown) => {
-      this.hub.emit({ type: 'warning', message: `[tunnelmux] draining after a reload: ${messageOf(error)}` });
+      if (!this.closing)
+        this.group.report({
+          type: 'warning',
+          message: `[tunnelmux] draining after a reload: ${messageOf(error)}`,
+        });
     });
     this.retiring.add(tracked);
     void tracked.finally(() => this.retiring.delete(tracked));
   }
 
   private async createService(config: ServiceConfig, prepared: Prepared): Promise<RunningService> {
-    const { createManager } = await import('@tunnelmux/core');
-    const manager = createManager({
+    const resume = config.resume ? await resumeSettings(config.resume, prepared.loaded.dir) : undefined;
+    // The group names the manager's service and merges its events into the one stream.
+    const manager = this.group.add(config.name, {
       target: config.target,
       protocol: config.protocol,
       failover: failoverOf(config),
       providers: [...this.providers.values()],
-      resume: config.resume ? await resumeSettings(config.resume, prepared.loaded.dir) : undefined,
-    });
-    // One stream for every service, each event saying which service it came from.
-    manager.events.on((event) => {
-      const { time: _time, seq: _seq, ...rest } = event;
-      this.hub.emit({ ...rest, service: config.name } as unknown as Parameters<EventBus['emit']>[0]);
+      resume,
     });
     const reasons = new Map(prepared.failures.map((failure) => [failure.id, failure.message]));
     const notStarted = config.paths
