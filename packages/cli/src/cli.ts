@@ -357,13 +357,17 @@ Examples:
     .option('-y, --yes', 'accept the defaults without asking (non-interactive)')
     .option('--force', 'overwrite an existing file')
     .option(
+      '--services <names>',
+      'write a config with several services (comma-separated names such as ssh,db,web), each with its own front door',
+    )
+    .option(
       '--ssh-config',
       "print an ~/.ssh/config entry (with HostKeyAlias) for the config's front door; writes nothing",
     )
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ tunnelmux init\n  $ tunnelmux init --yes\n  $ tunnelmux init --ssh-config >> ~/.ssh/config',
+      '\nExamples:\n  $ tunnelmux init\n  $ tunnelmux init --yes\n  $ tunnelmux init --yes --services ssh,db\n  $ tunnelmux init --ssh-config >> ~/.ssh/config',
     )
     .action(
       lazy(
