@@ -1,10 +1,15 @@
 /** The last `size` latency samples, with percentiles over them. */
 export class LatencyWindow {
   private readonly samples: number[] = [];
+  /** Every sample ever added, and their sum: a summary's `_count` and `_sum`. */
+  total = 0;
+  sumMs = 0;
 
   constructor(private readonly size = 100) {}
 
   add(ms: number): void {
+    this.total += 1;
+    this.sumMs += ms;
     this.samples.push(ms);
     if (this.samples.length > this.size) this.samples.shift();
   }

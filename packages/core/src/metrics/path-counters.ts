@@ -72,6 +72,8 @@ export class PathCounters {
       p95: l.percentile(95),
       p99: l.percentile(99),
       samples: l.count,
+      total: l.total,
+      sumMs: l.sumMs,
     };
   }
 }

@@ -75,25 +75,7 @@ export function createPrometheusRegistry(snapshots: () => readonly MetricsSnapsh
     p.primary ? 1 : 0,
   );
   pathGauge('tunnelmux_path_priority', 'The path priority; lower is preferred.', (p) => p.priority);
-  new Gauge({
-    name: 'tunnelmux_path_latency_seconds',
-    help: 'End-to-end probe latency over the recent window.',
-    labelNames: [...labels, 'quantile'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      eachPath((series, path) => {
-        const l = path.latencyMs;
-        for (const [quantile, value] of [
-          ['0.5', l.p50],
-          ['0.95', l.p95],
-          ['0.99', l.p99],
-        ] as const) {
-          if (value !== undefined) this.set({ ...series, quantile }, value / 1000);
-        }
-      });
-    },
-  });
+  latencySummary(registry, eachPath);
   pathGauge('tunnelmux_path_last_latency_seconds', 'The latest end-to-end probe latency.', (p) =>
     p.latencyMs.last === undefined ? undefined : p.latencyMs.last / 1000,
   );
@@ -176,6 +158,41 @@ export function createPrometheusRegistry(snapshots: () => readonly MetricsSnapsh
   );
   sessionMetrics(registry, read, serviceCounter);
   return registry;
+}
+
+/**
+ * Probe latency as a Prometheus summary: quantiles over the recent window, `_sum` and `_count` over every probe
+ * (the way client libraries' summaries work). A gauge may not carry a `quantile` label; promtool says so.
+ */
+function latencySummary(
+  registry: Registry,
+  eachPath: (visit: (series: Record<string, string>, path: PathMetrics) => void) => void,
+): void {
+  const name = 'tunnelmux_path_latency_seconds';
+  class LatencySummary extends Gauge {
+    override async get() {
+      const values: Array<{ value: number; labels: Record<string, string>; metricName?: string }> = [];
+      eachPath((series, path) => {
+        const l = path.latencyMs;
+        for (const [quantile, value] of [
+          ['0.5', l.p50],
+          ['0.95', l.p95],
+          ['0.99', l.p99],
+        ] as const) {
+          if (value !== undefined) values.push({ labels: { ...series, quantile }, value: value / 1000 });
+        }
+        values.push({ metricName: `${name}_sum`, labels: series, value: l.sumMs / 1000 });
+        values.push({ metricName: `${name}_count`, labels: series, value: l.total });
+      });
+      return { ...(await super.get()), type: 'summary' as never, values };
+    }
+  }
+  new LatencySummary({
+    name,
+    help: 'End-to-end probe latency: quantiles over the recent window, sum and count over every probe.',
+    labelNames: ['service', 'path', 'provider', 'quantile'],
+    registers: [registry],
+  });
 }
 
 /** Session figures, registered always but empty unless a snapshot carries sessions (resume configured). */

@@ -6,7 +6,11 @@ export interface LatencyStats {
   p50?: number;
   p95?: number;
   p99?: number;
+  /** Samples in the recent window the percentiles are taken over. */
   samples: number;
+  /** Samples since the path was added, and their sum in ms (a Prometheus summary's `_count` and `_sum`). */
+  total: number;
+  sumMs: number;
 }
 
 /** One path's figures. */
