@@ -129,24 +129,28 @@ export async function doctor(options: { config?: string; json?: boolean }): Prom
     for (const finding of [...preflight(loaded), ...(await resumeFindings(loaded))]) {
       checks.push({ ...finding, ok: false });
     }
-    if (config.listen !== undefined) {
+    // Every front door: the single-service form's `listen`, or each service's.
+    for (const service of config.services) {
+      if (service.listen === undefined) continue;
+      const label = service.field.length > 0 ? `listen (${service.name})` : 'listen';
+      const field = service.field.length > 0 ? `services.${service.name}.listen` : 'listen';
       let at: { host: string; port: number } | undefined;
       try {
-        at = parseAddress(config.listen, 'listen');
+        at = parseAddress(service.listen, field);
       } catch (error) {
-        checks.push({ check: 'listen', ok: false, detail: messageOf(error) });
+        checks.push({ check: label, ok: false, detail: messageOf(error) });
       }
       if (at) {
         const problem = await portFree(at);
         checks.push(
           problem
             ? {
-                check: 'listen',
+                check: label,
                 ok: false,
                 detail: `${at.host}:${at.port} is not free: ${problem}`,
-                fix: `stop what uses it (ss -ltnp 'sport = :${at.port}'), or pick another port in listen: / --listen`,
+                fix: `stop what uses it (ss -ltnp 'sport = :${at.port}'), or pick another port in ${field}:${service.field.length > 0 ? '' : ' / --listen'}`,
               }
-            : { check: 'listen', ok: true, detail: `${at.host}:${at.port} is free` },
+            : { check: label, ok: true, detail: `${at.host}:${at.port} is free` },
         );
       }
     }

@@ -47,30 +47,38 @@ export function preflight(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process
         walk([...fieldPath, Array.isArray(value) ? Number(key) : key], item);
     }
   };
-  if (config.target) placeholder(['target'], config.target.host);
-  config.paths.forEach((path, index) => {
-    const optionsField = loaded.optionsField(index);
-    if (path.target && optionsField[0] === 'paths') placeholder(['paths', index, 'target'], path.target.host);
-    walk(optionsField, path.options);
-    for (const [key, name] of Object.entries(path.options ?? {})) {
-      if (!ENV_OPTION.test(key) || typeof name !== 'string' || name.length === 0) continue;
-      if (env[name]?.trim()) continue;
-      const fieldPath = [...optionsField, key];
-      findings.push({
-        check: 'environment',
-        detail: `${loaded.locate(fieldPath)}: path "${path.id}" reads ${name} (option "${key}"), which is not set in this environment`,
-        fix: `set ${name} where tunnelmux up runs (e.g. export ${name}=…), or point "${key}" at a variable that is set`,
-      });
-    }
-  });
+  // Per service: the single-service form is one service whose fields sit at the top level.
+  for (const service of config.services) {
+    if (service.target) placeholder([...service.field, 'target'], service.target.host);
+    service.paths.forEach((path, index) => {
+      const optionsField = service.optionsFields[index] ?? [];
+      const pathField = service.pathFields[index] ?? [];
+      // An expose path is written as a provider name in `via`; its target is the exposed port.
+      if (path.target && pathField[pathField.length - 2] !== 'via')
+        placeholder([...pathField, 'target'], path.target.host);
+      walk(optionsField, path.options);
+      for (const [key, name] of Object.entries(path.options ?? {})) {
+        if (!ENV_OPTION.test(key) || typeof name !== 'string' || name.length === 0) continue;
+        if (env[name]?.trim()) continue;
+        const fieldPath = [...optionsField, key];
+        findings.push({
+          check: 'environment',
+          detail: `${loaded.locate(fieldPath)}: path "${path.id}" reads ${name} (option "${key}"), which is not set in this environment`,
+          fix: `set ${name} where tunnelmux up runs (e.g. export ${name}=…), or point "${key}" at a variable that is set`,
+        });
+      }
+    });
+  }
   findings.push(...failoverWarnings(loaded));
-  if (config.listen !== undefined) {
-    const at = parseAddress(config.listen, 'listen');
+  for (const service of config.services) {
+    if (service.listen === undefined) continue;
+    const field = [...service.field, 'listen'];
+    const at = parseAddress(service.listen, field.join('.'));
     if (!isLoopback(at.host)) {
       findings.push({
         check: 'listen',
         warning: true,
-        detail: `${loaded.locate(['listen'])}: the front door listens on ${formatAddress(at)}, ${at.host === '0.0.0.0' || at.host === '::' ? 'every interface' : 'an address beyond this machine'}: anyone who reaches it gets through the tunnels`,
+        detail: `${loaded.locate(field)}: the front door ${service.field.length > 0 ? `of service ${service.name} ` : ''}listens on ${formatAddress(at)}, ${at.host === '0.0.0.0' || at.host === '::' ? 'every interface' : 'an address beyond this machine'}: anyone who reaches it gets through the tunnels`,
         fix: 'listen on 127.0.0.1 unless other machines must connect (then firewall the port)',
       });
     }

@@ -69,6 +69,7 @@ describe('reload: apply only what changed, drop no session', () => {
 
   it('carries a long echo stream through service A across three reloads, byte for byte', async () => {
     await start({ a: { paths: ['a1', 'a2'] }, c: { paths: ['c1'] } });
+    const a1 = (await servicesStatus(work!)).services[0]?.paths.find((p) => p.id === 'a1');
     const stream = await startEchoStream(await listenOf('a'));
     const progressed = (bytes: number) =>
       expect.poll(() => stream.gotBytes, { timeout: 20_000 }).toBeGreaterThan(bytes);
@@ -124,6 +125,9 @@ describe('reload: apply only what changed, drop no session', () => {
       ['a', ['a1', 'a3']],
       ['b', ['b1']],
     ]);
+    // The path carrying the stream never changed: the same process, primary throughout.
+    expect(status.services[0]?.paths[0]).toMatchObject({ id: 'a1', pid: a1?.pid, state: 'connected' });
+    expect(status.services[0]?.primary).toBe('a1');
     // The reloads are on the event stream too.
     const events = await cli(['events', '--json', '--type', 'config-reloaded'], {
       cwd: work!.dir,
