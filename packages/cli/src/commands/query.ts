@@ -26,11 +26,18 @@ export async function status(options: ControlOptions): Promise<void> {
 }
 
 export async function list(options: ControlOptions): Promise<void> {
-  const paths = await request<PathStatus[]>(await resolveSocket(options), 'list', undefined, options);
+  const paths = await request<(PathStatus & { service?: string })[]>(
+    await resolveSocket(options),
+    'list',
+    undefined,
+    options,
+  );
   if (options.json) printJson(paths);
   else
     for (const path of paths)
-      process.stdout.write(`${path.id}\t${path.provider}\t${path.state}${path.primary ? '\tprimary' : ''}\n`);
+      process.stdout.write(
+        `${pathName(path, paths)}\t${path.provider}\t${path.state}${path.primary ? '\tprimary' : ''}\n`,
+      );
 }
 
 export async function metrics(options: ControlOptions & { format?: string }): Promise<void> {
@@ -48,7 +55,7 @@ export async function metrics(options: ControlOptions & { format?: string }): Pr
     return;
   }
   const rows = snapshot.paths.map((path) => [
-    path.id,
+    pathName(path, snapshot.paths),
     path.state,
     ms(path.latencyMs.p50),
     ms(path.latencyMs.p95),
@@ -176,6 +183,13 @@ export async function stop(id: string, options: ControlOptions & ServiceOption):
   );
   if (options.json) printJson(result);
   else process.stdout.write(`${result.id} stopped: ${result.state}\n`);
+}
+
+/** `id`, or `service/id` when the paths come from several services (two may share an id). */
+function pathName(path: { id: string }, all: readonly object[]): string {
+  const serviceOf = (p: object) => (p as { service?: string }).service ?? 'default';
+  const services = new Set(all.map(serviceOf));
+  return services.size > 1 ? `${serviceOf(path)}/${path.id}` : path.id;
 }
 
 // Digits only: Number() would also take "1e3", "0x10", " 5" and "" (as 0).

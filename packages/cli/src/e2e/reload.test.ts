@@ -272,6 +272,13 @@ describe('two services at once under faults', () => {
       const metrics = await cli(['metrics', '--format', 'prometheus'], { cwd: work.dir, env: work.env });
       expect(metrics.stdout).toMatch(/tunnelmux_path_up\{service="x",path="x2"/);
       expect(metrics.stdout).toMatch(/tunnelmux_path_up\{service="y",path="y1"/);
+      // Human output names the service of each path.
+      const list = await cli(['list'], { cwd: work.dir, env: work.env });
+      expect(list.stdout).toMatch(/^x\/x2\tlocal\tconnected\tprimary$/m);
+      expect(list.stdout).toMatch(/^y\/y1\tlocal\tconnected\tprimary$/m);
+      const human = await cli(['status'], { cwd: work.dir, env: work.env });
+      expect(human.stdout).toMatch(/^x {2}127\.0\.0\.1:\d+$/m);
+      expect(human.stdout).toMatch(/^y {2}127\.0\.0\.1:\d+$/m);
       // A path command must name the service when there are several.
       const ambiguous = await cli(['restart', 'x2'], { cwd: work.dir, env: work.env });
       expect(ambiguous.exitCode).toBe(2);
