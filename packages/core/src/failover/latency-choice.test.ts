@@ -82,6 +82,19 @@ describe('the latency strategy', () => {
     expect(run(ticks, { current: 'a' }).changes).toEqual([{ now: 20_000, to: 'c', reason: 'latency' }]);
   });
 
+  it('does not stop over at a slower path that dwelt first: when latencies swap, traffic moves once', () => {
+    // c gets slow first (b starts to beat it), a gets fast a little later: b has dwelt before a, but a is faster.
+    const ticks = [
+      { now: 0, candidates: [path('a', 0, 80), path('b', 1, 40), path('c', 2, 80)] },
+      { now: 4000, candidates: [path('a', 0, 5), path('b', 1, 40), path('c', 2, 80)] },
+      ...[8000, 10_000, 12_000, 13_999, 14_000, 16_000, 20_000].map((now) => ({
+        now,
+        candidates: [path('a', 0, 5), path('b', 1, 40), path('c', 2, 80)],
+      })),
+    ];
+    expect(run(ticks, { current: 'c' }).changes).toEqual([{ now: 14_000, to: 'a', reason: 'latency' }]);
+  });
+
   it('never moves while the gain is under either margin', () => {
     // 10 ms faster but only 10 % (percent margin fails); 19 % of a 20 ms path is < 5 ms (ms margin fails).
     const underPercent = [path('a', 0, 100), path('b', 1, 90)];
@@ -148,6 +161,13 @@ describe('latency strategy properties', () => {
               const byId = new Map(h.candidates.map((c) => [c.id, c]));
               expect(beatsByMargin(byId.get(to)!, byId.get(from)!, damping)).toBe(true);
             }
+            // It is the fastest of the paths that beat `from`.
+            const beating = candidates.filter((c) =>
+              beatsByMargin(c, candidates.find((x) => x.id === from)!, damping),
+            );
+            expect(Math.min(...beating.map((c) => c.latencyMs!))).toBe(
+              candidates.find((c) => c.id === to)!.latencyMs,
+            );
             // …and the beating started at least a dwell ago while `from` was primary.
             expect(history.some((h) => h.current === from && h.now <= now - damping.dwellMs)).toBe(true);
           }

@@ -39,8 +39,10 @@ export function beatsByMargin(
 
 /**
  * While the current path is healthy: every other healthy path that beats it by the margin starts (or keeps) its
- * dwell clock; one that stops beating it loses its clock. Traffic moves to the fastest path whose clock has run
- * for the whole dwell. Pure: the clocks go in as `betterSince` and come back out.
+ * dwell clock; one that stops beating it loses its clock. Traffic moves only to the fastest of them, and only
+ * once that one's clock has run for the whole dwell: a slower path that happens to have dwelt first is not an
+ * intermediate stop, so traffic moves once when latencies swap. Pure: the clocks go in as `betterSince` and
+ * come back out.
  */
 export function chooseByLatency(input: {
   current: LatencyCandidate;
@@ -51,19 +53,12 @@ export function chooseByLatency(input: {
 }): { primary: string; moved: boolean; betterSince: Record<string, number> } {
   const { current, damping, now } = input;
   const betterSince: Record<string, number> = {};
-  for (const candidate of input.healthy) {
-    if (beatsByMargin(candidate, current, damping)) {
-      betterSince[candidate.id] = input.betterSince[candidate.id] ?? now;
-    }
+  const beating = input.healthy.filter((candidate) => beatsByMargin(candidate, current, damping));
+  for (const candidate of beating) betterSince[candidate.id] = input.betterSince[candidate.id] ?? now;
+  const fastest = [...beating].sort(byLatency)[0];
+  if (fastest && now - betterSince[fastest.id]! >= damping.dwellMs) {
+    // After a move the clocks restart against the new current path.
+    return { primary: fastest.id, moved: true, betterSince: {} };
   }
-  const dwelt = input.healthy
-    .filter((candidate) => {
-      const since = betterSince[candidate.id];
-      return since !== undefined && now - since >= damping.dwellMs;
-    })
-    .sort(byLatency);
-  const next = dwelt[0];
-  // After a move the clocks restart against the new current path.
-  if (next) return { primary: next.id, moved: true, betterSince: {} };
   return { primary: current.id, moved: false, betterSince };
 }
