@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cli, type Running, startEchoServer, startUp, testdir } from './harness';
 import {
   echoOnce,
+  freePort,
   servicesConfig,
   servicesStatus,
   startEchoStream,
@@ -169,6 +170,50 @@ describe('reload: apply only what changed, drop no session', () => {
     const status = await servicesStatus(work!);
     expect(status.services[0]?.paths.map((p) => p.id)).toEqual(['p2']);
     expect(status.services[0]?.primary).toBe('p2');
+  });
+
+  it('replaces a changed path new-before-old, with no failed connection', async () => {
+    await start({ web: { paths: ['p1', 'p2'] } }, '2s');
+    const listen = await listenOf('web');
+    const old = (await servicesStatus(work!)).services[0]?.paths.find((p) => p.id === 'p1')?.pid;
+    let done = 0;
+    let failed = 0;
+    let reloaded: Promise<Report> | undefined;
+    const worker = async () => {
+      while (done + failed < 60) {
+        if (await echoOnce(listen)) done++;
+        else failed++;
+        if (done + failed === 20 && !reloaded) {
+          write({ web: { paths: ['p1', 'p2'], extra: { p1: 'options: { readyTimeoutMs: 9000 }' } } }, '2s');
+          reloaded = reload();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    expect(await reloaded).toMatchObject({ added: [], removed: [], changed: ['web/p1'], failed: [] });
+    expect(failed).toBe(0);
+    // The new p1 is a new process; the old one is gone once drained.
+    const p1 = (await servicesStatus(work!)).services[0]?.paths.find((p) => p.id === 'p1');
+    expect(p1?.pid).not.toBe(old);
+    await expect.poll(() => (old ? isAlive(old) : true), { timeout: 20_000 }).toBe(false);
+  });
+
+  it('moves a front door: the new address is bound before the old one stops accepting, live streams carry on', async () => {
+    const [first, second] = [await freePort(), await freePort()];
+    await start({ a: { paths: ['a1'], listen: `127.0.0.1:${first}` } }, '20s');
+    const stream = await startEchoStream(`127.0.0.1:${first}`);
+    await expect.poll(() => stream.gotBytes, { timeout: 20_000 }).toBeGreaterThan(16 * 1024);
+    write({ a: { paths: ['a1'], listen: `127.0.0.1:${second}` } }, '20s');
+    expect(await reload()).toMatchObject({ changed: ['a:listen'], failed: [] });
+    expect(await echoOnce(`127.0.0.1:${second}`)).toBe(true);
+    // The old address takes no new client, while the stream opened there carries on.
+    expect(await echoOnce(`127.0.0.1:${first}`, 2000)).toBe(false);
+    const bytes = stream.gotBytes;
+    await expect.poll(() => stream.gotBytes, { timeout: 20_000 }).toBeGreaterThan(bytes + 16 * 1024);
+    const result = await stream.finish();
+    expect(result.error).toBeUndefined();
+    expect(result.got).toBe(result.sent);
+    expect((await servicesStatus(work!)).services[0]?.listen).toBe(`127.0.0.1:${second}`);
   });
 
   it('refuses an invalid reload, naming file, line and field, and changes nothing', async () => {

@@ -10,6 +10,8 @@ export interface TestService {
   listen?: string;
   /** Paths of `paths` to leave out while keeping the others' priorities (so they do not count as changed). */
   without?: string[];
+  /** Extra text inside a path's `{ ... }`, by path id (e.g. `options: { readyTimeoutMs: 9000 }`). */
+  extra?: Record<string, string>;
 }
 
 /** A `services:` config over testkit's local stand-in provider, every service leading to `targetPort`. */
@@ -41,7 +43,9 @@ export function servicesConfig(
     // Explicit priorities: removing one path must not renumber (and so replace) the others.
     service.paths.forEach((id, index) => {
       if (!service.without?.includes(id))
-        lines.push(`      - { id: ${id}, provider: local, priority: ${index + 1} }`);
+        lines.push(
+          `      - { id: ${id}, provider: local, priority: ${index + 1}${service.extra?.[id] ? `, ${service.extra[id]}` : ''} }`,
+        );
     });
   }
   return `${lines.join('\n')}\n`;
@@ -114,6 +118,16 @@ export async function startEchoStream(address: string): Promise<{
       return { sent: sent.digest('hex'), got: got.digest('hex'), sentBytes, gotBytes, error };
     },
   };
+}
+
+/** A loopback port that was free a moment ago (bound to port 0, then released). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Connect, send a line, read it back, close; resolves true when the echo came back whole. */
