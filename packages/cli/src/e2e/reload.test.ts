@@ -216,6 +216,29 @@ describe('reload: apply only what changed, drop no session', () => {
     expect((await servicesStatus(work!)).services[0]?.listen).toBe(`127.0.0.1:${second}`);
   });
 
+  it('keeps what worked when part of a reload fails, and says why (a provider whose tool is not installed)', async () => {
+    await start({ a: { paths: ['a1'] } });
+    // provider-cloudflare loads (named as a plugin), but cloudflared is not installed on this machine.
+    const cloudflare = path.resolve(import.meta.dirname, '../../../provider-cloudflare/dist/index.js');
+    const text = servicesConfig(echo!.port, { a: { paths: ['a1', 'a2'] }, b: { paths: ['b1'] } })
+      .replace('plugins: [', `plugins: [${JSON.stringify(cloudflare)}, `)
+      .replace(
+        '      - { id: a2, provider: local, priority: 2 }',
+        '      - { id: a2, provider: local, priority: 2 }\n      - { id: cf, provider: cloudflare, priority: 3, options: { hostname: ssh.example.com } }',
+      );
+    writeFileSync(path.join(work!.dir, 'tunnelmux.yaml'), text);
+    const result = await cli(['reload', '--json'], { cwd: work!.dir, env: work!.env, timeout: 60_000 });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report).toMatchObject({ added: ['b', 'a/a2', 'a/cf'], removed: [], changed: [] });
+    expect(report.failed).toEqual([{ item: 'a/cf', reason: expect.stringMatching(/cloudflared/) }]);
+    // What worked is running and serving.
+    const status = await servicesStatus(work!);
+    expect(status.services.map((s) => s.name)).toEqual(['a', 'b']);
+    expect(status.services[0]?.paths.find((p) => p.id === 'a2')?.state).toBe('connected');
+    expect(await echoOnce(await listenOf('b'))).toBe(true);
+  });
+
   it('refuses an invalid reload, naming file, line and field, and changes nothing', async () => {
     await start({ a: { paths: ['a1', 'a2'] } });
     const before = await servicesStatus(work!);
