@@ -57,7 +57,11 @@ export class Services {
   // Drains of old front doors and removed services run after reload answers; shutdown cuts them short.
   private readonly retiring = new Set<Promise<void>>();
   private readonly retiredDoors = new Set<FrontDoor>();
-  private queue: Promise<unknown> = Promise.resolve();
+  // Reloads wait for start-up (front doors and first opens) to finish, then run one at a time.
+  private opened!: () => void;
+  private queue: Promise<unknown> = new Promise<void>((resolve) => {
+    this.opened = resolve;
+  });
   private closing?: Promise<void>;
 
   private constructor(
@@ -99,12 +103,16 @@ export class Services {
 
   /** Open every path of every service, services in parallel. */
   async start(): Promise<ServiceStart[]> {
-    return Promise.all(
-      [...this.running.values()].map(async (service) => ({
-        service: service.config.name,
-        results: await service.manager.startMultiple(this.specs(service.config, this.prepared)),
-      })),
-    );
+    try {
+      return await Promise.all(
+        [...this.running.values()].map(async (service) => ({
+          service: service.config.name,
+          results: await service.manager.startMultiple(this.specs(service.config, this.prepared)),
+        })),
+      );
+    } finally {
+      this.opened();
+    }
   }
 
   /** Configured paths that never started (their provider did not load), as `path: why`. */
