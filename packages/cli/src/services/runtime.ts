@@ -306,7 +306,7 @@ export class Services {
     );
     for (const spec of change.changedPaths) {
       try {
-        const replaced = await manager.replace(spec, { drainMs: service.config.drain });
+        const replaced = await manager.replace(spec, { drainMs: change.next.drain });
         this.track(replaced.drained.then(() => undefined));
       } catch (error) {
         failed.push({ item: `${name}/${spec.id}`, reason: messageOf(error) });
@@ -315,7 +315,7 @@ export class Services {
     }
     // Out of rotation at once; live connections finish (bounded by drain), then the path stops and goes.
     for (const id of change.removedPaths)
-      this.track(manager.drain(id, { timeoutMs: service.config.drain }).then(() => undefined));
+      this.track(manager.drain(id, { timeoutMs: change.next.drain }).then(() => undefined));
     if (change.failover) {
       try {
         manager.reconfigure({ failover: change.failover });
