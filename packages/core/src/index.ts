@@ -9,10 +9,9 @@ export { ConfigError, ProviderError, StateError, TunnelmuxError } from './errors
 export type { TunnelmuxEvent } from './events/types';
 export type { FrontDoor, FrontDoorOptions } from './front-door/front-door';
 // Run paths with failover: the manager, its status, and the front door it opens.
+export type { DrainingPath, DrainResult } from './manager/drains';
 export {
   createManager,
-  type DrainingPath,
-  type DrainResult,
   Manager,
   type ManagerConfig,
   type ManagerStatus,

@@ -125,7 +125,8 @@ export async function openFrontDoor(
   let stopped: Promise<void> | undefined;
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    if (closing || stopped) {
+    // A client accepted just before stopAccepting() is still served; only close() turns clients away.
+    if (closing) {
       socket.destroy();
       return;
     }

@@ -1,5 +1,9 @@
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { deferred } from '../async/deferred';
 import type { EventOf, TunnelmuxEvent } from '../events/types';
+import { defineProvider } from '../provider/define-provider';
 import { liveClient } from '../test-utils/live-client';
 import { memoryProvider } from '../test-utils/memory-provider';
 import { relayProvider } from '../test-utils/relay-provider';
@@ -11,13 +15,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(ids = ['a', 'b', 'c']) {
+async function setup(ids = ['a', 'b', 'c'], protocol: 'ssh' | 'tcp' = 'ssh') {
   const target = await startBannerServer();
   cleanups.push(() => target.close());
   const relays = relayProvider();
   const manager = createManager({
     target,
-    protocol: 'ssh',
+    protocol,
     providers: [relays.provider],
     // Probes only at start: later ones would dial the relays too and blur the counts below.
     failover: { interval: 60_000, fastInterval: 50, timeout: 1000, firstByteTimeout: 1000 },
@@ -121,6 +125,104 @@ describe('drain', () => {
     expect(() => manager.drain('a', { timeoutMs: -1 })).toThrow(/timeoutMs.*-1/);
     expect(() => manager.drain('zz')).toThrow(/no path "zz"; known paths: a/);
     expect(manager.getPrimary()).toBe('a');
+  });
+});
+
+describe('drain under load', () => {
+  // tcp: the front door carries a client as soon as its dial connects, so a dial under way must hold the drain.
+  it.each(['ssh', 'tcp'] as const)(
+    'drains the primary while 100 clients keep connecting (%s): none fails, and the path is gone afterwards',
+    async (protocol) => {
+      const { manager, relays, client, banner, of } = await setup(['a', 'b'], protocol);
+      const relayA = relays.relay('a')!;
+      let done = 0;
+      const failures: string[] = [];
+      const one = async (n: number) => {
+        try {
+          const c = await client();
+          const word = `client ${n}`;
+          c.socket.write(word);
+          await c.waitFor(banner + word.length, 10_000);
+          expect(c.received().subarray(banner).toString()).toBe(word);
+          await c.end();
+        } catch (error) {
+          failures.push(`${n}: ${String(error)}`);
+        } finally {
+          done += 1;
+        }
+      };
+      // Ten at a time, a hundred in all; the drain starts once a quarter have finished.
+      let next = 0;
+      const worker = async () => {
+        while (next < 100) await one(next++);
+      };
+      const workers = Promise.all(Array.from({ length: 10 }, worker));
+      await expect.poll(() => done, { timeout: 20_000 }).toBeGreaterThanOrEqual(25);
+      const drained = manager.drain('a', { timeoutMs: 10_000 });
+      await workers;
+      await drained;
+      expect(failures).toEqual([]);
+      expect(done).toBe(100);
+      expect(of('path-drained')).toEqual([expect.objectContaining({ pathId: 'a', closedConnections: 0 })]);
+      expect(manager.list().map((p) => p.id)).toEqual(['b']);
+      expect(manager.status('b').totalConnections).toBeGreaterThan(0);
+      // The drained path's tunnel is closed: nothing listens on its endpoint any more.
+      await expect(relayA.dial()).rejects.toThrow(/ECONNREFUSED/);
+    },
+  );
+});
+
+describe('a dial under way when the drain starts', () => {
+  it('holds the drain until the connection it becomes is carried and ends', async () => {
+    // A path whose dials wait for the test to open a gate: the client's dial is in flight when the drain begins.
+    let gate: ReturnType<typeof deferred<void>> | undefined;
+    const gated = defineProvider({
+      apiVersion: 1,
+      name: 'gated',
+      summary: 'dials wait for a gate',
+      access: {
+        options: z.object({}).strict(),
+        async open() {
+          const end = deferred<{ reason: string }>();
+          return {
+            endpoint: 'gated',
+            dial: async () => {
+              await gate?.promise;
+              return new PassThrough();
+            },
+            done: end.promise,
+            close: async () => end.resolve({ reason: 'closed' }),
+          };
+        },
+      },
+    });
+    const manager = createManager({
+      protocol: 'tcp',
+      target: '127.0.0.1:9',
+      providers: [gated],
+      metricsInterval: 0,
+    });
+    cleanups.push(() => manager.shutdown());
+    await manager.start({ id: 'g', provider: 'gated' });
+    const door = await manager.listen({ port: 0 });
+    gate = deferred();
+    const live = await liveClient(door.address.port);
+    cleanups.push(async () => live.socket.destroy());
+    await expect.poll(() => door.connections()[0]?.attempts, { timeout: 5000 }).toBe(1);
+
+    let drainedAt: number | undefined;
+    const drained = manager.drain('g', { timeoutMs: 60_000 }).then((result) => {
+      drainedAt = Date.now();
+      return result;
+    });
+    gate.resolve();
+    // The dial lands after the drain began: the connection is carried by g, and the drain waits for it.
+    await expect.poll(() => door.connections()[0]?.pathId, { timeout: 5000 }).toBe('g');
+    live.socket.write('echo');
+    await live.waitFor(4);
+    expect(drainedAt).toBeUndefined();
+    await live.end();
+    await expect(drained).resolves.toMatchObject({ closedConnections: 0 });
   });
 });
 

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { abortable } from '../async/abortable';
-import { deadline } from '../async/deadline';
 import { configErrorFrom } from '../config/format-issues';
 import {
   type FailoverInput,
@@ -30,6 +28,7 @@ import { createHelpers } from '../provider/helpers';
 import { Redactor } from '../provider/redactor';
 import type { Provider, Target } from '../provider/types';
 import type { ClientSessionEvent } from '../session/client';
+import { type DrainingPath, type DrainResult, Drains } from './drains';
 import { PathRunner } from './path-runner';
 import { metricsOf, type PathStatus } from './path-status';
 import { managerRoutes } from './route-source';
@@ -103,25 +102,6 @@ export interface ManagerStatus {
   draining?: DrainingPath[];
 }
 
-/** A path out of the rotation, waiting for its live connections to end. */
-export interface DrainingPath {
-  id: string;
-  provider: string;
-  activeConnections: number;
-  /** Epoch ms the drain began. */
-  since: number;
-  /** Epoch ms at which what is still open will be cut. */
-  until: number;
-}
-
-/** How `drain` ended. */
-export interface DrainResult {
-  id: string;
-  /** Connections still open at the timeout, which were cut. */
-  closedConnections: number;
-  waitedMs: number;
-}
-
 /** What `replace` did: the new path is in the rotation; the old one drains in the background. */
 export interface ReplaceResult {
   status: PathStatus;
@@ -158,9 +138,7 @@ export class Manager implements AsyncDisposable {
   private readonly registry;
   private failover: FailoverSettings;
   private betterSince: Record<string, number> = {};
-  private readonly draining = new Map<PathRunner, DrainingPath>();
-  private readonly drains = new Set<Promise<unknown>>();
-  private readonly closed = new AbortController();
+  private readonly drains = new Drains((event) => this.emit(event));
   private primaryId?: string;
   private pinnedId?: string;
   private autoFailover = true;
@@ -305,7 +283,7 @@ export class Manager implements AsyncDisposable {
       if (!parsed.success) throw configErrorFrom(parsed.error, changes.failover, 'failover ');
       if (parsed.data.strategy !== this.failover.strategy) this.betterSince = {};
       this.failover = parsed.data;
-      for (const runner of [...this.paths.values(), ...this.draining.keys()]) runner.reconfigured();
+      for (const runner of [...this.paths.values(), ...this.drains.runners()]) runner.reconfigured();
       this.reselect();
     }
     return this.failoverSettings;
@@ -359,7 +337,7 @@ export class Manager implements AsyncDisposable {
 
   /** Stop every path (and any still draining). */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.paths.values(), ...this.draining.keys()].map((runner) => runner.stop()));
+    await Promise.all([...this.paths.values(), ...this.drains.runners()].map((runner) => runner.stop()));
   }
 
   /** Remove a stopped or failed path entirely. */
@@ -381,14 +359,7 @@ export class Manager implements AsyncDisposable {
       degraded: this.noHealthySince !== undefined,
       paths: this.list(),
       ...(this.resume ? { sessions: this.resume.sessions() } : {}),
-      ...(this.draining.size > 0
-        ? {
-            draining: [...this.draining].map(([runner, info]) => ({
-              ...info,
-              activeConnections: runner.counters.activeConnections,
-            })),
-          }
-        : {}),
+      ...(this.drains.runners().length > 0 ? { draining: this.drains.list() } : {}),
     };
   }
 
@@ -485,7 +456,7 @@ export class Manager implements AsyncDisposable {
     this.assertOpen();
     const routes = managerRoutes({
       runners: () => this.sortedRunners(),
-      draining: () => [...this.draining.keys()],
+      draining: () => this.drains.runners(),
       primary: () => this.primaryId,
       refused: (reason, client) => {
         this.refused += 1;
@@ -522,9 +493,7 @@ export class Manager implements AsyncDisposable {
           door.close(drainMs === undefined ? undefined : { drainTimeout: drainMs }),
         ),
       );
-      this.closed.abort();
-      await this.stopAll();
-      await Promise.allSettled([...this.drains]);
+      await Promise.all([this.drains.end(), this.stopAll()]);
       this.bus.close();
     })();
     return this.closing;
@@ -555,48 +524,11 @@ export class Manager implements AsyncDisposable {
     this.bus.emit(this.redactor.value(event));
   }
 
-  /** Out of the rotation now; live connections finish (or are cut at the timeout); then stopped and gone. */
+  /** Out of the rotation now (a primary is replaced at once); then drained and stopped (drains.ts). */
   private drainRunner(runner: PathRunner, timeoutMs: number): Promise<DrainResult> {
-    const since = Date.now();
-    this.draining.set(runner, {
-      id: runner.id,
-      provider: runner.provider.name,
-      activeConnections: runner.counters.activeConnections,
-      since,
-      until: since + timeoutMs,
-    });
-    this.emit({
-      type: 'path-draining',
-      pathId: runner.id,
-      provider: runner.provider.name,
-      activeConnections: runner.counters.activeConnections,
-      timeoutMs,
-    });
+    const drained = this.drains.start(runner, timeoutMs);
     this.reselect(runner.id === this.primaryId && !this.paths.has(runner.id) ? 'drained' : undefined);
-    const done = (async (): Promise<DrainResult> => {
-      try {
-        const limit = deadline(timeoutMs, this.closed.signal);
-        // Ends at idle, at the timeout, or at shutdown; whichever comes first.
-        await abortable(runner.counters.whenIdle(), limit.signal).catch(() => undefined);
-        limit.done();
-        const closedConnections = runner.counters.cutAll();
-        await runner.stop('drained');
-        const waitedMs = Date.now() - since;
-        this.emit({
-          type: 'path-drained',
-          pathId: runner.id,
-          provider: runner.provider.name,
-          closedConnections,
-          waitedMs,
-        });
-        return { id: runner.id, closedConnections, waitedMs };
-      } finally {
-        this.draining.delete(runner);
-      }
-    })();
-    this.drains.add(done);
-    void done.finally(() => this.drains.delete(done)).catch(() => undefined);
-    return done;
+    return drained;
   }
 
   private async prepare(

@@ -135,4 +135,11 @@ describe("a manager's service name", () => {
   it('must be a short name', () => {
     expect(() => createManager({ service: 'no spaces' })).toThrow(/service.*"no spaces"/s);
   });
+
+  it('cannot smuggle series into the Prometheus exposition or lines into the event log', () => {
+    // A name ends up in label values and log lines: quotes, braces and newlines are refused outright.
+    for (const bad of ['x"} 1\nfake_metric 1', 'a\nb', 'a{b}', '', '-lead', 'x'.repeat(64)]) {
+      expect(() => createManager({ service: bad }), JSON.stringify(bad)).toThrow(/service/);
+    }
+  });
 });

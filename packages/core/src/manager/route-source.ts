@@ -51,7 +51,14 @@ function routeOf(runner: PathRunner): Route {
       // The tunnel of the moment: the path may have been reopened since the routes were read.
       const tunnel = runner.tunnel;
       if (!tunnel) return Promise.reject(new TunnelmuxError(`path "${runner.id}" has no open tunnel`));
-      return tunnel.dial(signal);
+      // Held until the front door has had its turn to count the connection (it does so without waiting).
+      const release = runner.counters.dialStarted();
+      const dialled = tunnel.dial(signal);
+      dialled.then(
+        () => setImmediate(release),
+        () => release(),
+      );
+      return dialled;
     },
     carry: (cut) => runner.counters.carry(cut),
   };

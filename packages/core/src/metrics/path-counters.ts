@@ -20,6 +20,7 @@ export class PathCounters {
   lastActive?: number;
   readonly latency = new LatencyWindow(100);
   private readonly live = new Set<{ cut: () => void }>();
+  private dialing = 0;
   private readonly idleWaiters: Array<() => void> = [];
 
   /**
@@ -46,15 +47,35 @@ export class PathCounters {
         this.activeConnections -= 1;
         this.lastActive = Date.now();
         this.live.delete(entry);
-        if (this.activeConnections === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        this.wakeIfIdle();
       },
     };
   }
 
-  /** Resolves once no connection is carried (at once if none is). */
+  /**
+   * A dial through the path began: until the returned release is called it counts as live for `whenIdle`, so a
+   * drain does not stop the tunnel under a connection that is about to be carried.
+   */
+  dialStarted(): () => void {
+    this.dialing += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.dialing -= 1;
+      this.wakeIfIdle();
+    };
+  }
+
+  /** Resolves once no connection is carried or being dialled (at once if none is). */
   whenIdle(): Promise<void> {
-    if (this.activeConnections === 0) return Promise.resolve();
+    if (this.activeConnections === 0 && this.dialing === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIfIdle(): void {
+    if (this.activeConnections === 0 && this.dialing === 0)
+      for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /** Cut every carried connection; returns how many were cut. */
