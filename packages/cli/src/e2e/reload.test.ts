@@ -239,6 +239,30 @@ describe('reload: apply only what changed, drop no session', () => {
     expect(await echoOnce(await listenOf('b'))).toBe(true);
   });
 
+  it('moves from the single-service form to services: keeping the front door address', async () => {
+    const port = await freePort();
+    echo = await startEchoServer();
+    const single = servicesConfig(echo.port, { a: { paths: ['a1'] } })
+      .replace(/services:\n {2}a:\n/, '')
+      .replace(/^ {4}/gm, '')
+      .replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`);
+    work = testdir({ 'tunnelmux.yaml': single });
+    up = await startUp(work.dir, work.env);
+    expect(up.ready.listen).toBe(`127.0.0.1:${port}`);
+    write({ ssh: { paths: ['a1'], listen: `127.0.0.1:${port}` }, db: { paths: ['d1'] } });
+    expect(await reload()).toMatchObject({
+      added: ['ssh', 'db'],
+      removed: ['default'],
+      changed: [],
+      failed: [],
+    });
+    expect(await echoOnce(`127.0.0.1:${port}`)).toBe(true);
+    expect((await servicesStatus(work)).services.map((s) => [s.name, s.listen])).toEqual([
+      ['ssh', `127.0.0.1:${port}`],
+      ['db', expect.stringMatching(/^127\.0\.0\.1:\d+$/)],
+    ]);
+  });
+
   it('refuses an invalid reload, naming file, line and field, and changes nothing', async () => {
     await start({ a: { paths: ['a1', 'a2'] } });
     const before = await servicesStatus(work!);

@@ -248,7 +248,10 @@ export class Services {
   }
 
   private async apply(diff: ConfigDiff, next: Prepared, failed: ReloadReport['failed']): Promise<void> {
-    // Added services first: their clients are served as soon as the reload answers.
+    // Removed services stop accepting first, so an added service may take over their address (a move from the
+    // single-service form to services: keeps its port); their live connections drain below.
+    for (const config of diff.removedServices) await this.running.get(config.name)?.door?.stopAccepting();
+    // Added services next: their clients are served as soon as the reload answers.
     for (const config of diff.addedServices) {
       let service: RunningService | undefined;
       try {
