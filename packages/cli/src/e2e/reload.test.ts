@@ -249,6 +249,18 @@ describe('reload: apply only what changed, drop no session', () => {
     work = testdir({ 'tunnelmux.yaml': single });
     up = await startUp(work.dir, work.env);
     expect(up.ready.listen).toBe(`127.0.0.1:${port}`);
+    // The single-service form: today's top-level fields for scripts, and the same service in `services`.
+    await expect.poll(async () => (await servicesStatus(work!)).primary, { timeout: 20_000 }).toBe('a1');
+    const before = await servicesStatus(work);
+    expect(before.paths?.map((p) => p.id)).toEqual(['a1']);
+    expect(before.services).toEqual([
+      expect.objectContaining({
+        name: 'default',
+        listen: `127.0.0.1:${port}`,
+        primary: 'a1',
+        paths: before.paths,
+      }),
+    ]);
     write({ ssh: { paths: ['a1'], listen: `127.0.0.1:${port}` }, db: { paths: ['d1'] } });
     expect(await reload()).toMatchObject({
       added: ['ssh', 'db'],
