@@ -141,3 +141,30 @@ describe('strategy:', () => {
     ]);
   });
 });
+
+describe('strategy: reaches the engine', () => {
+  it("is core's failover strategy, with the service's latency margins", async () => {
+    const { createManager } = await import('@tunnelmux/core');
+    const { failoverOf } = await import('./diff');
+    const { config } = load(
+      TWO.replace(
+        '    strategy: latency',
+        '    strategy: latency\n    failover: { latencyMargin: 7ms, latencyDwell: 2s }',
+      ),
+    );
+    const db = config.services[1]!;
+    const manager = createManager({ service: db.name, failover: failoverOf(db) });
+    try {
+      expect(manager.failoverSettings).toMatchObject({
+        strategy: 'latency',
+        latencyMargin: 7,
+        latencyDwell: 2000,
+        // From the top-level defaults.
+        interval: 1000,
+        fall: 4,
+      });
+    } finally {
+      await manager.shutdown();
+    }
+  });
+});
