@@ -5,6 +5,8 @@ import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
 import { formatFailure } from '../discovery/load';
 import { createEngine, type ExposeRequest, type Prepared, pathSpecs, prepare } from '../engine';
+import { attachHooks, withEvents } from '../hooks/attach';
+import { EventSink } from '../hooks/event-sink';
 import { formatEvent } from '../render/events';
 import { LiveView } from '../render/live-view';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
@@ -75,9 +77,12 @@ export async function up(options: UpOptions): Promise<void> {
   const name = options.name ?? config.name ?? (options.expose ? 'expose' : 'default');
   const socket = options.socket ? path.resolve(options.socket) : socketPath(name);
   const manager = await createEngine(prepared);
+  // One stream for everything shown and served: the manager's events and the CLI's own (hook-failed).
+  const sink = new EventSink().forward(manager.events);
+  const hooks = attachHooks(config.on, sink, { cwd: prepared.loaded.dir, instance: name });
 
   const recent: TunnelmuxEvent[] = [];
-  manager.events.on((event) => {
+  sink.on((event) => {
     recent.push(event);
     if (recent.length > RECENT) recent.shift();
   });
@@ -85,7 +90,7 @@ export async function up(options: UpOptions): Promise<void> {
   let door: FrontDoor | undefined;
   let metricsServer: http.Server | undefined;
   const control = new ControlServer(socket, {
-    instance: manager,
+    instance: withEvents(manager, sink),
     paths: manager,
     recent: () => recent,
     info: () => ({
@@ -106,6 +111,7 @@ export async function up(options: UpOptions): Promise<void> {
       // The front door first, so no new client lands on a path that is closing.
       await Promise.allSettled([door?.close(), closeServer(metricsServer)]);
       await manager.shutdown();
+      await hooks?.close();
       await relay?.close();
       await control.close().catch(() => undefined);
       if (json) printLine({ type: 'stopped', time: Date.now(), code });
@@ -123,6 +129,7 @@ export async function up(options: UpOptions): Promise<void> {
     await control.start();
   } catch (error) {
     await manager.shutdown();
+    await hooks?.close(0);
     await relay?.close();
     throw error;
   }
@@ -157,12 +164,12 @@ export async function up(options: UpOptions): Promise<void> {
   }
 
   if (json) {
-    manager.events.on((event) => printLine(event));
+    sink.on((event) => printLine(event));
   } else if (tty) {
-    view = new LiveView(manager, { socket, name });
+    view = new LiveView(withEvents(manager, sink), { socket, name });
     view.start();
   } else {
-    manager.events.on((event) => {
+    sink.on((event) => {
       if (
         !QUIET.has(event.type) ||
         (event.type === 'log' && (event.level === 'warn' || event.level === 'error'))

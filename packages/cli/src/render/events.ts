@@ -39,6 +39,8 @@ export function describeEvent(event: TunnelmuxEvent): string {
       return `${colors.yellow('refused')} a client${event.client ? ` ${t(event.client)}` : ''}: ${t(event.reason)}`;
     case 'warning':
       return `${colors.yellow('warning')}: ${t(event.message)}`;
+    case 'hook-failed':
+      return `${colors.yellow('hook failed')} ${t(event.hook)} (on ${t(event.on)}${event.pathId ? ` ${t(event.pathId)}` : ''}): ${t(event.reason)}`;
     case 'session-resumed':
       return `${colors.green('session resumed')} ${t(event.session)}: ${t(event.from ?? 'a lost path')} → ${colors.bold(t(event.to ?? 'another path'))} after ${ms(event.stallMs)}, ${event.replayedBytes} bytes replayed`;
     case 'session-lost':

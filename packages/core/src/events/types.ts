@@ -48,6 +48,18 @@ export type TunnelmuxEvent =
   | (Base & { type: 'connection-refused'; reason: string; client?: string })
   | (Base & { type: 'warning'; message: string })
   | (Base & {
+      type: 'hook-failed';
+      /** The hook, secrets redacted: `command notify.sh` or `webhook https://hooks.example/***`. */
+      hook: string;
+      /** The event type that ran it, and the path it was about. */
+      on: string;
+      pathId?: string;
+      /** Why, secrets redacted. Sent once per burst of failures (until the hook succeeds again). */
+      reason: string;
+      /** How many events the failed call carried (more than one when coalesced). */
+      count: number;
+    })
+  | (Base & {
       type: 'session-resumed';
       /** The first 8 hex digits of the session id. */
       session: string;
@@ -98,6 +110,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'healthy-path-restored',
   'connection-refused',
   'warning',
+  'hook-failed',
   'session-resumed',
   'session-lost',
   'metrics',
