@@ -371,6 +371,70 @@ Examples:
       ),
     );
 
+  const service = program
+    .command('service')
+    .description('run tunnelmux as a service: a systemd unit (Linux) or a launchd job (macOS)');
+  const serviceOptions = (command: Command, user: string) =>
+    command
+      .option('--user', user)
+      .option('-c, --config <file>', 'the config the service runs (default: tunnelmux.yaml/.yml/.json here)')
+      .option('--name <name>', 'instance name (default: the config\'s name, else "default")')
+      .option('--json', 'print JSON')
+      .addOption(new Option('--platform <platform>').choices(['linux', 'darwin']).hideHelp());
+  serviceOptions(
+    service
+      .command('install')
+      .description(
+        'write a service that runs `tunnelmux up --config <absolute path>` and restarts it on failure; prints how to enable it',
+      ),
+    'a service of your own (systemd --user, a LaunchAgent) instead of a system one (which needs root)',
+  )
+    .option('--dry-run', 'say what would be written, write nothing')
+    .option('--print', 'print the unit or plist, write nothing')
+    .option('--force', 'replace an existing, different file')
+    .addHelpText(
+      'after',
+      `
+Linux: ~/.config/systemd/user/tunnelmux[-<name>].service (--user) or /etc/systemd/system/; a system unit is
+sandboxed (ProtectSystem=strict, ProtectHome=read-only, PrivateTmp, state in /var/lib/tunnelmux, control socket
+in /run/tunnelmux). macOS: ~/Library/LaunchAgents (--user) or /Library/LaunchDaemons/dev.tunnelmux.<name>.plist.
+Nothing is started: the systemctl or launchctl commands to run are printed.
+
+Examples:
+  $ tunnelmux service install --user --config ~/tunnels/devbox.yaml
+  $ tunnelmux service install --user --print
+  $ sudo tunnelmux service install --config /etc/tunnelmux/tunnelmux.yaml`,
+    )
+    .action(
+      lazy(
+        () => import('./commands/service'),
+        (m) => m.install,
+      ),
+    );
+  serviceOptions(
+    service.command('uninstall').description('remove the file `service install` wrote'),
+    'the service of your own, not the system one',
+  )
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .option('--force', 'remove the file even if tunnelmux did not write it')
+    .action(
+      lazy(
+        () => import('./commands/service'),
+        (m) => m.uninstall,
+      ),
+    );
+  serviceOptions(
+    service
+      .command('status')
+      .description('whether the service is installed and, when systemctl answers, whether it is active'),
+    'the service of your own, not the system one',
+  ).action(
+    lazy(
+      () => import('./commands/service'),
+      (m) => m.status,
+    ),
+  );
+
   program
     .command('demo')
     .description(
@@ -384,7 +448,8 @@ Examples:
       ),
     );
 
-  for (const command of [program, ...program.commands, ...plugins.commands]) command.exitOverride();
+  for (const command of [program, ...program.commands, ...plugins.commands, ...service.commands])
+    command.exitOverride();
   return program;
 }
 
