@@ -69,7 +69,7 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
     p.primary ? 1 : 0,
   );
   pathGauge('tunnelmux_path_priority', 'The path priority; lower is preferred.', (p) => p.priority);
-  new Gauge({
+  const latency = new Gauge({
     name: 'tunnelmux_path_latency_seconds',
     help: 'End-to-end probe latency over the recent window.',
     labelNames: [...labels, 'quantile'],
@@ -89,6 +89,10 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
       }
     },
   });
+  // Quantiles over a window are a summary to Prometheus: `quantile` is reserved for summaries, and promtool
+  // refuses it on a gauge. prom-client's Summary computes its own quantiles, so this gauge is typed as one.
+  const readLatency = latency.get.bind(latency);
+  latency.get = async () => ({ ...(await readLatency()), type: 'summary' as never });
   pathGauge('tunnelmux_path_last_latency_seconds', 'The latest end-to-end probe latency.', (p) =>
     p.latencyMs.last === undefined ? undefined : p.latencyMs.last / 1000,
   );
