@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { quoteWord, type ServiceSpec, serviceName, systemdUnit, unitPath } from './systemd';
+import { quoteWord, type ServiceSpec, serviceName, systemctlHints, systemdUnit, unitPath } from './systemd';
 
 const spec: ServiceSpec = {
   name: 'devbox',
@@ -79,6 +79,11 @@ describe('systemd units', () => {
     expect(unit).toContain('\nWantedBy=default.target\n');
     const result = await verify(unit, true);
     expect({ code: result.exitCode, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it("tells how to reach a system unit's control socket, which is not where a login shell looks", () => {
+    expect(systemctlHints(spec)).toContain('sudo tunnelmux status --socket /run/tunnelmux/devbox.sock');
+    expect(systemdUnit(spec)).toContain('\nEnvironment=XDG_STATE_HOME=%S XDG_RUNTIME_DIR=%t\n');
   });
 
   it('is caught by systemd-analyze when a directive is wrong (the check can fail)', async () => {

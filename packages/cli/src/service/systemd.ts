@@ -111,6 +111,8 @@ export function systemctlHints(spec: Pick<ServiceSpec, 'name' | 'user'>): string
     `${ctl} daemon-reload`,
     `${ctl} enable --now ${unit}`,
     `${spec.user ? 'journalctl --user' : 'sudo journalctl'} -u ${unit} -f`,
-    ...(spec.user ? ['loginctl enable-linger $USER   # keep it running while you are logged out'] : []),
+    spec.user
+      ? 'loginctl enable-linger $USER   # keep it running while you are logged out'
+      : `sudo tunnelmux status --socket /run/tunnelmux/${spec.name}.sock`,
   ];
 }
