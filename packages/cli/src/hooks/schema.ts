@@ -45,7 +45,13 @@ export const webhookHook = z
         description: 'Where to POST the event; userinfo and query values are redacted wherever shown.',
       }),
     headers: z
-      .record(headerName, z.string().max(8192))
+      .record(
+        headerName,
+        z
+          .string()
+          .max(8192)
+          .regex(/^[^\r\n\0]*$/, 'must be one line (no CR, LF or NUL)'),
+      )
       .optional()
       .meta({ description: 'Extra request headers, e.g. Authorization; their values are never shown.' }),
     retries: z
