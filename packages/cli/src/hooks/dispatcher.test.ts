@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -92,6 +92,18 @@ describe('command hooks', () => {
     const out = path.join(dir, 'out.ndjson');
     await expect.poll(() => recorded(out).length, { timeout: 15_000 }).toBe(1);
     expect(recorded(out)[0]?.env).toMatchObject({ TUNNELMUX_SERVICE: 'default', TUNNELMUX_PATH: '' });
+  });
+
+  it('never runs a shell: metacharacters in argv stay plain arguments', async () => {
+    writeFileSync(path.join(dir, 'record.mjs'), RECORDER);
+    const hooks = dispatcher({
+      '*': [{ command: [process.execPath, 'record.mjs', 'out.ndjson', '$(touch pwned)', '; touch pwned2'] }],
+    });
+    hooks.handle(pathEvent('disconnected'));
+    await expect.poll(() => hooks.calls, { timeout: 15_000 }).toBe(1);
+    expect(failures).toEqual([]);
+    expect(existsSync(path.join(dir, 'pwned'))).toBe(false);
+    expect(existsSync(path.join(dir, 'pwned2'))).toBe(false);
   });
 
   it('kills a hanging hook and its children at the timeout, and reports it once', async () => {
@@ -202,6 +214,33 @@ describe('webhook hooks', () => {
       expect(failures).toEqual([]);
     } finally {
       await server.close();
+    }
+  });
+
+  it('refuses to follow a redirect, so the event and its headers never reach another host', async () => {
+    const elsewhere = await webhookServer([200]);
+    const http = await import('node:http');
+    const redirecting = http.createServer((_, response) => {
+      response.writeHead(307, { location: `http://127.0.0.1:${elsewhere.port}/stolen` });
+      response.end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    const { port } = redirecting.address() as import('node:net').AddressInfo;
+    try {
+      const hooks = dispatcher({
+        '*': [
+          { webhook: `http://127.0.0.1:${port}/`, headers: { Authorization: 'Bearer r3d1rect' }, retries: 1 },
+        ],
+      });
+      hooks.handle(pathEvent('disconnected'));
+      await expect.poll(() => failures.length, { timeout: 15_000 }).toBe(1);
+      expect(elsewhere.requests).toEqual([]);
+      expect(failures[0]?.reason).toMatch(/answered with a redirect, which is refused .*\(1 attempt\)/);
+      expect(JSON.stringify(failures)).not.toContain('r3d1rect');
+    } finally {
+      redirecting.closeAllConnections();
+      await new Promise<void>((resolve) => redirecting.close(() => resolve()));
+      await elsewhere.close();
     }
   });
 

@@ -27,8 +27,10 @@ export async function postWebhook(post: WebhookPost): Promise<string | undefined
   const random = post.random ?? Math.random;
   let reason = 'not attempted';
   const attempts = post.retries + 1;
+  let made = 0;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     if (post.signal.aborted) return scrub(`${reason}; gave up: tunnelmux is stopping`, post.secrets);
+    made = attempt;
     const outcome = await attemptOnce(post);
     if (outcome.ok) return undefined;
     reason = outcome.reason;
@@ -39,7 +41,7 @@ export async function postWebhook(post: WebhookPost): Promise<string | undefined
       await sleep(wait, post.signal);
     }
   }
-  return scrub(`${reason} (${attempts} attempt${attempts === 1 ? '' : 's'})`, post.secrets);
+  return scrub(`${reason} (${made} attempt${made === 1 ? '' : 's'})`, post.secrets);
 }
 
 /** fetch refuses a URL with user:password@, so the userinfo becomes Basic auth (unless headers set their own). */
@@ -83,7 +85,11 @@ async function attemptOnce(
   } catch (error) {
     if (timeout.aborted) return { ok: false, retry: true, reason: `no answer within ${post.timeoutMs}ms` };
     if (post.signal.aborted) return { ok: false, retry: false, reason: 'aborted: tunnelmux is stopping' };
-    return { ok: false, retry: true, reason: `could not be reached: ${describeFetchError(error)}` };
+    const why = describeFetchError(error);
+    // A redirect answers the same way every time: asking again cannot help.
+    if (/redirect/i.test(why))
+      return { ok: false, retry: false, reason: `answered with a redirect, which is refused (${why})` };
+    return { ok: false, retry: true, reason: `could not be reached: ${why}` };
   }
 }
 
@@ -95,5 +101,6 @@ function hasHeader(headers: Record<string, string> | undefined, name: string): b
 function describeFetchError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  if (cause?.message) return cause.message;
   return error instanceof Error ? error.message : String(error);
 }
