@@ -145,21 +145,35 @@ describe('command hooks', () => {
     writeFileSync(path.join(dir, 'record.mjs'), RECORDER);
     const hooks = dispatcher({
       disconnected: [{ command: [process.execPath, 'record.mjs', 'out.ndjson'], rateLimit: 1000 }],
-      connected: [{ command: [process.execPath, 'record.mjs', 'other.ndjson'], rateLimit: 1000 }],
     });
-    const flaps = Array.from({ length: 10 }, (_, i) => pathEvent(i % 2 === 0 ? 'disconnected' : 'connected'));
-    for (const event of flaps) hooks.handle(event);
     const out = path.join(dir, 'out.ndjson');
+    const first = pathEvent('disconnected');
+    hooks.handle(first);
+    await expect.poll(() => recorded(out).length, { timeout: 15_000 }).toBe(1);
+    // Then the path flaps within the rate limit: four downs (and ups, which this hook does not take).
+    const flaps = Array.from({ length: 8 }, (_, i) => pathEvent(i % 2 === 0 ? 'disconnected' : 'connected'));
+    for (const event of flaps) hooks.handle(event);
+    expect(hooks.waiting).toBe(4);
     await expect.poll(() => recorded(out).length, { timeout: 15_000 }).toBe(2);
-    await expect.poll(() => hooks.calls, { timeout: 15_000 }).toBe(4);
-    await hooks.close(0);
+    await expect.poll(() => hooks.calls, { timeout: 15_000 }).toBe(2);
+    expect(hooks.waiting).toBe(0);
     const calls = recorded(out).map((call) => JSON.parse(call.input));
     const downs = flaps.filter((e) => e.type === 'disconnected');
-    // The first down at once; the other four within the rate limit as one call.
-    expect(calls[0]).toMatchObject({ seq: downs[0]?.seq, count: 1 });
-    expect(calls[1]).toMatchObject({ seq: downs[4]?.seq, count: 4, firstTime: downs[1]?.time });
+    expect(calls[0]).toMatchObject({ seq: first.seq, count: 1 });
+    expect(calls[1]).toMatchObject({ seq: downs[3]?.seq, count: 4, firstTime: downs[0]?.time });
     expect(recorded(out)[1]?.env.TUNNELMUX_COUNT).toBe('4');
-    expect(recorded(path.join(dir, 'other.ndjson'))).toHaveLength(2);
+  });
+
+  it('gathers events of one turn of the event loop into the first call', async () => {
+    writeFileSync(path.join(dir, 'record.mjs'), RECORDER);
+    const hooks = dispatcher({ '*': [{ command: [process.execPath, 'record.mjs', 'out.ndjson'] }] });
+    const burst = Array.from({ length: 5 }, () => pathEvent('disconnected'));
+    for (const event of burst) hooks.handle(event);
+    // handle only records: nothing started within the emit that brought the events.
+    expect(hooks.calls).toBe(0);
+    await expect.poll(() => hooks.calls, { timeout: 15_000 }).toBe(1);
+    const calls = recorded(path.join(dir, 'out.ndjson')).map((call) => JSON.parse(call.input));
+    expect(calls).toEqual([expect.objectContaining({ seq: burst[4]?.seq, count: 5 })]);
   });
 });
 

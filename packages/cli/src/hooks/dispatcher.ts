@@ -87,6 +87,11 @@ export class HookDispatcher {
     return this.runners.reduce((sum, { runner }) => sum + runner.completed, 0);
   }
 
+  /** Events recorded and waiting for their hook's next call (rate limit, or a call still running). */
+  get waiting(): number {
+    return this.runners.reduce((sum, { runner }) => sum + runner.waiting, 0);
+  }
+
   /** How many hooks are configured. */
   get size(): number {
     return this.runners.length;
@@ -158,23 +163,31 @@ class HookRunner {
     this.schedule();
   }
 
+  /** Events recorded and not yet in a call. */
+  get waiting(): number {
+    return this.pending?.count ?? 0;
+  }
+
   idle(): Promise<void> {
     return this.running ?? Promise.resolve();
   }
 
   private schedule(): void {
     if (this.running || this.timer || !this.pending || this.signal.aborted) return;
-    const wait = this.lastStart + this.rateLimitMs - this.now();
-    if (wait > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.schedule();
-      }, wait);
-      // A hook waiting for its turn never keeps a stopping process alive.
-      this.timer.unref();
-      return;
-    }
+    // Never start a call inside the emit that brought the event: spawning or connecting waits for the next turn
+    // of the event loop (and events of the same turn join the batch), or for the rate limit.
+    const wait = Math.max(0, this.lastStart + this.rateLimitMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.start();
+    }, wait);
+    // A hook waiting for its turn never keeps a stopping process alive.
+    this.timer.unref();
+  }
+
+  private start(): void {
     const batch = this.pending;
+    if (this.running || !batch || this.signal.aborted) return;
     this.pending = undefined;
     this.lastStart = this.now();
     this.running = this.call(batch)
