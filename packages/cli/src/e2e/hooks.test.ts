@@ -68,11 +68,13 @@ describe('on: hooks in a running up', () => {
     };
     await expect.poll(() => calls().length, { timeout: 20_000 }).toBeGreaterThan(0);
     const [first] = calls();
-    expect(first.input).toMatchObject({ type: 'primary-change', to: 'a', reason: 'initial', count: 1 });
+    // Both paths open at once: whichever connects first becomes the initial primary.
+    expect(first.input).toMatchObject({ type: 'primary-change', reason: 'initial', count: 1 });
+    expect(['a', 'b']).toContain(first.input.to);
     expect(first.env).toMatchObject({
       TUNNELMUX_EVENT: 'primary-change',
       TUNNELMUX_SERVICE: 'default',
-      TUNNELMUX_PATH: 'a',
+      TUNNELMUX_PATH: first.input.to,
       TUNNELMUX_INSTANCE: 't',
     });
   });
@@ -115,5 +117,49 @@ describe('on: hooks in a running up', () => {
     }
     const everything = JSON.stringify(up.lines) + followed;
     for (const secret of ['pw-s3cret', 'tok-s3cret', 'hdr-s3cret']) expect(everything).not.toContain(secret);
+  });
+});
+
+describe('a hook still running when tunnelmux is SIGKILLed', () => {
+  it("is ended with its whole process group by core's reaper", async () => {
+    const target = await startBannerServer('SSH-2.0-hooks-kill\r\n');
+    const script = 'echo $$ > leader.pid; sleep 300 & echo $! > child.pid; wait';
+    const on = [
+      'on:',
+      '  primary-change:',
+      `    - { command: [sh, -c, ${JSON.stringify(script)}], timeout: 5m }`,
+    ].join('\n');
+    const work = testdir({ 'tunnelmux.yaml': localConfig(target, ['a'], on) });
+    const pids: number[] = [];
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      const up = await startUp(work.dir, work.env);
+      const read = (name: string) => {
+        try {
+          return Number(readFileSync(path.join(work.dir, name), 'utf8')) || 0;
+        } catch {
+          return 0;
+        }
+      };
+      await expect
+        .poll(() => read('child.pid') > 0 && read('leader.pid') > 0, { timeout: 20_000 })
+        .toBe(true);
+      pids.push(read('leader.pid'), read('child.pid'));
+      expect(pids.every(alive)).toBe(true);
+      up.process.kill('SIGKILL');
+      await up.process;
+      await expect.poll(() => pids.some(alive), { timeout: 15_000 }).toBe(false);
+    } finally {
+      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await target.close();
+      work.cleanup();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { childEnv } from '@tunnelmux/core/provider';
+import { childEnv, guardPid } from '@tunnelmux/core/provider';
 import { execa } from 'execa';
 
 /** What a command hook gets besides its argv. */
@@ -47,6 +47,8 @@ export async function runCommand(run: CommandRun): Promise<string | undefined> {
   subprocess.stdin?.on('error', () => undefined);
 
   const pid = subprocess.pid;
+  // Should tunnelmux die (even by SIGKILL) while the hook runs, core's reaper ends the hook's whole group.
+  const unguard = pid === undefined ? () => undefined : guardPid(-pid);
   let killedFor: string | undefined;
   const killGroup = (why: string) => {
     killedFor ??= why;
@@ -74,6 +76,7 @@ export async function runCommand(run: CommandRun): Promise<string | undefined> {
     run.signal.removeEventListener('abort', onAbort);
     // Whatever the hook left running in its group (a `&` in a script) goes with it.
     signalGroup(pid, 'SIGKILL');
+    unguard();
   }
 }
 
