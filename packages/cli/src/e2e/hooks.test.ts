@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../hooks/test-support';
 import { BIN, cli, localConfig, type Running, startUp, testdir } from './harness';
 
 // Appends what it got (stdin and the TUNNELMUX_* variables) to out.ndjson in the config folder.
@@ -131,14 +132,6 @@ describe('a hook still running when tunnelmux is SIGKILLed', () => {
     ].join('\n');
     const work = testdir({ 'tunnelmux.yaml': localConfig(target, ['a'], on) });
     const pids: number[] = [];
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     try {
       const up = await startUp(work.dir, work.env);
       const read = (name: string) => {

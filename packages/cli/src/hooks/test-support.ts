@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { TunnelmuxEvent } from '@tunnelmux/core';
@@ -53,12 +54,18 @@ export function pathEvent(
   ) as TunnelmuxEvent;
 }
 
-/** True while a process with this pid exists. */
+/** True while a process with this pid runs; a zombie (dead, not yet reaped by init) does not count. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // Linux: the state follows the command name in parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
