@@ -3,7 +3,14 @@ import path from 'node:path';
 import { findConfig, findConfigQuietly } from '../config/find';
 import { loadConfig } from '../config/load';
 import { launchctlHints, launchdLabel, launchdPlist, plistPath } from '../service/launchd';
-import { type ServiceSpec, serviceName, systemctlHints, systemdUnit, unitPath } from '../service/systemd';
+import {
+  ephemeralBin,
+  type ServiceSpec,
+  serviceName,
+  systemctlHints,
+  systemdUnit,
+  unitPath,
+} from '../service/systemd';
 import { CliError, messageOf, usageError } from '../util/errors';
 import { colors, printJson } from '../util/output';
 
@@ -69,6 +76,10 @@ export async function install(options: ServiceOptions): Promise<void> {
     user,
   };
   const file = fileOf(kind, spec);
+  const ephemeral = ephemeralBin(spec.bin);
+  const warning = ephemeral
+    ? `[tunnelmux] the service would run ${spec.bin}, but ${ephemeral}; install the CLI for good (npm install -g @tunnelmux/cli) and run service install from there`
+    : undefined;
   const content = kind === 'systemd' ? systemdUnit(spec) : withMarker(launchdPlist(spec));
   const commands = hintsOf(kind, spec, file);
   const dryRun = Boolean(options.dryRun || options.print);
@@ -108,7 +119,9 @@ export async function install(options: ServiceOptions): Promise<void> {
     command: [spec.node, spec.bin, 'up', '--config', spec.config],
     commands,
     ...(dryRun ? { content } : {}),
+    ...(warning ? { warning } : {}),
   };
+  if (warning && !options.json) process.stderr.write(`${colors.yellow(warning)}\n`);
   if (options.json) return printJson(result);
   if (options.print) {
     process.stdout.write(content);

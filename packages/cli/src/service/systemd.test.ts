@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { quoteWord, type ServiceSpec, serviceName, systemctlHints, systemdUnit, unitPath } from './systemd';
+import {
+  ephemeralBin,
+  quoteWord,
+  type ServiceSpec,
+  serviceName,
+  systemctlHints,
+  systemdUnit,
+  unitPath,
+} from './systemd';
 
 const spec: ServiceSpec = {
   name: 'devbox',
@@ -84,6 +92,12 @@ describe('systemd units', () => {
   it("tells how to reach a system unit's control socket, which is not where a login shell looks", () => {
     expect(systemctlHints(spec)).toContain('sudo tunnelmux status --socket /run/tunnelmux/devbox.sock');
     expect(systemdUnit(spec)).toContain('\nEnvironment=XDG_STATE_HOME=%S XDG_RUNTIME_DIR=%t\n');
+  });
+
+  it('warns about a tunnelmux that npx or pnpm dlx will delete', () => {
+    expect(ephemeralBin('/root/.npm/_npx/1a2b/node_modules/@tunnelmux/cli/dist/bin.js')).toMatch(/npx/);
+    expect(ephemeralBin('/tmp/dlx-1234/node_modules/.bin/tunnelmux')).toMatch(/pnpm dlx/);
+    expect(ephemeralBin('/usr/lib/node_modules/@tunnelmux/cli/dist/bin.js')).toBeUndefined();
   });
 
   it('is caught by systemd-analyze when a directive is wrong (the check can fail)', async () => {

@@ -30,6 +30,14 @@ export function unitPath(
   return path.join(config ?? path.join(env.HOME ?? os.homedir(), '.config'), 'systemd', 'user', file);
 }
 
+/** Why `bin` is a poor thing for a service to run (a copy npx or pnpm dlx may delete), or undefined. */
+export function ephemeralBin(bin: string): string | undefined {
+  const parts = bin.split(/[\\/]/);
+  if (parts.includes('_npx')) return 'it is a temporary copy from npx, which npm may delete from its cache';
+  if (parts.some((part) => part.startsWith('dlx-'))) return 'it is a temporary copy from pnpm dlx';
+  return undefined;
+}
+
 /** The command line the service runs. */
 export function serviceArgs(spec: ServiceSpec): string[] {
   return [
