@@ -64,7 +64,10 @@ export function controlHandlers(context: ControlContext): ControlHandlers {
     status: () => instance.status(),
     list: (service) => paths('list', service).list(),
     metrics: () => instance.getMetrics(),
-    prometheus: async () => ({ contentType: instance.prometheusContentType, text: await instance.prometheus() }),
+    prometheus: async () => ({
+      contentType: instance.prometheusContentType,
+      text: await instance.prometheus(),
+    }),
     primary: (params, service) => {
       const control = paths('primary', service);
       control.setPrimary(params.id ?? undefined);
@@ -127,7 +130,11 @@ function events(context: ControlContext, params: ControlParams<'events'>, signal
     types
       ? types.includes(event.type)
       : Boolean(params.all) ||
-        !(event.type === 'probe' || event.type === 'metrics' || (event.type === 'log' && event.level === 'debug'));
+        !(
+          event.type === 'probe' ||
+          event.type === 'metrics' ||
+          (event.type === 'log' && event.level === 'debug')
+        );
   const recent = context.recent().filter(matches);
   const limit = params.limit ?? 50;
   const replay = limit === 0 ? [] : recent.slice(-limit);
