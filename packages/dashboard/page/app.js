@@ -383,13 +383,24 @@ function drawChart(canvas, series) {
   ctx.scale(ratio, ratio);
   const css = getComputedStyle(document.documentElement);
   const now = Date.now();
-  const x = (t) => ((t - (now - CHART_WINDOW_MS)) / CHART_WINDOW_MS) * width;
-  const values = series.filter((s) => s.v !== undefined).map((s) => s.v);
-  const max = Math.max(1, ...values) * 1.15;
-  const y = (v) => height - 4 - (v / max) * (height - 14);
   ctx.font = '10px system-ui, sans-serif';
   ctx.fillStyle = css.getPropertyValue('--muted');
-  ctx.fillText(`${ms(max / 1.15)} max · 5 min`, 4, 10);
+  if (series.length === 0) {
+    ctx.fillText('no probe yet', 4, 12);
+    return;
+  }
+  // The window grows with the data up to 5 minutes, so a fresh page already draws a full-width line.
+  const start = Math.max(now - CHART_WINDOW_MS, Math.min(series[0].t, now - 30_000));
+  const x = (t) => ((t - start) / (now - start)) * width;
+  const values = series.filter((s) => s.v !== undefined).map((s) => s.v);
+  const max = Math.max(1, ...values) * 1.15;
+  const y = (v) => height - 4 - (v / max) * (height - 16);
+  const span = Math.round((now - start) / 1000);
+  ctx.fillText(
+    `latency · last ${span < 120 ? `${span}s` : `${Math.round(span / 60)} min`} · max ${ms(max / 1.15)}`,
+    4,
+    12,
+  );
   // Failed probes: a red tick at the bottom.
   ctx.fillStyle = css.getPropertyValue('--bad');
   for (const s of series) if (s.v === undefined) ctx.fillRect(x(s.t) - 1, height - 8, 2, 8);

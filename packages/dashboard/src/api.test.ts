@@ -1,8 +1,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
-import Ajv2020 from 'ajv/dist/2020.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Dashboard, startDashboard } from './server';
 import { fakeInstance } from './test/fake-instance';
+import { openApiChecker } from './test/openapi';
 
 let instance: ReturnType<typeof fakeInstance>;
 let dashboard: Dashboard;
@@ -128,27 +128,9 @@ describe('the OpenAPI document', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
 
-    const ajv = new Ajv2020({ strict: false, allErrors: true });
-    ajv.addSchema({ ...document, $id: 'openapi.json' });
-    const check = (path: string, method: string, status: number, body: unknown) => {
-      const pointer = [
-        'paths',
-        path,
-        method,
-        'responses',
-        String(status),
-        'content',
-        'application/json',
-        'schema',
-      ]
-        .map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1'))
-        .join('/');
-      const validate = ajv.getSchema(`openapi.json#/${pointer}`);
-      if (!validate) throw new Error(`the document has no schema for ${method} ${path} ${status}`);
-      const valid = validate(body);
-      expect(validate.errors ?? [], `${method} ${path} ${status}`).toEqual([]);
-      expect(valid).toBe(true);
-    };
+    const checker = openApiChecker(document);
+    const check = (path: string, method: string, status: number, body: unknown) =>
+      expect(checker.errors(path, method, status, body), `${method} ${path} ${status}`).toEqual([]);
     check('/api/v1/status', 'get', 200, await json(get('/api/v1/status')));
     check('/api/v1/services/{service}/paths', 'get', 200, await json(get('/api/v1/services/default/paths')));
     check('/api/v1/services/{service}/paths', 'get', 404, await json(get('/api/v1/services/nope/paths')));
@@ -180,7 +162,8 @@ describe('the OpenAPI document', () => {
     check('/api/v1/status', 'get', 401, await json(get('/api/v1/status', {})));
 
     // A schema that accepted anything would prove nothing: a broken answer must fail.
-    const validate = ajv.getSchema('openapi.json#/components/schemas/Status');
-    expect(validate?.({ services: [{ name: 'default', paths: [{ id: 'a' }] }] })).toBe(false);
+    expect(
+      checker.component('Status', { services: [{ name: 'default', paths: [{ id: 'a' }] }] }),
+    ).not.toEqual([]);
   });
 });

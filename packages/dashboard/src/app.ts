@@ -110,7 +110,10 @@ const routes = {
     path: '/api/v1/services/{service}/primary',
     summary: 'Pin a connected path as primary (`tunnelmux primary <id>`), or clear the pin with null',
     security,
-    request: { params: ServiceParam, body: { content: { 'application/json': { schema: PrimaryBody } } } },
+    request: {
+      params: ServiceParam,
+      body: { content: { 'application/json': { schema: PrimaryBody } }, required: true },
+    },
     responses: {
       200: json(Status, 'The status after the change.'),
       ...errors,
@@ -123,7 +126,10 @@ const routes = {
     summary:
       'Fail over now to the next connected path by priority; or with `enabled`, turn automatic failover on or off',
     security,
-    request: { params: ServiceParam, body: { content: { 'application/json': { schema: FailoverBody } } } },
+    request: {
+      params: ServiceParam,
+      body: { content: { 'application/json': { schema: FailoverBody } }, required: true },
+    },
     responses: {
       200: json(Status, 'The status after the change.'),
       ...errors,

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** An error the API answers with: a `[tunnelmux]` message and a code, as the control socket words it. */
@@ -32,6 +33,14 @@ const STATUS: Record<string, ContentfulStatusCode> = {
 
 /** The one JSON error shape: `{ error: { message, code } }`. */
 export function errorResponse(c: Context, error: unknown): Response {
+  // Hono's own refusals (a body that is not JSON) keep their status, in our words.
+  if (error instanceof HTTPException && error.status < 500) {
+    const message =
+      error.status === 415
+        ? `[tunnelmux] bad request: send the body as JSON (Content-Type: application/json), got ${JSON.stringify(c.req.header('content-type') ?? 'none')}`
+        : `[tunnelmux] bad request: ${error.message}`;
+    return c.json({ error: { message, code: 'ERR_BAD_REQUEST' } }, error.status as ContentfulStatusCode);
+  }
   const code = codeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   const status = STATUS[code] ?? 500;

@@ -138,6 +138,28 @@ describe('Host and Origin', () => {
   });
 });
 
+describe('bodies', () => {
+  it('takes a state change only as JSON (a form or text/plain POST is refused)', async () => {
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const response = await raw(dashboard.url, {
+        method: 'POST',
+        path: '/api/v1/services/default/primary',
+        headers: { ...bearer(), 'content-type': type },
+        body: JSON.stringify({ id: 'b' }),
+      });
+      expect(response.status, type).toBe(415);
+      expect(JSON.parse(response.body).error).toMatchObject({
+        code: 'ERR_BAD_REQUEST',
+        message: expect.stringContaining('send the body as JSON'),
+      });
+    }
+  });
+});
+
 describe('bounds', () => {
   it('refuses a large body and a large header', async () => {
     const big = await raw(dashboard.url, {
