@@ -29,6 +29,7 @@ export async function attachDashboard(
   request: DashboardRequest,
   handlers: ControlHandlers,
   socket: string,
+  load: () => Promise<DashboardModule> = () => import('@tunnelmux/dashboard'),
 ): Promise<AttachedDashboard | undefined> {
   const { flag, config } = request;
   if (!flag && !config) return undefined;
@@ -42,7 +43,7 @@ export async function attachDashboard(
         '(or dashboard.allowAllInterfaces: true) to serve the dashboard beyond this machine',
     );
   }
-  const module = await loadDashboard();
+  const module = await loadDashboard(load);
   let dashboard: Dashboard;
   try {
     dashboard = await module.startDashboard({
@@ -60,9 +61,11 @@ export async function attachDashboard(
   return { address: { url: dashboard.url, open: dashboard.open }, close: () => dashboard.close() };
 }
 
-async function loadDashboard(): Promise<typeof import('@tunnelmux/dashboard')> {
+type DashboardModule = typeof import('@tunnelmux/dashboard');
+
+async function loadDashboard(load: () => Promise<DashboardModule>): Promise<DashboardModule> {
   try {
-    return await import('@tunnelmux/dashboard');
+    return await load();
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && messageOf(error).includes(DASHBOARD_PACKAGE)) {
