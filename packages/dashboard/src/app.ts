@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { EVENT_TYPES } from '@tunnelmux/core/events';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { DashboardError, errorResponse } from './errors';
@@ -303,6 +304,14 @@ export function createApp(options: AppOptions, streams: Streams): OpenAPIHono<Ap
     const header = c.req.valid('header')['last-event-id'];
     const resumeFrom = header !== undefined && /^\d+$/.test(header) ? Number(header) : query.lastEventId;
     const types = query.types ? new Set(query.types.split(',').filter(Boolean)) : undefined;
+    const unknown = [...(types ?? [])].filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+    if (unknown.length > 0) {
+      throw new DashboardError(
+        `[tunnelmux] bad request: unknown event type ${unknown.map((t) => JSON.stringify(t.slice(0, 40))).join(', ')}; ` +
+          `expected ${EVENT_TYPES.join(', ')}`,
+        'ERR_BAD_REQUEST',
+      );
+    }
     if (streams.open.size >= limits.maxStreams) {
       throw new DashboardError(
         `[tunnelmux] ${streams.open.size} event streams are open, the most this dashboard serves at once; ` +

@@ -64,5 +64,12 @@ describe('GET /api/v1/events', () => {
     const events = stream.messages.filter((m) => m.id).map((m) => JSON.parse(m.data));
     expect(events).toEqual([expect.objectContaining({ type: 'failover', from: 'a', to: 'b' })]);
     stream.close();
+    const typo = await fetch(new URL('/api/v1/events?types=failover,falover', dashboard.url), {
+      headers: { authorization: `Bearer ${dashboard.token}` },
+    });
+    expect(typo.status).toBe(400);
+    expect(((await typo.json()) as { error: { message: string } }).error.message).toMatch(
+      /^\[tunnelmux\] bad request: unknown event type "falover"; expected state-change, /,
+    );
   });
 });

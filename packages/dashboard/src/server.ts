@@ -122,6 +122,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const closeStreams = () => {
     for (const end of [...streams.open]) end();
   };
+  // The instance stopped: its streams end with it.
+  void ring.done.then(closeStreams);
   return {
     url,
     open: `${url}?token=${token}`,

@@ -93,6 +93,55 @@ describe('the page, live', () => {
   });
 });
 
+describe('the page, with resume and history', () => {
+  it('lists live sessions and their resumes, and availability per day', async () => {
+    const sessions = [
+      {
+        session: '3f2a9c1b',
+        client: '127.0.0.1:51234',
+        path: 'b',
+        attached: true,
+        openedAt: Date.now() - 90_000,
+        resumes: 2,
+        bytesIn: 4096,
+        bytesOut: 1024,
+      },
+    ];
+    const withBoth = await startDashboard({
+      handlers: fakeInstance(['a', 'b'], { sessions }).handlers,
+      history: {
+        history: () => ({ events: [] }),
+        report: () => ({
+          days: [
+            { day: '2026-11-29', path: 'a', availability: 0.9991 },
+            { day: '2026-11-29', path: 'b', availability: 1 },
+          ],
+        }),
+      },
+    });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(withBoth.open);
+      const row = await page.waitForSelector('section[data-service="default"] table tbody tr');
+      expect(await row.textContent()).toMatch(/3f2a9c1b.*127\.0\.0\.1:51234.*b.*attached.*2/);
+      await page.waitForSelector('#availability:not([hidden])');
+      expect(await page.textContent('#availability-table tbody')).toContain('99.91%');
+      expect(await page.textContent('#availability-table tbody')).toContain('100.00%');
+      // Without history (the dashboard of the outer tests) the section stays hidden.
+      const plain = await context.newPage();
+      const report = plain.waitForResponse((r) => r.url().endsWith('/api/v1/report'));
+      await plain.goto(dashboard.open);
+      expect((await report).status()).toBe(501);
+      await plain.waitForSelector('[data-path="a"]');
+      expect(await plain.isHidden('#availability')).toBe(true);
+    } finally {
+      await context.close();
+      await withBoth.close();
+    }
+  });
+});
+
 describe('the page, for everyone', () => {
   it('fits a phone, follows dark mode, and works from the keyboard with labelled buttons', async () => {
     const context = await browser.newContext({

@@ -8,7 +8,10 @@ type EventInput = { type: string; [key: string]: unknown };
  * An instance that answers like the CLI's handlers (same shapes, same refusals) over paths held in memory, and
  * lets a test publish events; for the API and page tests that need no real paths.
  */
-export function fakeInstance(ids: string[] = ['a', 'b']) {
+export function fakeInstance(
+  ids: string[] = ['a', 'b'],
+  options: { sessions?: Record<string, unknown>[] } = {},
+) {
   const bus = new EventEmitter();
   bus.setMaxListeners(100);
   const recent: TunnelmuxEvent[] = [];
@@ -50,6 +53,7 @@ export function fakeInstance(ids: string[] = ['a', 'b']) {
     autoFailover,
     degraded: !paths.some((p) => p.state === 'connected'),
     paths: list(),
+    ...(options.sessions ? { sessions: options.sessions } : {}),
   });
   const emit = (input: EventInput): TunnelmuxEvent => {
     const event = { time: Date.now(), seq: ++seq, ...input } as unknown as TunnelmuxEvent;
