@@ -3,11 +3,12 @@ import type { ControlHandlers } from '../control/handlers';
 import { attachDashboard } from './attach';
 
 const handlers = {} as ControlHandlers;
+const socket = '/run/x/t.sock';
 
 describe('attachDashboard', () => {
   it('does nothing unless asked, and imports nothing then', async () => {
     const never = () => Promise.reject(new Error('imported'));
-    expect(await attachDashboard({}, handlers, '/run/x/t.sock', never)).toBeUndefined();
+    expect(await attachDashboard({}, { handlers, socket, load: never })).toBeUndefined();
   });
 
   it('says how to install @tunnelmux/dashboard when it is missing', async () => {
@@ -21,7 +22,7 @@ describe('attachDashboard', () => {
           { code: 'ERR_MODULE_NOT_FOUND' },
         ),
       );
-    await expect(attachDashboard({ flag: true }, handlers, '/run/x/t.sock', missing)).rejects.toMatchObject({
+    await expect(attachDashboard({ flag: true }, { handlers, socket, load: missing })).rejects.toMatchObject({
       exitCode: 1,
       message: expect.stringMatching(
         /needs the @tunnelmux\/dashboard package, which is not installed; install it .*npm install -g @tunnelmux\/dashboard/,
@@ -32,7 +33,7 @@ describe('attachDashboard', () => {
   it('refuses a non-loopback address without the opt-in, before importing anything', async () => {
     const never = () => Promise.reject(new Error('imported'));
     await expect(
-      attachDashboard({ flag: '0.0.0.0:8080' }, handlers, '/run/x/t.sock', never),
+      attachDashboard({ flag: '0.0.0.0:8080' }, { handlers, socket, load: never }),
     ).rejects.toMatchObject({
       exitCode: 2,
       message: expect.stringContaining(
@@ -40,7 +41,7 @@ describe('attachDashboard', () => {
       ),
     });
     await expect(
-      attachDashboard({ config: { listen: '10.0.0.1:80' } }, handlers, '/run/x/t.sock', never),
+      attachDashboard({ config: { listen: '10.0.0.1:80' } }, { handlers, socket, load: never }),
     ).rejects.toMatchObject({
       exitCode: 2,
       message: expect.stringContaining('dashboard.listen 10.0.0.1:80'),

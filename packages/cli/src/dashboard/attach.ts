@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Dashboard } from '@tunnelmux/dashboard';
+import type { Dashboard, HistoryProvider } from '@tunnelmux/dashboard';
 import type { ControlHandlers, DashboardAddress } from '../control/handlers';
 import { isLoopback, parseAddress } from '../util/address';
 import { CliError, messageOf, usageError } from '../util/errors';
@@ -27,10 +27,18 @@ export interface AttachedDashboard {
  */
 export async function attachDashboard(
   request: DashboardRequest,
-  handlers: ControlHandlers,
-  socket: string,
-  load: () => Promise<DashboardModule> = () => import('@tunnelmux/dashboard'),
+  instance: {
+    /** The control socket's handlers (`ControlServer.handlers`). */
+    handlers: ControlHandlers;
+    /** The control socket's file: the token goes beside it. */
+    socket: string;
+    /** Persistent history, where the instance keeps one: `GET history` / `GET report` answer 501 without. */
+    history?: HistoryProvider;
+    /** How to import the package (tests stand in a missing one). */
+    load?: () => Promise<DashboardModule>;
+  },
 ): Promise<AttachedDashboard | undefined> {
+  const { handlers, socket, history, load = () => import('@tunnelmux/dashboard') } = instance;
   const { flag, config } = request;
   if (!flag && !config) return undefined;
   const listen = typeof flag === 'string' ? flag : (config?.listen ?? '127.0.0.1:0');
@@ -48,6 +56,7 @@ export async function attachDashboard(
   try {
     dashboard = await module.startDashboard({
       handlers,
+      history,
       listen: at,
       allowAllInterfaces: allowAll,
       allowedHosts: config?.allowedHosts,
