@@ -93,6 +93,32 @@ describe('the page, live', () => {
   });
 });
 
+describe('the page, acting', () => {
+  it('fails over on "Fail over" once confirmed, and not when cancelled', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST') posts.push(new URL(request.url()).pathname);
+    });
+    await page.goto(dashboard.open);
+    await page.waitForSelector('[data-path="a"][data-primary="true"]');
+    const failOver = 'button[aria-label="Fail over service default to the next connected path"]';
+    await page.click(failOver);
+    await page.waitForSelector('#confirm[open]');
+    await page.click('#confirm-cancel');
+    await page.waitForSelector('#confirm:not([open])', { state: 'attached' });
+    expect((instance.handlers.status() as { primary?: string }).primary).toBe('a');
+    await page.click(failOver);
+    await page.click('#confirm-ok');
+    await page.waitForSelector('[data-path="b"][data-primary="true"]');
+    expect(instance.handlers.status()).toMatchObject({ primary: 'b', pinned: 'b' });
+    // One POST: the cancelled confirmation sent none.
+    expect(posts).toEqual(['/api/v1/services/default/failover']);
+    await context.close();
+  });
+});
+
 describe('the page, with resume and history', () => {
   it('lists live sessions and their resumes, and availability per day', async () => {
     const sessions = [

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
@@ -238,7 +238,9 @@ describe('the dashboard of a real `tunnelmux up`, in chromium', () => {
     );
     await page.waitForSelector('[data-path="b"][data-primary="true"]', { timeout: 2000 });
     await page.waitForSelector('#timeline li[data-type="failover"]', { timeout: 2000 });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const png = await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    if (!process.env.TUNNELMUX_SCREENSHOT) rmSync(SCREENSHOT, { force: true });
   });
 });
 
