@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { type BannerServer, startBannerServer } from '@tunnelmux/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cli, localConfig, type Running, startUp, testdir } from './harness';
@@ -31,6 +33,13 @@ describe('tunnelmux up --dashboard and tunnelmux dashboard', () => {
     expect(page.status).toBe(200);
     const refused = await fetch(new URL('/api/v1/status', String(open)));
     expect(refused.status).toBe(401);
+    // The token, for scripts: beside the control socket, readable by this user only, gone once `up` stops.
+    const file = path.join(String(work.env.XDG_RUNTIME_DIR), 'tunnelmux', 't.dashboard-token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toBe(new URL(String(open)).searchParams.get('token'));
+    up.process.kill('SIGTERM');
+    await up.process;
+    expect(existsSync(file)).toBe(false);
   });
 
   it('says how to start one when the instance serves none', async () => {
