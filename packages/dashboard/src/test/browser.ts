@@ -14,8 +14,14 @@ export async function launchBrowser(): Promise<Browser> {
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    // CI runs as root, where chromium's sandbox cannot start; a container's small /dev/shm must not crash it.
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--host-resolver-rules=MAP evil.test 127.0.0.1'],
+    // CI runs as root, where chromium's sandbox cannot start; a container's small /dev/shm must not crash it;
+    // every page is on this machine, so a proxy from the environment must not see evil.test.
+    args: [
+      '--no-sandbox',
+      '--disable-dev-shm-usage',
+      '--no-proxy-server',
+      '--host-resolver-rules=MAP evil.test 127.0.0.1',
+    ],
     timeout: 30_000,
   });
 }
