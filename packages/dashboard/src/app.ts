@@ -319,8 +319,17 @@ export function createApp(options: AppOptions, streams: Streams): OpenAPIHono<Ap
         'ERR_BUSY',
       );
     }
+    // The slot is taken now, before the stream starts, so concurrent requests cannot all slip under the cap.
+    const slot: Slot = { ended: false };
+    const end = () => {
+      slot.ended = true;
+      slot.wake?.();
+    };
+    streams.open.add(end);
     return streamSSE(c, (stream) =>
-      serveEvents(stream, { ring, types, resumeFrom, recent: query.recent ?? 0, limits, streams }),
+      serveEvents(stream, slot, { ring, types, resumeFrom, recent: query.recent ?? 0, limits }).finally(() =>
+        streams.open.delete(end),
+      ),
     ) as never;
   });
 
@@ -397,7 +406,12 @@ interface StreamContext {
   resumeFrom?: number;
   recent: number;
   limits: DashboardLimits;
-  streams: Streams;
+}
+
+/** One open stream's state: ended by the client, the server (closeStreams) or a full backlog. */
+interface Slot {
+  ended: boolean;
+  wake?: () => void;
 }
 
 // Per-client backlog; a client this far behind is cut off and resumes from the ring (or learns of a gap).
@@ -405,28 +419,40 @@ const BACKLOG = 4096;
 
 async function serveEvents(
   stream: Parameters<Parameters<typeof streamSSE>[1]>[0],
-  { ring, types, resumeFrom, recent, limits, streams }: StreamContext,
+  slot: Slot,
+  { ring, types, resumeFrom, recent, limits }: StreamContext,
 ): Promise<void> {
   const queue: Numbered[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
   const end = () => {
-    ended = true;
-    wake?.();
+    slot.ended = true;
+    slot.wake?.();
   };
-  streams.open.add(end);
   stream.onAbort(end);
+  if (stream.aborted) end();
   // Listen before reading the ring, so nothing falls between the two; ids already sent are skipped.
   const off = ring.listen((item) => {
     if (queue.length >= BACKLOG) end();
     else queue.push(item);
-    wake?.();
+    slot.wake?.();
   });
-  let sent = resumeFrom ?? Math.max(0, ring.last - recent);
+  // An id from the future was issued by another instance (this one restarted): everything kept is news.
+  const foreign = resumeFrom !== undefined && resumeFrom > ring.last;
+  let sent = foreign ? 0 : (resumeFrom ?? Math.max(0, ring.last - recent));
   try {
     await stream.writeSSE({ event: 'hello', data: JSON.stringify({ last: ring.last }), retry: 1000 });
     const { missed, gap } = ring.since(sent);
-    if (gap) {
+    if (foreign) {
+      await stream.writeSSE({
+        event: 'gap',
+        data: JSON.stringify({
+          after: resumeFrom,
+          oldest: missed[0]?.id ?? ring.last + 1,
+          message:
+            `[tunnelmux] event ${resumeFrom} is not one of this instance's (it numbers up to ${ring.last}; ` +
+            'it restarted?); this stream starts again from the oldest event kept: reload the status to be current',
+        }),
+      });
+    } else if (gap) {
       await stream.writeSSE({
         event: 'gap',
         data: JSON.stringify({
@@ -439,26 +465,25 @@ async function serveEvents(
       });
     }
     queue.unshift(...missed);
-    while (!ended) {
-      for (let item = queue.shift(); item && !ended; item = queue.shift()) {
+    while (!slot.ended) {
+      for (let item = queue.shift(); item && !slot.ended; item = queue.shift()) {
         if (item.id <= sent) continue;
         sent = item.id;
         if (types && !types.has(item.event.type)) continue;
         await stream.writeSSE({ id: String(item.id), data: JSON.stringify(item.event) });
       }
-      if (ended) break;
+      if (slot.ended) break;
       const idle = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(true), limits.heartbeatMs);
-        wake = () => {
+        slot.wake = () => {
           clearTimeout(timer);
           resolve(false);
         };
       });
-      wake = undefined;
-      if (idle && !ended) await stream.write(': ping\n\n');
+      slot.wake = undefined;
+      if (idle && !slot.ended) await stream.write(': ping\n\n');
     }
   } finally {
     off();
-    streams.open.delete(end);
   }
 }

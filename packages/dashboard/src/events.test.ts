@@ -54,6 +54,18 @@ describe('GET /api/v1/events', () => {
     stream.close();
   });
 
+  it('starts over, saying so, when the asked id is not one this instance issued (it restarted)', async () => {
+    const instance = fakeInstance();
+    dashboard = await startDashboard({ handlers: instance.handlers });
+    for (let i = 1; i <= 3; i++) instance.emit({ type: 'warning', message: `w${i}` });
+    const stream = await openEvents(dashboard.url, dashboard.token, { lastEventId: '900' });
+    await stream.until((m) => warnings(m).includes('w3'), 'the kept events');
+    expect(warnings(stream.messages)).toEqual(['w1', 'w2', 'w3']);
+    const gap = stream.messages.find((m) => m.event === 'gap');
+    expect(gap && JSON.parse(gap.data).message).toContain('event 900 is not one of this instance');
+    stream.close();
+  });
+
   it('replays recent events when asked, and filters by type', async () => {
     const instance = fakeInstance();
     dashboard = await startDashboard({ handlers: instance.handlers });

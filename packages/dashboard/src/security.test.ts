@@ -198,6 +198,14 @@ describe('bounds', () => {
     second.close();
   });
 
+  it('holds the cap when many streams open at once', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 6 }, () => openEvents(dashboard.url, dashboard.token)),
+    );
+    expect(all.map((s) => s.status).sort()).toEqual([200, 200, 503, 503, 503, 503]);
+    for (const stream of all) stream.close();
+  });
+
   it('will not listen beyond loopback unless asked', async () => {
     await expect(
       startDashboard({ handlers: fakeInstance().handlers, listen: { host: '0.0.0.0', port: 0 } }),
