@@ -79,6 +79,11 @@ export function buildProgram(): Command {
       'serve Prometheus /metrics here (loopback only unless --metrics-public)',
     )
     .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
+    .option(
+      '--dashboard [addr]',
+      'serve the web dashboard and HTTP API (default 127.0.0.1 on a free port; needs @tunnelmux/dashboard)',
+    )
+    .option('--dashboard-public', 'allow --dashboard on a non-loopback address')
     .option('--json', 'print events as NDJSON instead of the live view')
     .addHelpText(
       'after',
@@ -89,7 +94,8 @@ Examples:
   $ tunnelmux up
   $ tunnelmux up --config ~/tunnels/devbox.yaml --listen 127.0.0.1:2200
   $ tunnelmux up --json | jq 'select(.type == "failover")'
-  $ tunnelmux up --metrics-listen 127.0.0.1:9464`,
+  $ tunnelmux up --metrics-listen 127.0.0.1:9464
+  $ tunnelmux up --dashboard              prints http://127.0.0.1:<port>/?token=… to open`,
     )
     .action(
       lazy(
@@ -200,6 +206,21 @@ Examples:
       lazy(
         () => import('./commands/query'),
         (m) => m.status,
+      ),
+    );
+
+  controlOptions(program.command('dashboard'))
+    .description("the running instance's dashboard address, with its token (--open: open it in a browser)")
+    .option('--open', 'open the address in the default browser')
+    .addHelpText(
+      'after',
+      '\nThe instance must run with `up --dashboard` (or `dashboard:` in its config).\n\n' +
+        'Examples:\n  $ tunnelmux dashboard\n  $ tunnelmux dashboard --open\n  $ tunnelmux dashboard --json | jq -r .url',
+    )
+    .action(
+      lazy(
+        () => import('./commands/dashboard'),
+        (m) => m.dashboard,
       ),
     );
 

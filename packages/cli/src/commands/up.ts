@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Manager, ManagerStatus, TunnelmuxEvent } from '@tunnelmux/core';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
+import { type AttachedDashboard, attachDashboard } from '../dashboard/attach';
 import { formatFailure } from '../discovery/load';
 import { createEngine, type ExposeRequest, type Prepared, pathSpecs, prepare } from '../engine';
 import { attachHooks, withEvents } from '../hooks/attach';
@@ -22,6 +23,9 @@ export interface UpOptions {
   metricsListen?: string;
   metricsPublic?: boolean;
   json?: boolean;
+  /** `--dashboard [addr]`: serve the web page and HTTP API (true: on a free loopback port). */
+  dashboard?: boolean | string;
+  dashboardPublic?: boolean;
   /** From `tunnelmux expose`: publish a local port instead of running the config's paths. */
   expose?: ExposeRequest;
 }
@@ -89,10 +93,12 @@ export async function up(options: UpOptions): Promise<void> {
 
   let door: FrontDoor | undefined;
   let metricsServer: http.Server | undefined;
+  let dashboard: AttachedDashboard | undefined;
   const control = new ControlServer(socket, {
     instance: withEvents(manager, sink),
     paths: manager,
     recent: () => recent,
+    dashboard: () => dashboard?.address,
     info: () => ({
       pid: process.pid,
       name,
@@ -109,7 +115,7 @@ export async function up(options: UpOptions): Promise<void> {
       view?.stop();
       if (why && !json) process.stderr.write(`${colors.dim(why)}\n`);
       // The front door first, so no new client lands on a path that is closing.
-      await Promise.allSettled([door?.close(), closeServer(metricsServer)]);
+      await Promise.allSettled([door?.close(), closeServer(metricsServer), dashboard?.close()]);
       await manager.shutdown();
       await hooks?.close();
       await relay?.close();
@@ -163,6 +169,15 @@ export async function up(options: UpOptions): Promise<void> {
     }
   }
 
+  try {
+    const asked = { flag: options.dashboard, public: options.dashboardPublic, config: config.dashboard };
+    dashboard = await attachDashboard(asked, { handlers: control.handlers, socket });
+  } catch (error) {
+    note(messageOf(error), 'error');
+    return shutdown(error instanceof CliError ? error.exitCode : 1);
+  }
+  if (dashboard && !json) process.stderr.write(`dashboard: ${dashboard.address.open}\n`);
+
   if (json) {
     sink.on((event) => printLine(event));
   } else if (tty) {
@@ -198,6 +213,7 @@ export async function up(options: UpOptions): Promise<void> {
     socket,
     listen: door ? doorAddress(door) : undefined,
     metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
+    dashboard: dashboard?.address.open,
     primary: status.primary,
     // Configured paths that never started because their provider did not load.
     notStarted: notStarted(prepared),

@@ -6,6 +6,7 @@ import {
   targetSchema,
 } from '@tunnelmux/core/config';
 import { z } from 'zod';
+import { dashboardConfig } from '../dashboard/config';
 import { onSchema } from '../hooks/schema';
 
 // Core owns the path and failover schemas; this file adds only what the CLI itself reads (listen, plugins,
@@ -98,6 +99,7 @@ export const configSchema = z
     expose: expose.optional(),
     resume: resume.optional(),
     on: onSchema.optional(),
+    dashboard: dashboardConfig.optional(),
   })
   .strict()
   .meta({ title: 'tunnelmux config', description: 'One stable local port over several tunnels.' });

@@ -10,6 +10,7 @@ export const CONTROL_METHODS = [
   'restart',
   'stop',
   'info',
+  'dashboard',
 ] as const;
 
 export type ControlMethod = (typeof CONTROL_METHODS)[number];

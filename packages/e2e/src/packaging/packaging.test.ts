@@ -145,7 +145,9 @@ describe('packaging: install only what you need, from tarballs', () => {
         expect(JSON.stringify(manifest)).not.toContain('workspace:');
         // Nothing but the build output and the package's own documents.
         for (const file of files)
-          expect(file).toMatch(/^(?:dist\/|schema\/|package\.json$|LICENSE$|README\.md$|CHANGELOG\.md$)/);
+          expect(file).toMatch(
+            /^(?:dist\/|schema\/|page\/|package\.json$|LICENSE$|README\.md$|CHANGELOG\.md$)/,
+          );
       },
     );
 
@@ -325,6 +327,42 @@ describe('packaging: install only what you need, from tarballs', () => {
         expect(await isAlive(socatPid)).toBe(true);
         expect(await up.stop()).toBe(0);
         expect(await isAlive(socatPid), `socat ${socatPid} outlived tunnelmux up`).toBe(false);
+      } finally {
+        await up.stop(2000);
+      }
+    });
+
+    it('up --dashboard says how to install @tunnelmux/dashboard while it is missing', async () => {
+      const result = await tunnelmux(['up', '--dashboard', '--config', config]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'the dashboard needs the @tunnelmux/dashboard package, which is not installed; install it beside the CLI',
+      );
+    });
+
+    it('up --dashboard serves it once installed beside the CLI', { timeout: 150_000 }, async () => {
+      // The core tarball stands in for the registry copy npm would fetch for the dashboard's peer dependency.
+      await npm(['install', '--prefix', prefix, '-g', tarballs.dashboard, tarballs.core], cwd);
+      const up = startProcess(
+        path.join(prefix, 'bin/tunnelmux'),
+        ['up', '--json', '--dashboard', '--config', config],
+        { cwd, env },
+      );
+      try {
+        const ready = await up.waitForJson<{ dashboard?: string }>((line) => line.type === 'ready', 60_000);
+        expect(ready.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+$/);
+        const open = new URL(String(ready.dashboard));
+        const page = await fetch(open, { signal: AbortSignal.timeout(10_000) });
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('/assets/app.js');
+        const status = await fetch(new URL('/api/v1/status', open), {
+          headers: { authorization: `Bearer ${open.searchParams.get('token')}` },
+          signal: AbortSignal.timeout(10_000),
+        });
+        expect(((await status.json()) as { paths: Array<{ id: string }> }).paths.map((p) => p.id)).toEqual([
+          'relay',
+        ]);
+        expect(await up.stop()).toBe(0);
       } finally {
         await up.stop(2000);
       }
