@@ -7,6 +7,7 @@ export default packageConfig(
     'src/events/index.ts',
     'src/config/index.ts',
     'src/provider/index.ts',
+    'src/services/index.ts',
     'src/session/index.ts',
     'src/testing/index.ts',
   ],

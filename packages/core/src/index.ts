@@ -1,6 +1,7 @@
 // @tunnelmux/core: what a user of the library and a provider author need, and no more. Details live on subpaths:
 // `/events` (every event and metrics type), `/config` (the zod schemas a config file composes), `/provider` (the
-// provider contract in full, for provider kits and for hosts that load providers), `/testing` (the contract suite).
+// provider contract in full, for provider kits and for hosts that load providers), `/testing` (the contract suite),
+// `/services` (several services in one process: ServiceGroup).
 
 // Errors: `[tunnelmux] [provider]`-prefixed, naming the bad value, keeping the cause.
 export { ConfigError, ProviderError, StateError, TunnelmuxError } from './errors';
@@ -8,11 +9,14 @@ export { ConfigError, ProviderError, StateError, TunnelmuxError } from './errors
 export type { TunnelmuxEvent } from './events/types';
 export type { FrontDoor, FrontDoorOptions } from './front-door/front-door';
 // Run paths with failover: the manager, its status, and the front door it opens.
+export type { DrainingPath, DrainResult } from './manager/drains';
 export {
   createManager,
   Manager,
   type ManagerConfig,
   type ManagerStatus,
+  type Reconfiguration,
+  type ReplaceResult,
   type StartResult,
 } from './manager/manager';
 export type { PathStatus } from './manager/path-status';

@@ -175,10 +175,10 @@ describe('up with resume: sessions survive their path', () => {
     expect(readFileSync(`/proc/${up.ready.pid}/cmdline`, 'utf8')).not.toContain(hex);
     expect(JSON.stringify(up.lines)).not.toContain(hex);
     const scraped = await (await fetch((up.ready as unknown as { metrics: string }).metrics)).text();
-    expect(scraped).toMatch(/^tunnelmux_sessions_live 1$/m);
-    expect(scraped).toMatch(/^tunnelmux_session_resumes_total [2-9]$/m);
-    expect(scraped).toMatch(/^tunnelmux_session_resume_stall_seconds_count [2-9]$/m);
-    expect(scraped).toMatch(/^tunnelmux_session_replayed_bytes_total \d+$/m);
+    expect(scraped).toMatch(/^tunnelmux_sessions_live\{service="default"\} 1$/m);
+    expect(scraped).toMatch(/^tunnelmux_session_resumes_total\{service="default"\} [2-9]$/m);
+    expect(scraped).toMatch(/^tunnelmux_session_resume_stall_seconds_count\{service="default"\} [2-9]$/m);
+    expect(scraped).toMatch(/^tunnelmux_session_replayed_bytes_total\{service="default"\} \d+$/m);
     expect(scraped).not.toContain(hex);
     const events = await run('events', '--json', '--all', '--limit', '1000');
     expect(`${events.stdout}${events.stderr}`).not.toContain(hex);

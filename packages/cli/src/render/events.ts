@@ -41,6 +41,12 @@ export function describeEvent(event: TunnelmuxEvent): string {
       return `${colors.yellow('warning')}: ${t(event.message)}`;
     case 'hook-failed':
       return `${colors.yellow('hook failed')} ${t(event.hook)} (on ${t(event.on)}${event.pathId ? ` ${t(event.pathId)}` : ''}): ${t(event.reason)}`;
+    case 'path-draining':
+      return `${colors.yellow(t(event.pathId))} draining: out of rotation, ${event.activeConnections} live connection(s) may finish within ${ms(event.timeoutMs)}`;
+    case 'path-drained':
+      return `${t(event.pathId)} drained after ${ms(event.waitedMs)}${event.closedConnections > 0 ? `, ${event.closedConnections} connection(s) cut` : ''}`;
+    case 'config-reloaded':
+      return `config reloaded: ${reloadList('added', event.added)}, ${reloadList('removed', event.removed)}, ${reloadList('changed', event.changed)}${event.failed.length > 0 ? `, ${colors.red(`${event.failed.length} failed`)} (${event.failed.map((f) => `${t(f.item)}: ${t(f.reason)}`).join('; ')})` : ''}`;
     case 'session-resumed':
       return `${colors.green('session resumed')} ${t(event.session)}: ${t(event.from ?? 'a lost path')} → ${colors.bold(t(event.to ?? 'another path'))} after ${ms(event.stallMs)}, ${event.replayedBytes} bytes replayed`;
     case 'session-lost':
@@ -52,6 +58,11 @@ export function describeEvent(event: TunnelmuxEvent): string {
     default:
       return describeUnknown(event);
   }
+}
+
+// One list of a reload's outcome: `added a/x, b` or `added nothing`.
+function reloadList(what: string, items: readonly string[]): string {
+  return `${what} ${items.length > 0 ? items.map(t).join(', ') : 'nothing'}`;
 }
 
 // Each reason a session ends badly, in words.

@@ -21,5 +21,7 @@ export {
   pathSchema,
   protocol as protocolSchema,
   providerId,
+  type RoutingStrategy,
+  serviceName,
   target as targetSchema,
 } from './schema';

@@ -96,8 +96,27 @@ export const failoverSchema = z
       description:
         'A failing path is restarted once its live connections are gone, or after this long (10s; at most 24h).',
     }),
+    strategy: z.enum(['priority', 'latency']).default('priority').meta({
+      description:
+        'priority: the healthy path with the best priority leads. latency: the healthy path with the lowest recent probe latency leads (damped by latencyMargin, latencyMarginPercent and latencyDwell).',
+    }),
+    latencyMargin: shortWait.default(5).meta({
+      description:
+        'latency strategy: another path must be faster by at least this much (and by latencyMarginPercent) to take over (5ms).',
+    }),
+    latencyMarginPercent: z.number().min(0).max(1000).default(20).meta({
+      description:
+        'latency strategy: another path must be faster by at least this percentage of the current latency (and by latencyMargin) to take over (20).',
+    }),
+    latencyDwell: longWait.default(10_000).meta({
+      description:
+        'latency strategy: how long another path must stay faster by the margin before traffic moves to it (10s; at most 24h).',
+    }),
   })
   .strict();
+
+/** How a service chooses its primary: strict priority (default) or lowest recent probe latency. */
+export type RoutingStrategy = 'priority' | 'latency';
 
 /** A provider id, as `defineProvider` allows them. */
 export const providerId = z
@@ -113,6 +132,15 @@ export const pathId = z
     'must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit)',
   )
   .meta({ description: 'A short name: letters, digits, dot, dash, underscore.' });
+
+/** A service name: letters, digits, dot, dash, underscore (the single-service form is `default`). */
+export const serviceName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    'must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit)',
+  )
+  .meta({ description: 'A service name: letters, digits, dot, dash, underscore.' });
 
 /** One path: one provider, one configuration, one priority. */
 export const pathSchema = z

@@ -95,11 +95,19 @@ export class EventBus {
   constructor(
     private readonly defaultBufferSize = 1024,
     private readonly now: () => number = Date.now,
+    /** Stamped on every event: a manager's bus names its service. */
+    private readonly service?: string,
   ) {}
 
   /** Publish an event to every matching subscriber; never waits for them. */
   emit(input: EventInput): TunnelmuxEvent {
-    const event = { ...input, time: this.now(), seq: ++this.seq } as TunnelmuxEvent;
+    const service = input.service ?? this.service;
+    const event = {
+      ...input,
+      ...(service === undefined ? {} : { service }),
+      time: this.now(),
+      seq: ++this.seq,
+    } as TunnelmuxEvent;
     if (this.closed) return event;
     for (const listener of this.listeners) listener(event);
     for (const { accepts, subscription } of this.subscribers) {

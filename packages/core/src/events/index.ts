@@ -10,6 +10,7 @@ export {
   type EventOf,
   type EventType,
   type PrimaryChangeReason,
+  type ReloadFailure,
   type SessionLostReason,
   type TunnelmuxEvent,
 } from './types';

@@ -11,13 +11,32 @@ export type SessionLostReason =
   | 'open-failed';
 
 /** Why the primary changed. */
-export type PrimaryChangeReason = 'initial' | 'failover' | 'failback' | 'manual' | 'pin-cleared' | 'stopped';
+export type PrimaryChangeReason =
+  | 'initial'
+  | 'failover'
+  | 'failback'
+  | 'manual'
+  | 'pin-cleared'
+  | 'stopped'
+  /** The latency strategy moved traffic to a path that stayed faster by the margin for the dwell. */
+  | 'latency'
+  /** The primary left the rotation to be drained (removed or replaced). */
+  | 'drained';
+
+/** One item a reload did not apply, and why. */
+export interface ReloadFailure {
+  /** `service` or `service/path`. */
+  item: string;
+  reason: string;
+}
 
 interface Base {
   /** Milliseconds since the epoch. */
   time: number;
-  /** Increases by one per event of a manager. */
+  /** Increases by one per event of a manager (of a service group, for its merged stream). */
   seq: number;
+  /** The service whose manager emitted it ('default' for the single-service form); absent only from old emitters. */
+  service?: string;
 }
 
 interface PathBase extends Base {
@@ -41,12 +60,24 @@ export type TunnelmuxEvent =
   | (PathBase & { type: 'dial-failed'; reason: string; source: 'front-door' | 'provider' })
   | (PathBase & { type: 'public-url'; publicUrl: string })
   | (PathBase & { type: 'log'; level: LogLevel; message: string; fields?: Record<string, unknown> })
+  /** The path left the rotation; its live connections may finish for up to `timeoutMs`. */
+  | (PathBase & { type: 'path-draining'; activeConnections: number; timeoutMs: number })
+  /** The drained path is stopped and gone; `closedConnections` were still open at the timeout and were cut. */
+  | (PathBase & { type: 'path-drained'; closedConnections: number; waitedMs: number })
   | (Base & { type: 'primary-change'; from?: string; to?: string; reason: PrimaryChangeReason })
   | (Base & { type: 'failover'; from: string; to?: string; reason: string })
   | (Base & { type: 'no-healthy-path'; paths: number })
   | (Base & { type: 'healthy-path-restored'; pathId: string; downForMs: number })
   | (Base & { type: 'connection-refused'; reason: string; client?: string })
   | (Base & { type: 'warning'; message: string })
+  /** A new configuration was applied: items are `service` or `service/path`. */
+  | (Base & {
+      type: 'config-reloaded';
+      added: string[];
+      removed: string[];
+      changed: string[];
+      failed: ReloadFailure[];
+    })
   | (Base & {
       type: 'hook-failed';
       /** The hook, secrets redacted: `command notify.sh` or `webhook https://hooks.example/***`. */
@@ -104,6 +135,8 @@ export const EVENT_TYPES: readonly EventType[] = [
   'dial-failed',
   'public-url',
   'log',
+  'path-draining',
+  'path-drained',
   'primary-change',
   'failover',
   'no-healthy-path',
@@ -111,6 +144,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'connection-refused',
   'warning',
   'hook-failed',
+  'config-reloaded',
   'session-resumed',
   'session-lost',
   'metrics',

@@ -15,7 +15,7 @@ export class Backoff {
   private upSince?: number;
 
   constructor(
-    private readonly settings: BackoffSettings,
+    private settings: BackoffSettings,
     private readonly random: () => number = Math.random,
     private readonly now: () => number = Date.now,
   ) {}
@@ -36,6 +36,11 @@ export class Backoff {
       }
     }
     this.upSince = undefined;
+  }
+
+  /** New delays from now on; the attempt and flap counts are kept. */
+  configure(settings: BackoffSettings): void {
+    this.settings = settings;
   }
 
   /** The delay before the next reopen attempt. */

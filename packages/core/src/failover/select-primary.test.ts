@@ -18,6 +18,7 @@ describe('selectPrimary', () => {
       primary: 'a',
       reason: 'initial',
       clearPin: false,
+      betterSince: {},
     });
   });
 
@@ -32,7 +33,7 @@ describe('selectPrimary', () => {
 
   it('has no primary when nothing is healthy', () => {
     const out = selectPrimary({ ...base, current: 'a', candidates: [path('a', 1, { healthy: false })] });
-    expect(out).toEqual({ primary: undefined, reason: 'failover', clearPin: false });
+    expect(out).toEqual({ primary: undefined, reason: 'failover', clearPin: false, betterSince: {} });
   });
 
   it('damps failback to a recovered path until it has dwelt', () => {
@@ -68,7 +69,7 @@ describe('selectPrimary', () => {
       current: 'a',
       candidates: [path('a', 1, { healthy: false, running: false })],
     });
-    expect(out).toEqual({ primary: undefined, reason: 'stopped', clearPin: false });
+    expect(out).toEqual({ primary: undefined, reason: 'stopped', clearPin: false, betterSince: {} });
   });
 
   it('moves at once to a better path that comes up for the first time', () => {
@@ -89,6 +90,7 @@ describe('selectPrimary', () => {
       primary: 'a',
       reason: 'failover',
       clearPin: true,
+      betterSince: {},
     });
   });
 

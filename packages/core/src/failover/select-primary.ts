@@ -1,4 +1,6 @@
+import type { RoutingStrategy } from '../config/schema';
 import type { PrimaryChangeReason } from '../events/types';
+import { byLatency, chooseByLatency, type LatencyDamping } from './latency-choice';
 
 /** What the selector needs to know about one path. */
 export interface PrimaryCandidate {
@@ -15,6 +17,8 @@ export interface PrimaryCandidate {
   recovered: boolean;
   /** Recent short runs (flaps); each one after the first lengthens the dwell before failback to it. */
   flaps?: number;
+  /** Recent probe latency in ms, for the latency strategy; undefined until measured. */
+  latencyMs?: number;
 }
 
 export interface SelectInput {
@@ -25,6 +29,12 @@ export interface SelectInput {
   autoRecover: boolean;
   minDwellMs: number;
   now: number;
+  /** priority (default): strict priority with damped failback. latency: the fastest, damped by `latency`. */
+  strategy?: RoutingStrategy;
+  /** Margins and dwell of the latency strategy. */
+  latency?: LatencyDamping;
+  /** Latency strategy state from the previous call: since when each path has beaten the primary by the margin. */
+  betterSince?: Readonly<Record<string, number>>;
 }
 
 export interface SelectOutcome {
@@ -33,7 +43,11 @@ export interface SelectOutcome {
   reason?: PrimaryChangeReason;
   /** The pin no longer holds (its path is down or gone). */
   clearPin: boolean;
+  /** Latency strategy state to pass to the next call (empty for the priority strategy). */
+  betterSince: Record<string, number>;
 }
+
+const NO_LATENCY: LatencyDamping = { marginMs: 5, marginPercent: 20, dwellMs: 10_000 };
 
 const byPreference = (a: PrimaryCandidate, b: PrimaryCandidate) =>
   a.priority - b.priority || a.order - b.order;
@@ -41,14 +55,22 @@ const byPreference = (a: PrimaryCandidate, b: PrimaryCandidate) =>
 /**
  * Strict priority with a pin and damped failback: the primary is the pinned path while it is healthy, else the
  * current one while it is healthy unless a better one has been back for `minDwellMs`, else the best healthy path.
+ * With the latency strategy "better" means faster by both margins for the whole dwell (latency-choice.ts); a pin,
+ * manual mode and failover away from an unhealthy primary work the same for both strategies.
  */
 export function selectPrimary(input: SelectInput): SelectOutcome {
+  const latency = input.strategy === 'latency';
   const byId = new Map(input.candidates.map((candidate) => [candidate.id, candidate]));
+  let betterSince: Record<string, number> = {};
   const change = (
     primary: string | undefined,
     reason: PrimaryChangeReason,
     clearPin = false,
-  ): SelectOutcome => (primary === input.current ? { primary, clearPin } : { primary, reason, clearPin });
+  ): SelectOutcome =>
+    primary === input.current
+      ? { primary, clearPin, betterSince }
+      : { primary, reason, clearPin, betterSince: {} };
+  const keep = (primary: string, clearPin: boolean): SelectOutcome => ({ primary, clearPin, betterSince });
 
   let clearPin = false;
   if (input.pinned !== undefined) {
@@ -56,22 +78,36 @@ export function selectPrimary(input: SelectInput): SelectOutcome {
     if (pinned?.healthy) return change(pinned.id, 'manual');
     clearPin = true;
   }
-  const healthy = input.candidates.filter((candidate) => candidate.healthy).sort(byPreference);
+  const healthy = input.candidates
+    .filter((candidate) => candidate.healthy)
+    .sort(latency ? byLatency : byPreference);
   const best = healthy[0];
   const current = input.current === undefined ? undefined : byId.get(input.current);
 
   if (current?.healthy) {
+    if (latency) {
+      if (!input.autoFailover) return keep(current.id, clearPin);
+      const choice = chooseByLatency({
+        current,
+        healthy,
+        damping: input.latency ?? NO_LATENCY,
+        betterSince: input.betterSince ?? {},
+        now: input.now,
+      });
+      betterSince = choice.betterSince;
+      return choice.moved ? change(choice.primary, 'latency', clearPin) : keep(current.id, clearPin);
+    }
     if (!input.autoFailover || !input.autoRecover || !best || byPreference(best, current) >= 0) {
-      return { primary: current.id, clearPin };
+      return keep(current.id, clearPin);
     }
     if (!best.recovered) return change(best.id, 'initial', clearPin);
     // Repeat offenders must prove themselves for longer: the dwell grows with recent flaps.
     const dwellMs = input.minDwellMs * (1 + Math.min(Math.max(0, (best.flaps ?? 0) - 1), 8));
     const dwelt = best.upSince !== undefined && input.now - best.upSince >= dwellMs;
-    return dwelt ? change(best.id, 'failback', clearPin) : { primary: current.id, clearPin };
+    return dwelt ? change(best.id, 'failback', clearPin) : keep(current.id, clearPin);
   }
   // Manual mode keeps a primary that is still supervised, even while it is down.
-  if (!input.autoFailover && current?.running) return { primary: current.id, clearPin };
+  if (!input.autoFailover && current?.running) return keep(current.id, clearPin);
   if (!best) {
     const why = input.current === undefined ? 'initial' : current?.running === false ? 'stopped' : 'failover';
     return change(undefined, why, clearPin);

@@ -5,7 +5,7 @@ import { errorMessage, TunnelmuxError } from '../errors';
 import { formatTarget } from '../net/tcp';
 import { connectWithFailover } from './connect';
 import { checkListenHost, isLoopback } from './listen-address';
-import type { RouteSource } from './route-source';
+import type { Route, RouteSource } from './route-source';
 import { splice } from './splice';
 
 /** How the front door listens and fails over. */
@@ -46,8 +46,15 @@ export interface FrontDoorConnection {
 export interface FrontDoor extends AsyncDisposable {
   readonly address: { host: string; port: number };
   connections(): FrontDoorConnection[];
-  /** Stop accepting, drain up to `drainTimeout`, then cut what is left. */
-  close(): Promise<void>;
+  /** Whether the door still accepts new connections. */
+  readonly accepting: boolean;
+  /**
+   * Stop accepting new connections (the port is released) while live ones keep running: a rebind opens the new
+   * door first, then stops the old one. Resolves once the port is released.
+   */
+  stopAccepting(): Promise<void>;
+  /** Stop accepting, drain up to `drainTimeout` (default: the door's option), then cut what is left. */
+  close(options?: { drainTimeout?: number }): Promise<void>;
 }
 
 const DEFAULT_HOLD_LIMIT = 64 * 1024;
@@ -89,16 +96,23 @@ export async function openFrontDoor(
   source: RouteSource,
   options: FrontDoorOptions & {
     defaultProtocol: 'ssh' | 'tcp';
-    defaultFirstByteTimeout: number;
+    /** A function follows the manager's failover settings as they are reconfigured. */
+    defaultFirstByteTimeout: number | (() => number);
     carrier?: Carrier;
   },
 ): Promise<FrontDoor> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   checkListenHost(host, options.allowAllInterfaces ?? false);
+  const fallbackFirstByte = options.defaultFirstByteTimeout;
   const settings: CarrySettings = {
     protocol: options.protocol ?? options.defaultProtocol,
-    firstByteTimeout: options.firstByteTimeout ?? options.defaultFirstByteTimeout,
+    get firstByteTimeout() {
+      return (
+        options.firstByteTimeout ??
+        (typeof fallbackFirstByte === 'function' ? fallbackFirstByte() : fallbackFirstByte)
+      );
+    },
     dialTimeout: options.dialTimeout ?? 2000,
     holdLimit: options.holdLimit ?? DEFAULT_HOLD_LIMIT,
     lingerMs: LINGER_MS,
@@ -108,8 +122,10 @@ export async function openFrontDoor(
   const live = new Map<number, { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> }>();
   let nextId = 1;
   let closing: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    // A client accepted just before stopAccepting() is still served; only close() turns clients away.
     if (closing) {
       socket.destroy();
       return;
@@ -162,10 +178,18 @@ export async function openFrontDoor(
   const door: FrontDoor = {
     address,
     connections: () => [...live.values()].map(({ info }) => ({ ...info })),
-    close() {
+    get accepting() {
+      return !closing && !stopped;
+    },
+    async stopAccepting() {
+      // server.close() releases the port at once but calls back only after the last accepted socket is gone.
+      stopped ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+    close(closeOptions = {}) {
       closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        const deadline = Date.now() + drainTimeout;
+        await door.stopAccepting();
+        const deadline = Date.now() + (closeOptions.drainTimeout ?? drainTimeout);
         while (live.size > 0 && Date.now() < deadline) {
           await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
         }
@@ -238,12 +262,20 @@ export async function carryWithFailover(
   info.pathId = connected.route.id;
   info.heldBytes = 0;
   splice(socket, connected.stream, {
-    meter: source.carried(connected.route.id),
+    meter: carry(source, connected.route, () => {
+      socket.destroy();
+      connected.stream.destroy();
+    }),
     counts: info,
     first: connected.first,
     held,
     lingerMs: settings.lingerMs,
   });
+}
+
+/** The meter of a carried connection, from its route when the route can count it itself. */
+function carry(source: RouteSource, route: Route, cut: () => void) {
+  return route.carry ? route.carry(cut) : source.carried(route.id, cut);
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): TunnelmuxError {

@@ -104,7 +104,9 @@ describe('front door with resume', () => {
     expect(relay.metrics().resumes).toBeGreaterThanOrEqual(1);
     expect(manager.getMetrics().sessions).toMatchObject({ resumes: expect.any(Number) });
     expect(manager.getMetrics().sessions!.resumes).toBeGreaterThanOrEqual(1);
-    expect(await manager.prometheus()).toMatch(/tunnelmux_session_resume_stall_seconds_count [1-9]/);
+    expect(await manager.prometheus()).toMatch(
+      /tunnelmux_session_resume_stall_seconds_count\{service="default"\} [1-9]/,
+    );
   }, 30_000);
 
   it('notices a black hole by heartbeats and resumes on the other path', async () => {
@@ -213,7 +215,9 @@ describe('front door with resume', () => {
       expect.objectContaining({ reason: 'window-expired' }),
     ]);
     expect(manager.getMetrics().sessions).toMatchObject({ live: 0, lost: { 'window-expired': 1 } });
-    expect(await manager.prometheus()).toMatch(/tunnelmux_sessions_lost_total\{reason="window-expired"\} 1/);
+    expect(await manager.prometheus()).toMatch(
+      /tunnelmux_sessions_lost_total\{service="default",reason="window-expired"\} 1/,
+    );
   }, 30_000);
 
   it('probes the relay end to end: a path is down when the relay cannot reach its target', async () => {

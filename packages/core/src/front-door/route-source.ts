@@ -5,6 +5,11 @@ export interface Route {
   readonly id: string;
   /** A stream to the target through this path; rejects on failure or when `signal` aborts. */
   dial(signal: AbortSignal): Promise<Duplex>;
+  /**
+   * Count a connection this route carries against the very path it was dialled through (a replaced path keeps
+   * its id); without it the front door asks `RouteSource.carried` by id.
+   */
+  carry?(cut?: () => void): ConnectionMeter;
 }
 
 /** Counts one carried connection against the path that carries it. */
@@ -26,8 +31,11 @@ export interface RouteSource {
   routes(): readonly Route[];
   /** A live dial through `pathId` failed: passive detection counts it against the path. */
   dialFailed(pathId: string, reason: string): void;
-  /** `pathId` now carries a connection: count it, and its bytes through the returned meter. */
-  carried(pathId: string): ConnectionMeter;
+  /**
+   * `pathId` now carries a connection: count it, and its bytes through the returned meter. `cut` ends that
+   * connection at once (a drained path whose time ran out cuts what it still carries).
+   */
+  carried(pathId: string, cut?: () => void): ConnectionMeter;
   /** No route could carry the client at `client`. */
   refused(reason: string, client: string): void;
   /** Every path and its state, for a refusal's reason: `a disconnected, b reconnecting`. */

@@ -352,12 +352,16 @@ describe('manager input', () => {
     expect(snapshot.paths[0]).toMatchObject({ id: 'a', state: 'connected', primary: true });
     expect(snapshot.paths[0]!.latencyMs.samples).toBe(1);
     const text = await manager.prometheus();
-    expect(text).toContain('tunnelmux_path_up{path="a",provider="memory"} 1');
-    expect(text).toContain('tunnelmux_path_state{path="a",provider="memory",state="connected"} 1');
-    expect(text).toMatch(/tunnelmux_path_latency_seconds\{path="a",provider="memory",quantile="0.5"\} /);
+    expect(text).toContain('tunnelmux_path_up{service="default",path="a",provider="memory"} 1');
+    expect(text).toContain(
+      'tunnelmux_path_state{service="default",path="a",provider="memory",state="connected"} 1',
+    );
+    expect(text).toMatch(
+      /tunnelmux_path_latency_seconds\{service="default",path="a",provider="memory",quantile="0.5"\} /,
+    );
+    expect(text).toContain('tunnelmux_failovers_total{service="default"} 0');
     // A `quantile` label belongs to a summary only (promtool check metrics refuses it on a gauge).
     expect(text).toContain('# TYPE tunnelmux_path_latency_seconds summary');
-    expect(text).toContain('tunnelmux_failovers_total 0');
     await manager.shutdown();
   });
 

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { configErrorFrom } from '../config/format-issues';
 import {
   type FailoverInput,
+  type FailoverSettings,
   failoverSchema,
   type PathSpecInput,
   pathSchema,
   protocol,
+  serviceName,
   target,
 } from '../config/schema';
 import { ConfigError, StateError } from '../errors';
@@ -26,12 +28,15 @@ import { createHelpers } from '../provider/helpers';
 import { Redactor } from '../provider/redactor';
 import type { Provider, Target } from '../provider/types';
 import type { ClientSessionEvent } from '../session/client';
+import { type DrainingPath, type DrainResult, Drains } from './drains';
 import { PathRunner } from './path-runner';
 import { metricsOf, type PathStatus } from './path-status';
 import { managerRoutes } from './route-source';
 
 /** What `createManager` accepts. */
 export interface ManagerConfig {
+  /** The service this manager runs (default 'default'): stamped on every event and Prometheus series. */
+  service?: string;
   /** Where paths lead unless a path says otherwise: `host:port` or `{ host, port }`. */
   target?: string | Target;
   /** `ssh` probes wait for the `SSH-` banner and enable first-byte failover; `tcp` only connects. */
@@ -55,6 +60,7 @@ export interface ManagerConfig {
 
 const managerSchema = z
   .object({
+    service: serviceName.default('default'),
     target: target.optional(),
     protocol: protocol.default('tcp'),
     failover: failoverSchema.default(failoverSchema.parse({})),
@@ -92,7 +98,25 @@ export interface ManagerStatus {
   paths: PathStatus[];
   /** Live resumable sessions; present only when `resume` is configured. */
   sessions?: LiveSession[];
+  /** Paths out of the rotation whose live connections are finishing; present only while there are some. */
+  draining?: DrainingPath[];
 }
+
+/** What `replace` did: the new path is in the rotation; the old one drains in the background. */
+export interface ReplaceResult {
+  status: PathStatus;
+  /** Settles when the old path is drained, stopped and gone. */
+  drained: Promise<DrainResult>;
+}
+
+/** What a running manager can change without restarting its paths. */
+export interface Reconfiguration {
+  /** The whole failover block (fields left out take their defaults), as in ManagerConfig. */
+  failover?: FailoverInput;
+}
+
+// How long a drain waits for live connections by default before it cuts them.
+const DEFAULT_DRAIN_MS = 30_000;
 
 /** The outcome of starting one path of `startMultiple`. */
 export type StartResult =
@@ -103,6 +127,8 @@ export type StartResult =
 export class Manager implements AsyncDisposable {
   /** Typed events: `manager.events.subscribe('failover')`. */
   readonly events: Pick<EventBus, 'subscribe' | 'on'>;
+  /** The service this manager runs ('default' unless named). */
+  readonly service: string;
   private readonly bus: EventBus;
   private readonly providers = new Map<string, Provider>();
   private readonly paths = new Map<string, PathRunner>();
@@ -110,6 +136,9 @@ export class Manager implements AsyncDisposable {
   private readonly redactor = new Redactor();
   private readonly helpers;
   private readonly registry;
+  private failover: FailoverSettings;
+  private betterSince: Record<string, number> = {};
+  private readonly drains = new Drains((event) => this.emit(event));
   private primaryId?: string;
   private pinnedId?: string;
   private autoFailover = true;
@@ -130,13 +159,15 @@ export class Manager implements AsyncDisposable {
     const parsed = managerSchema.safeParse(config);
     if (!parsed.success) throw configErrorFrom(parsed.error, config, 'manager config ');
     this.settings = parsed.data;
-    this.bus = new EventBus(this.settings.eventBufferSize);
+    this.service = parsed.data.service;
+    this.failover = parsed.data.failover;
+    this.bus = new EventBus(this.settings.eventBufferSize, Date.now, this.service);
     this.events = { subscribe: this.bus.subscribe.bind(this.bus), on: this.bus.on.bind(this.bus) } as Pick<
       EventBus,
       'subscribe' | 'on'
     >;
     this.helpers = createHelpers((config.env ?? process.env) as NodeJS.ProcessEnv);
-    this.registry = createPrometheusRegistry(() => this.getMetrics());
+    this.registry = createPrometheusRegistry(() => [this.getMetrics()]);
     if (this.settings.resume) {
       const stalls = sessionStallHistogram(this.registry);
       this.resume = createResumeCarrier(this.settings.resume, {
@@ -183,6 +214,86 @@ export class Manager implements AsyncDisposable {
     return this.pathStatus(runner);
   }
 
+  /** Add a path to the rotation: the same as `start`. */
+  add(spec: PathSpecInput): Promise<PathStatus> {
+    return this.start(spec);
+  }
+
+  /**
+   * Take a path out of the rotation at once (if it was primary, the next is chosen at once), let its live
+   * connections run until they end or `timeoutMs` passes (default 30s; then they are cut), then stop and remove
+   * it. Resolves when it is gone.
+   */
+  drain(id: string, options: { timeoutMs?: number } = {}): Promise<DrainResult> {
+    this.assertOpen();
+    const runner = this.runner(id);
+    const timeoutMs = drainTimeout(options.timeoutMs, 'timeoutMs');
+    this.paths.delete(id);
+    return this.drainRunner(runner, timeoutMs);
+  }
+
+  /**
+   * Replace a running path by a changed one with the same id: start the new one first; once it is up (or if the
+   * old one is down anyway), it takes the old one's place in the rotation and the old one drains (`drainMs`,
+   * default 30s) with its live connections still running on it. If the new one cannot come up while the old one
+   * is healthy, the new one is stopped, the old one is kept, and this rejects.
+   */
+  async replace(spec: PathSpecInput, options: { drainMs?: number } = {}): Promise<ReplaceResult> {
+    this.assertOpen();
+    const drainMs = drainTimeout(options.drainMs, 'drainMs');
+    const id = typeof spec?.id === 'string' ? spec.id : undefined;
+    const old = id === undefined ? undefined : this.paths.get(id);
+    if (!old) {
+      const known = [...this.paths.keys()];
+      throw new StateError(
+        `no path "${String(id)}" to replace; ${known.length > 0 ? `known paths: ${known.join(', ')}` : 'no path has been started'}; use add() for a new path`,
+        { pathId: id },
+      );
+    }
+    const runner = await this.prepare(spec, old.priority, { replacing: old });
+    await runner.start();
+    if (this.closing || this.paths.get(old.id) !== old) {
+      await runner.stop('replaced while starting');
+      throw new StateError(`path "${old.id}" was removed or replaced again while its replacement started`, {
+        pathId: old.id,
+      });
+    }
+    if (runner.state !== 'connected' && old.state === 'connected') {
+      const why = runner.lastError ?? runner.state;
+      await runner.stop('replacement did not come up');
+      throw new StateError(
+        `path "${old.id}": the replacement did not come up (${why}); the running path is kept unchanged`,
+        { pathId: old.id },
+      );
+    }
+    this.paths.set(old.id, runner);
+    const drained = this.drainRunner(old, drainMs);
+    return { status: this.pathStatus(runner), drained };
+  }
+
+  /**
+   * Apply new failover settings (fall, rise, interval, timeouts, strategy, margins…) to the running paths
+   * without restarting them: probes use them from their next round, restart delays from the next restart.
+   * Returns the settings now in force.
+   */
+  reconfigure(changes: Reconfiguration): FailoverSettings {
+    this.assertOpen();
+    if (changes.failover !== undefined) {
+      const parsed = failoverSchema.safeParse(changes.failover);
+      if (!parsed.success) throw configErrorFrom(parsed.error, changes.failover, 'failover ');
+      if (parsed.data.strategy !== this.failover.strategy) this.betterSince = {};
+      this.failover = parsed.data;
+      for (const runner of [...this.paths.values(), ...this.drains.runners()]) runner.reconfigured();
+      this.reselect();
+    }
+    return this.failoverSettings;
+  }
+
+  /** The failover settings in force (a copy). */
+  get failoverSettings(): FailoverSettings {
+    return { ...this.failover };
+  }
+
   /** Start several paths in parallel; priority follows list order unless given. Results keep the order. */
   async startMultiple(specs: readonly PathSpecInput[]): Promise<StartResult[]> {
     this.assertOpen();
@@ -224,9 +335,9 @@ export class Manager implements AsyncDisposable {
     return this.pathStatus(runner);
   }
 
-  /** Stop every path. */
+  /** Stop every path (and any still draining). */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.paths.values()].map((runner) => runner.stop()));
+    await Promise.all([...this.paths.values(), ...this.drains.runners()].map((runner) => runner.stop()));
   }
 
   /** Remove a stopped or failed path entirely. */
@@ -248,6 +359,7 @@ export class Manager implements AsyncDisposable {
       degraded: this.noHealthySince !== undefined,
       paths: this.list(),
       ...(this.resume ? { sessions: this.resume.sessions() } : {}),
+      ...(this.drains.runners().length > 0 ? { draining: this.drains.list() } : {}),
     };
   }
 
@@ -305,6 +417,7 @@ export class Manager implements AsyncDisposable {
   getMetrics(): MetricsSnapshot {
     const now = Date.now();
     return {
+      service: this.service,
       time: now,
       primary: this.primaryId,
       failovers: this.failovers,
@@ -343,6 +456,7 @@ export class Manager implements AsyncDisposable {
     this.assertOpen();
     const routes = managerRoutes({
       runners: () => this.sortedRunners(),
+      draining: () => this.drains.runners(),
       primary: () => this.primaryId,
       refused: (reason, client) => {
         this.refused += 1;
@@ -353,25 +467,33 @@ export class Manager implements AsyncDisposable {
     const door = await openFrontDoor(routes, {
       ...options,
       defaultProtocol: this.settings.protocol,
-      defaultFirstByteTimeout: this.settings.failover.firstByteTimeout,
+      defaultFirstByteTimeout: () => this.failover.firstByteTimeout,
       ...(this.resume ? { carrier: this.resume.carrier } : {}),
     });
     this.doors.add(door);
     const close = door.close.bind(door);
     return Object.assign(door, {
-      close: async () => {
+      close: async (closeOptions?: { drainTimeout?: number }) => {
         this.doors.delete(door);
-        await close();
+        await close(closeOptions);
       },
     });
   }
 
-  /** Stop every path, end every subscription; the manager cannot be used afterwards. Idempotent. */
-  shutdown(): Promise<void> {
+  /**
+   * Close every front door (their live connections may drain for `drainMs`, default each door's
+   * `drainTimeout`), stop every path, end every subscription; the manager cannot be used afterwards. Idempotent.
+   */
+  shutdown(options: { drainMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       if (this.metricsTimer) clearInterval(this.metricsTimer);
-      await Promise.all([...this.doors].map((door) => door.close()));
-      await this.stopAll();
+      const drainMs = options.drainMs === undefined ? undefined : drainTimeout(options.drainMs, 'drainMs');
+      await Promise.all(
+        [...this.doors].map((door) =>
+          door.close(drainMs === undefined ? undefined : { drainTimeout: drainMs }),
+        ),
+      );
+      await Promise.all([this.drains.end(), this.stopAll()]);
       this.bus.close();
     })();
     return this.closing;
@@ -382,11 +504,14 @@ export class Manager implements AsyncDisposable {
   }
 
   /** A resumable session's outcome as a manager event and figures; the rest stay inside the carrier. */
-  private sessionEvent(event: ClientSessionEvent, stalls: { observe(value: number): void }): void {
+  private sessionEvent(
+    event: ClientSessionEvent,
+    stalls: { observe(labels: { service: string }, value: number): void },
+  ): void {
     if (event.type === 'session-resumed') {
       this.sessionFigures.resumes += 1;
       this.sessionFigures.replayedBytes += event.replayedBytes;
-      stalls.observe(event.stallMs / 1000);
+      stalls.observe({ service: this.service }, event.stallMs / 1000);
       this.emit(event);
     } else if (event.type === 'session-lost') {
       this.sessionFigures.lost[event.reason] = (this.sessionFigures.lost[event.reason] ?? 0) + 1;
@@ -399,13 +524,24 @@ export class Manager implements AsyncDisposable {
     this.bus.emit(this.redactor.value(event));
   }
 
-  private async prepare(input: PathSpecInput, order: number): Promise<PathRunner> {
+  /** Out of the rotation now (a primary is replaced at once); then drained and stopped (drains.ts). */
+  private drainRunner(runner: PathRunner, timeoutMs: number): Promise<DrainResult> {
+    const drained = this.drains.start(runner, timeoutMs);
+    this.reselect(runner.id === this.primaryId && !this.paths.has(runner.id) ? 'drained' : undefined);
+    return drained;
+  }
+
+  private async prepare(
+    input: PathSpecInput,
+    order: number,
+    how: { replacing?: PathRunner } = {},
+  ): Promise<PathRunner> {
     this.assertOpen();
     const idHint = typeof input?.id === 'string' ? `path "${input.id}" ` : 'path ';
     const parsed = pathSchema.safeParse(input);
     if (!parsed.success) throw configErrorFrom(parsed.error, input, idHint);
     const spec = parsed.data;
-    if (this.paths.has(spec.id)) {
+    if (!how.replacing && this.paths.has(spec.id)) {
       throw new ConfigError(
         `path "${spec.id}" already exists; use restart("${spec.id}") or pick another id`,
         {
@@ -438,9 +574,10 @@ export class Manager implements AsyncDisposable {
     }
     const options = await validateOptions(provider, spec.options, { pathId: spec.id, mode: spec.mode });
     // Another start with the same id may have won while options were validated.
-    if (this.paths.has(spec.id))
+    if (!how.replacing && this.paths.has(spec.id))
       throw new ConfigError(`path "${spec.id}" already exists`, { pathId: spec.id });
     this.assertOpen();
+    const manager = this;
     const runner = new PathRunner(
       spec,
       provider,
@@ -448,19 +585,21 @@ export class Manager implements AsyncDisposable {
       pathTarget,
       spec.protocol ?? this.settings.protocol,
       spec.priority ?? order,
-      this.order++,
+      how.replacing?.order ?? this.order++,
       {
         bus: this.bus,
         redactor: this.redactor,
         helpers: this.helpers,
-        settings: this.settings.failover,
+        get settings() {
+          return manager.failover;
+        },
         random: (this.settings.random as (() => number) | undefined) ?? Math.random,
         changed: () => this.reselect(),
         speaksFirst: this.speaksFirst,
         relayKey: this.settings.resume?.key,
       },
     );
-    this.paths.set(spec.id, runner);
+    if (!how.replacing) this.paths.set(spec.id, runner);
     return runner;
   }
 
@@ -477,14 +616,23 @@ export class Manager implements AsyncDisposable {
         upSince: runner.upSince,
         recovered: runner.recovered,
         flaps: runner.flaps,
+        latencyMs: runner.recentLatency,
       })),
       current: this.primaryId,
       pinned: this.pinnedId,
       autoFailover: this.autoFailover,
-      autoRecover: this.settings.failover.autoRecover,
-      minDwellMs: this.settings.failover.minDwell,
+      autoRecover: this.failover.autoRecover,
+      minDwellMs: this.failover.minDwell,
       now,
+      strategy: this.failover.strategy,
+      latency: {
+        marginMs: this.failover.latencyMargin,
+        marginPercent: this.failover.latencyMarginPercent,
+        dwellMs: this.failover.latencyDwell,
+      },
+      betterSince: this.betterSince,
     });
+    this.betterSince = outcome.betterSince;
     if (outcome.clearPin) this.pinnedId = undefined;
     // Sessions riding a path that left rotation move to another now, before their carrier is cut.
     this.resume?.leave(new Set(runners.filter((r) => r.state === 'connected').map((r) => r.id)));
@@ -553,6 +701,17 @@ export class Manager implements AsyncDisposable {
   private assertOpen(): void {
     if (this.closing) throw new StateError('the manager is shut down; create a new one with createManager()');
   }
+}
+
+/** A drain timeout option, checked: a whole number of ms a timer can wait. */
+function drainTimeout(value: number | undefined, field: string): number {
+  if (value === undefined) return DEFAULT_DRAIN_MS;
+  if (!Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw ConfigError.invalid(field, value, 'a whole number of milliseconds from 0 to 2147483647', {
+      hint: `for example { ${field}: 30000 } to let live connections finish for up to 30s`,
+    });
+  }
+  return value;
 }
 
 /** Create a manager: `await using manager = createManager({ target: 'devbox:22', protocol: 'ssh' })`. */

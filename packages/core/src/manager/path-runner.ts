@@ -82,6 +82,25 @@ export class PathRunner {
     return this.spec.id;
   }
 
+  /**
+   * Recent probe latency for the latency strategy: the median of the last 5 probes. A median, not an EWMA: one
+   * slow probe (a GC pause, a retransmit) does not move it at all, yet a real change shows within 3 probes; the
+   * strategy's dwell then does the smoothing over time.
+   */
+  get recentLatency(): number | undefined {
+    return this.counters.latency.recentMedian(5);
+  }
+
+  /** Failover settings changed: restart delays follow at once; probes read the settings each round. */
+  reconfigured(): void {
+    const s = this.host.settings;
+    this.backoff.configure({
+      initialMs: s.backoffInitial,
+      maxMs: s.backoffMax,
+      stableAfterMs: s.stableAfter,
+    });
+  }
+
   /** Recent flaps of this path, from its backoff. */
   get flaps(): number {
     return this.backoff.flapCount;
@@ -258,7 +277,9 @@ export class PathRunner {
       id: this.id,
       target: this.target,
       protocol: this.protocol,
-      settings: host.settings,
+      get settings() {
+        return host.settings;
+      },
       random: host.random,
       speaksFirst: host.speaksFirst,
       relayKey: host.relayKey,

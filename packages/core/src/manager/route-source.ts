@@ -4,8 +4,10 @@ import type { PathRunner } from './path-runner';
 
 /** What the manager lends its front doors: its paths by priority, its primary, and where refusals go. */
 export interface RouteHost {
-  /** Every path, best priority first. */
+  /** Every path in the rotation, best priority first. */
   runners(): readonly PathRunner[];
+  /** Paths out of the rotation whose live connections are draining. */
+  draining(): readonly PathRunner[];
   primary(): string | undefined;
   refused(reason: string, client: string): void;
   warn(message: string): void;
@@ -26,10 +28,11 @@ export function managerRoutes(host: RouteHost): RouteSource {
     dialFailed(pathId, reason) {
       find(pathId)?.suspect(reason, 'front-door');
     },
-    carried(pathId) {
-      const runner = find(pathId);
+    carried(pathId, cut) {
+      // A dial that won just as its path began to drain is counted (and cut) with the draining path.
+      const runner = find(pathId) ?? host.draining().find((r) => r.id === pathId);
       if (!runner) throw new TunnelmuxError(`path "${pathId}" is gone; it cannot carry a connection`);
-      return runner.counters.carry();
+      return runner.counters.carry(cut);
     },
     refused: (reason, client) => host.refused(reason, client),
     describe() {
@@ -48,7 +51,15 @@ function routeOf(runner: PathRunner): Route {
       // The tunnel of the moment: the path may have been reopened since the routes were read.
       const tunnel = runner.tunnel;
       if (!tunnel) return Promise.reject(new TunnelmuxError(`path "${runner.id}" has no open tunnel`));
-      return tunnel.dial(signal);
+      // Held until the front door has had its turn to count the connection (it does so without waiting).
+      const release = runner.counters.dialStarted();
+      const dialled = tunnel.dial(signal);
+      dialled.then(
+        () => setImmediate(release),
+        () => release(),
+      );
+      return dialled;
     },
+    carry: (cut) => runner.counters.carry(cut),
   };
 }

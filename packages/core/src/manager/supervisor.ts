@@ -75,8 +75,9 @@ export class Supervisor {
 
   /** Probe until the path goes down; returns why, or undefined when `signal` aborts. */
   async run(path: SupervisedPath, tunnel: Tunnel, signal: AbortSignal): Promise<string | undefined> {
-    const s = path.settings;
-    const needed = path.everConnected ? s.rise : 1;
+    // Settings are read afresh each round, so a reconfigure applies to a running path without a restart.
+    let s = path.settings;
+    const everConnected = path.everConnected;
     let exit: TunnelEnd | undefined;
     void tunnel.done.then(
       (end) => {
@@ -95,13 +96,15 @@ export class Supervisor {
       const tail = lines.length > 0 ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
       return `${end.reason}${tail}`;
     };
-    const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
     const targetKey = formatTarget(path.target);
     // Set while the path is down by its probes but still carries live connections.
     let drainingSince: number | undefined;
     for (;;) {
       if (signal.aborted) return undefined;
       if (exit) return exitReason(exit);
+      s = path.settings;
+      const needed = everConnected ? s.rise : 1;
+      const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
       this.probing = true;
       const result: ProbeResult & { warning?: string } =
         tunnel.health === 'check' && tunnel.check
@@ -146,7 +149,8 @@ export class Supervisor {
       }
       // Selection depends on states (their transitions re-run it) and on dwell time, which only matters for a
       // recovered path waiting to take the primary back: only its probes need to re-run the selection.
-      if (path.recovered && path.connected) path.changed();
+      // The latency strategy re-chooses on every probe of a healthy path: each one moves the latencies.
+      if (path.connected && (path.recovered || s.strategy === 'latency')) path.changed();
       void this.runCheck(tunnel, s.timeout, signal);
       const steady = path.connected && this.consecutiveFailures === 0;
       const base = steady ? s.interval : fastInterval;

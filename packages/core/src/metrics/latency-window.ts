@@ -1,10 +1,15 @@
 /** The last `size` latency samples, with percentiles over them. */
 export class LatencyWindow {
   private readonly samples: number[] = [];
+  /** Every sample ever added, and their sum: a summary's `_count` and `_sum`. */
+  total = 0;
+  sumMs = 0;
 
   constructor(private readonly size = 100) {}
 
   add(ms: number): void {
+    this.total += 1;
+    this.sumMs += ms;
     this.samples.push(ms);
     if (this.samples.length > this.size) this.samples.shift();
   }
@@ -23,6 +28,14 @@ export class LatencyWindow {
     const sorted = [...this.samples].sort((a, b) => a - b);
     const rank = Math.ceil((p / 100) * sorted.length);
     return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+  }
+
+  /** The median of the newest `n` samples; undefined with no samples. */
+  recentMedian(n: number): number | undefined {
+    const sorted = this.samples.slice(-n).sort((a, b) => a - b);
+    if (sorted.length === 0) return undefined;
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
   }
 
   /** The newest samples, oldest first (for sparklines). */

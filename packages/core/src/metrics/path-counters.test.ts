@@ -14,3 +14,30 @@ describe('PathCounters', () => {
     expect(counters.lastActive).toEqual(expect.any(Number));
   });
 });
+
+describe('PathCounters.whenIdle', () => {
+  it('waits for carried connections and for dials still under way, and cuts what is carried', async () => {
+    const counters = new PathCounters();
+    let cut = 0;
+    const meter = counters.carry(() => {
+      cut += 1;
+    });
+    const release = counters.dialStarted();
+    let idle = false;
+    const waiting = counters.whenIdle().then(() => {
+      idle = true;
+    });
+    meter.close();
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    release();
+    release();
+    await waiting;
+    expect(idle).toBe(true);
+    counters.carry(() => {
+      cut += 1;
+    });
+    expect(counters.cutAll()).toBe(1);
+    expect(cut).toBe(1);
+  });
+});

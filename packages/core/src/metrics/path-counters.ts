@@ -19,13 +19,21 @@ export class PathCounters {
   /** Epoch ms of the last traffic or successful probe. */
   lastActive?: number;
   readonly latency = new LatencyWindow(100);
+  private readonly live = new Set<{ cut: () => void }>();
+  private dialing = 0;
+  private readonly idleWaiters: Array<() => void> = [];
 
-  /** A connection is now carried: count it, and return the meter for its bytes and its end. */
-  carry(): TrafficMeter {
+  /**
+   * A connection is now carried: count it, and return the meter for its bytes and its end. `cut` ends the
+   * connection at once; a drain that runs out of time calls it (`cutAll`).
+   */
+  carry(cut?: () => void): TrafficMeter {
     this.activeConnections += 1;
     this.totalConnections += 1;
     this.lastActive = Date.now();
     let open = true;
+    const entry = { cut: cut ?? (() => undefined) };
+    this.live.add(entry);
     return {
       bytesIn: (count) => {
         this.bytesIn += count;
@@ -38,8 +46,43 @@ export class PathCounters {
         open = false;
         this.activeConnections -= 1;
         this.lastActive = Date.now();
+        this.live.delete(entry);
+        this.wakeIfIdle();
       },
     };
+  }
+
+  /**
+   * A dial through the path began: until the returned release is called it counts as live for `whenIdle`, so a
+   * drain does not stop the tunnel under a connection that is about to be carried.
+   */
+  dialStarted(): () => void {
+    this.dialing += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.dialing -= 1;
+      this.wakeIfIdle();
+    };
+  }
+
+  /** Resolves once no connection is carried or being dialled (at once if none is). */
+  whenIdle(): Promise<void> {
+    if (this.activeConnections === 0 && this.dialing === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIfIdle(): void {
+    if (this.activeConnections === 0 && this.dialing === 0)
+      for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Cut every carried connection; returns how many were cut. */
+  cutAll(): number {
+    const live = [...this.live];
+    for (const entry of live) entry.cut();
+    return live.length;
   }
 
   latencyStats(): LatencyStats {
@@ -50,6 +93,8 @@ export class PathCounters {
       p95: l.percentile(95),
       p99: l.percentile(99),
       samples: l.count,
+      total: l.total,
+      sumMs: l.sumMs,
     };
   }
 }

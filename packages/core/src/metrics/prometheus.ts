@@ -1,28 +1,36 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STALL_BUCKETS_MS } from '../session/relay';
 import { PATH_STATES } from '../state/transitions';
-import { scrapedCounter, scrapedGauge } from './scraped';
-import type { MetricsSnapshot } from './types';
+import type { MetricsSnapshot, PathMetrics } from './types';
 
-/** A prom-client registry whose metrics are read from `snapshot()` at scrape time. */
-export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Registry {
+/** The service label of a snapshot: its own, or 'default' for a manager that never named one. */
+const serviceOf = (snapshot: MetricsSnapshot) => snapshot.service ?? 'default';
+
+/**
+ * A prom-client registry whose metrics are read from `snapshots()` at scrape time: one snapshot per service, so a
+ * manager passes its own and a service group passes every manager's, and each family is written once.
+ */
+export function createPrometheusRegistry(snapshots: () => readonly MetricsSnapshot[]): Registry {
   const registry = new Registry();
-  let current: MetricsSnapshot | undefined;
-  // Take one snapshot per scrape, shared by every collector of that scrape.
+  let current: readonly MetricsSnapshot[] | undefined;
+  // Take one set of snapshots per scrape, shared by every collector of that scrape.
   const read = () => {
-    current ??= snapshot();
+    current ??= snapshots();
     queueMicrotask(() => {
       current = undefined;
     });
     return current;
   };
-  const labels = ['path', 'provider'] as const;
+  const labels = ['service', 'path', 'provider'] as const;
+  type PathLabels = Record<(typeof labels)[number], string>;
+  const eachPath = (visit: (series: PathLabels, path: PathMetrics) => void) => {
+    for (const snapshot of read()) {
+      const service = serviceOf(snapshot);
+      for (const path of snapshot.paths) visit({ service, path: path.id, provider: path.provider }, path);
+    }
+  };
 
-  const pathGauge = (
-    name: string,
-    help: string,
-    value: (p: MetricsSnapshot['paths'][number]) => number | undefined,
-  ) =>
+  const pathGauge = (name: string, help: string, value: (p: PathMetrics) => number | undefined) =>
     new Gauge({
       name,
       help,
@@ -30,13 +38,13 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
       registers: [registry],
       collect() {
         this.reset();
-        for (const path of read().paths) {
+        eachPath((series, path) => {
           const v = value(path);
-          if (v !== undefined) this.set({ path: path.id, provider: path.provider }, v);
-        }
+          if (v !== undefined) this.set(series, v);
+        });
       },
     });
-  const pathCounter = (name: string, help: string, value: (p: MetricsSnapshot['paths'][number]) => number) =>
+  const pathCounter = (name: string, help: string, value: (p: PathMetrics) => number) =>
     new Counter({
       name,
       help,
@@ -44,7 +52,7 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
       registers: [registry],
       collect() {
         this.reset();
-        for (const path of read().paths) this.inc({ path: path.id, provider: path.provider }, value(path));
+        eachPath((series, path) => this.inc(series, value(path)));
       },
     });
 
@@ -58,41 +66,16 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
     registers: [registry],
     collect() {
       this.reset();
-      for (const path of read().paths) {
-        for (const state of PATH_STATES) {
-          this.set({ path: path.id, provider: path.provider, state }, path.state === state ? 1 : 0);
-        }
-      }
+      eachPath((series, path) => {
+        for (const state of PATH_STATES) this.set({ ...series, state }, path.state === state ? 1 : 0);
+      });
     },
   });
   pathGauge('tunnelmux_path_primary', 'Whether the path is the primary (1) or not (0).', (p) =>
     p.primary ? 1 : 0,
   );
   pathGauge('tunnelmux_path_priority', 'The path priority; lower is preferred.', (p) => p.priority);
-  const latency = new Gauge({
-    name: 'tunnelmux_path_latency_seconds',
-    help: 'End-to-end probe latency over the recent window.',
-    labelNames: [...labels, 'quantile'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const path of read().paths) {
-        const l = path.latencyMs;
-        for (const [quantile, value] of [
-          ['0.5', l.p50],
-          ['0.95', l.p95],
-          ['0.99', l.p99],
-        ] as const) {
-          if (value !== undefined)
-            this.set({ path: path.id, provider: path.provider, quantile }, value / 1000);
-        }
-      }
-    },
-  });
-  // Quantiles over a window are a summary to Prometheus: `quantile` is reserved for summaries, and promtool
-  // refuses it on a gauge. prom-client's Summary computes its own quantiles, so this gauge is typed as one.
-  const readLatency = latency.get.bind(latency);
-  latency.get = async () => ({ ...(await readLatency()), type: 'summary' as never });
+  latencySummary(registry, eachPath);
   pathGauge('tunnelmux_path_last_latency_seconds', 'The latest end-to-end probe latency.', (p) =>
     p.latencyMs.last === undefined ? undefined : p.latencyMs.last / 1000,
   );
@@ -133,78 +116,135 @@ export function createPrometheusRegistry(snapshot: () => MetricsSnapshot): Regis
     (p) => p.consecutiveFailures,
   );
 
-  const managerCounter = (name: string, help: string, value: (s: MetricsSnapshot) => number) =>
-    scrapedCounter(registry, name, help, () => value(read()));
-  managerCounter(
+  // Service-wide figures: one series per service, so sums across services stay meaningful.
+  const serviceCounter = (name: string, help: string, value: (s: MetricsSnapshot) => number | undefined) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['service'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const snapshot of read()) {
+          const v = value(snapshot);
+          if (v !== undefined) this.inc({ service: serviceOf(snapshot) }, v);
+        }
+      },
+    });
+  serviceCounter(
     'tunnelmux_failovers_total',
     'Primary switches caused by a failing primary.',
     (s) => s.failovers,
   );
-  managerCounter(
+  serviceCounter(
     'tunnelmux_primary_changes_total',
     'Primary switches for any reason.',
     (s) => s.primaryChanges,
   );
-  managerCounter(
+  serviceCounter(
     'tunnelmux_no_healthy_path_seconds_total',
     'Time spent with no healthy path.',
     (s) => s.noHealthyPathMs / 1000,
   );
-  managerCounter(
+  serviceCounter(
     'tunnelmux_refused_connections_total',
     'Client connections refused for want of a path.',
     (s) => s.refusedConnections,
   );
-  managerCounter(
+  serviceCounter(
     'tunnelmux_events_dropped_total',
     'Events dropped by slow subscribers.',
     (s) => s.eventsDropped,
   );
-  sessionMetrics(registry, read);
+  sessionMetrics(registry, read, serviceCounter);
   return registry;
 }
 
-/** Session figures, registered always but empty unless the snapshot carries sessions (resume configured). */
-function sessionMetrics(registry: Registry, read: () => MetricsSnapshot): void {
-  const sessions = () => read().sessions;
-  scrapedGauge(
-    registry,
-    'tunnelmux_sessions_live',
-    'Resumable sessions open through the front door.',
-    () => sessions()?.live,
+/**
+ * Probe latency as a Prometheus summary: quantiles over the recent window, `_sum` and `_count` over every probe
+ * (the way client libraries' summaries work). A gauge may not carry a `quantile` label; promtool says so.
+ */
+function latencySummary(
+  registry: Registry,
+  eachPath: (visit: (series: Record<string, string>, path: PathMetrics) => void) => void,
+): void {
+  const name = 'tunnelmux_path_latency_seconds';
+  class LatencySummary extends Gauge {
+    override async get() {
+      const values: Array<{ value: number; labels: Record<string, string>; metricName?: string }> = [];
+      eachPath((series, path) => {
+        const l = path.latencyMs;
+        for (const [quantile, value] of [
+          ['0.5', l.p50],
+          ['0.95', l.p95],
+          ['0.99', l.p99],
+        ] as const) {
+          if (value !== undefined) values.push({ labels: { ...series, quantile }, value: value / 1000 });
+        }
+        values.push({ metricName: `${name}_sum`, labels: series, value: l.sumMs / 1000 });
+        values.push({ metricName: `${name}_count`, labels: series, value: l.total });
+      });
+      return { ...(await super.get()), type: 'summary' as never, values };
+    }
+  }
+  new LatencySummary({
+    name,
+    help: 'End-to-end probe latency: quantiles over the recent window, sum and count over every probe.',
+    labelNames: ['service', 'path', 'provider', 'quantile'],
+    registers: [registry],
+  });
+}
+
+/** Session figures, registered always but empty unless a snapshot carries sessions (resume configured). */
+function sessionMetrics(
+  registry: Registry,
+  read: () => readonly MetricsSnapshot[],
+  serviceCounter: (name: string, help: string, value: (s: MetricsSnapshot) => number | undefined) => Counter,
+): void {
+  new Gauge({
+    name: 'tunnelmux_sessions_live',
+    help: 'Resumable sessions open through the front door.',
+    labelNames: ['service'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const snapshot of read()) {
+        if (snapshot.sessions) this.set({ service: serviceOf(snapshot) }, snapshot.sessions.live);
+      }
+    },
+  });
+  serviceCounter(
+    'tunnelmux_session_resumes_total',
+    'Sessions resumed onto a new carrier.',
+    (s) => s.sessions?.resumes,
   );
-  const counter = (
-    name: string,
-    help: string,
-    value: (s: NonNullable<MetricsSnapshot['sessions']>) => number,
-  ) =>
-    scrapedCounter(registry, name, help, () => {
-      const s = sessions();
-      return s && value(s);
-    });
-  counter('tunnelmux_session_resumes_total', 'Sessions resumed onto a new carrier.', (s) => s.resumes);
-  counter(
+  serviceCounter(
     'tunnelmux_session_replayed_bytes_total',
     'Bytes sent again after resumes.',
-    (s) => s.replayedBytes,
+    (s) => s.sessions?.replayedBytes,
   );
   new Counter({
     name: 'tunnelmux_sessions_lost_total',
     help: 'Sessions ended without a clean close, by reason.',
-    labelNames: ['reason'],
+    labelNames: ['service', 'reason'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const [reason, count] of Object.entries(sessions()?.lost ?? {})) this.inc({ reason }, count);
+      for (const snapshot of read()) {
+        for (const [reason, count] of Object.entries(snapshot.sessions?.lost ?? {})) {
+          this.inc({ service: serviceOf(snapshot), reason }, count);
+        }
+      }
     },
   });
 }
 
-/** The resume-stall histogram, fed by the manager with each `session-resumed` event's stall. */
-export function sessionStallHistogram(registry: Registry): Histogram {
+/** The resume-stall histogram, fed with each `session-resumed` event's stall and labelled by service. */
+export function sessionStallHistogram(registry: Registry): Histogram<'service'> {
   return new Histogram({
     name: 'tunnelmux_session_resume_stall_seconds',
     help: 'Time from losing a carrier to the verified resume.',
+    labelNames: ['service'],
     buckets: STALL_BUCKETS_MS.map((ms) => ms / 1000),
     registers: [registry],
   });

@@ -6,7 +6,11 @@ export interface LatencyStats {
   p50?: number;
   p95?: number;
   p99?: number;
+  /** Samples in the recent window the percentiles are taken over. */
   samples: number;
+  /** Samples since the path was added, and their sum in ms (a Prometheus summary's `_count` and `_sum`). */
+  total: number;
+  sumMs: number;
 }
 
 /** One path's figures. */
@@ -32,6 +36,8 @@ export interface PathMetrics {
 
 /** Manager-wide figures plus every path. */
 export interface MetricsSnapshot {
+  /** The service these figures belong to ('default' for the single-service form). */
+  service?: string;
   time: number;
   primary?: string;
   failovers: number;
