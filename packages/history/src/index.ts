@@ -22,7 +22,9 @@ export {
   runEnd,
   type Segment,
   type ServiceReport,
+  type Standing,
   segmentsFrom,
+  serviceStanding,
 } from './report';
 export type { EventRow, RunRow, SampleRow } from './rows';
 export { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion } from './schema';

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import type { TunnelmuxEvent } from '@tunnelmux/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETENTION_MS, type RecordableEvent, Recorder } from './recorder';
 import { HistoryStore } from './store';
@@ -40,9 +41,12 @@ function recorder(options: Partial<ConstructorParameters<typeof Recorder>[0]> = 
 function source() {
   const listeners = new Set<(event: RecordableEvent) => void>();
   return {
-    on(listener: (event: never) => void) {
-      listeners.add(listener as (event: RecordableEvent) => void);
-      return () => listeners.delete(listener as (event: RecordableEvent) => void);
+    on(listener: (event: TunnelmuxEvent) => void) {
+      const l = listener as unknown as (event: RecordableEvent) => void;
+      listeners.add(l);
+      return () => {
+        listeners.delete(l);
+      };
     },
     emit(event: RecordableEvent) {
       for (const listener of listeners) listener(event);

@@ -1,11 +1,12 @@
+import type { TunnelmuxEvent } from '@tunnelmux/core';
 import { percentile } from './percentile';
 import type { EventRow, SampleRow } from './rows';
 import { HistoryError, type HistoryStore, PATH_PAIR_TYPES } from './store';
 
 /** 30 days. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3_600_000;
-/** 100 MB. */
-export const DEFAULT_MAX_BYTES = 100 * 1000 * 1000;
+/** 100 MB, counted as `bytes` parses "100MB" (MiB). */
+export const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 
 /** The event shape the recorder reads: core's events, plus types it has not heard of (kept as they come). */
 export interface RecordableEvent {
@@ -17,9 +18,9 @@ export interface RecordableEvent {
   [field: string]: unknown;
 }
 
-/** Anything with core's `Manager.events.on` shape. */
+/** Anything with core's `Manager.events.on` shape; types it does not declare are recorded too. */
 export interface EventSource {
-  on(listener: (event: never) => void): () => void;
+  on(listener: (event: TunnelmuxEvent) => void): () => void;
 }
 
 export interface RecorderOptions {
@@ -121,9 +122,7 @@ export class Recorder {
 
   /** Record every event of `source` until close (core's `manager.events`). */
   attach(source: EventSource): this {
-    this.#unsubscribe.push(
-      source.on(((event: RecordableEvent) => this.record(event)) as (event: never) => void),
-    );
+    this.#unsubscribe.push(source.on((event) => this.record(event as unknown as RecordableEvent)));
     return this;
   }
 

@@ -114,34 +114,41 @@ describe('segments and outages', () => {
   it('merges repeated states and ends the last segment at the run end', () => {
     const segments = segmentsFrom(
       [
-        { time: 0, up: false },
-        { time: 5, up: false },
-        { time: 10, up: true },
-        { time: 20, up: false },
-        { time: 20, up: true },
-        { time: 50, up: false },
+        { time: 0, state: 'down' },
+        { time: 5, state: 'down' },
+        { time: 10, state: 'up' },
+        { time: 20, state: 'down' },
+        { time: 20, state: 'up' },
+        { time: 50, state: 'down' },
+        { time: 55, state: 'off' },
       ],
       60,
     );
     expect(segments).toEqual([
-      { start: 0, end: 10, up: false },
-      { start: 10, end: 50, up: true },
-      { start: 50, end: 60, up: false },
+      { start: 0, end: 10, state: 'down' },
+      { start: 10, end: 50, state: 'up' },
+      { start: 50, end: 55, state: 'down' },
+      { start: 55, end: 60, state: 'off' },
     ]);
   });
 
-  it('does not count opening as an outage, but counts a path that never came up', () => {
+  it('does not count opening (at start or after a stop) as an outage, but counts a path that never came up', () => {
     expect(
       outagesIn(
         [
-          { start: 0, end: 10, up: false },
-          { start: 10, end: 20, up: true },
+          { start: 0, end: 10, state: 'down' },
+          { start: 10, end: 20, state: 'up' },
+          { start: 20, end: 30, state: 'off' },
+          { start: 30, end: 35, state: 'down' },
+          { start: 35, end: 40, state: 'up' },
+          { start: 40, end: 48, state: 'down' },
+          { start: 48, end: 50, state: 'off' },
         ],
         0,
-        20,
+        50,
       ),
-    ).toEqual([]);
-    expect(outagesIn([{ start: 0, end: 20, up: false }], 0, 20)).toEqual([{ ms: 20, recovered: false }]);
+    ).toEqual([{ ms: 8, recovered: false }]);
+    expect(outagesIn([{ start: 0, end: 20, state: 'down' }], 0, 20)).toEqual([{ ms: 20, recovered: false }]);
   });
 });
 
@@ -260,6 +267,27 @@ describe('computeReport on hand-made histories', () => {
     expect(svc?.days[0]?.availability).toBeCloseTo(1 - 1 / 3_600_000, 12);
     expect(svc?.days[1]).toMatchObject({ observedMs: 7_200_000, availability: 0.75 });
     expect(svc?.paths[0]).toMatchObject({ latencyP50Ms: 10, latencyP99Ms: 80, probes: 40, bytesIn: 20 });
+  });
+
+  it('a deliberate stop is not watched time and not an outage', () => {
+    const events = [
+      state('s', 0, 'a', 'connecting'),
+      state('s', 1 * S, 'a', 'connected'),
+      // `tunnelmux stop a` at 40 s, `restart a` at 60 s, up again at 61 s; shutdown at 100 s.
+      state('s', 40 * S, 'a', 'disconnected'),
+      state('s', 60 * S, 'a', 'connecting'),
+      state('s', 61 * S, 'a', 'connected'),
+      state('s', 100 * S, 'a', 'disconnected'),
+    ];
+    const [svc] = computeReport({
+      runs: [run('s', 0, 100 * S + 5)],
+      events,
+      samples: [],
+      since: 0,
+      until: 200 * S,
+    }).services;
+    expect(svc).toMatchObject({ observedMs: 80 * S, noHealthyPathMs: 2 * S, outages: 0 });
+    expect(svc?.paths[0]).toMatchObject({ observedMs: 80 * S, upMs: 78 * S, outages: 0 });
   });
 
   it('an empty range has no service', () => {

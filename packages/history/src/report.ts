@@ -1,11 +1,17 @@
 import { weightedPercentile } from './percentile';
 import type { EventRow, RunRow, SampleRow } from './rows';
 
-/** A stretch of time in one state: up (a path connected; for a service, any path connected) or not. */
+/**
+ * Where a path (or service) stood: `up` connected (a service: any path connected); `down` opening, reconnecting or
+ * failed; `off` stopped on purpose (`tunnelmux stop`, a restart, shutting down), which is not watched time.
+ */
+export type Standing = 'up' | 'down' | 'off';
+
+/** A stretch of time in one standing. */
 export interface Segment {
   start: number;
   end: number;
-  up: boolean;
+  state: Standing;
 }
 
 /** Outage figures over a range; durations are the part inside the range. */
@@ -97,44 +103,81 @@ export function runEnd(run: RunRow): number {
   return run.stopped ?? run.lastSeen;
 }
 
-/** Segments from (time, up) changes in time order, from the first change to `end`; same states merge. */
-export function segmentsFrom(changes: readonly { time: number; up: boolean }[], end: number): Segment[] {
+/** Segments from changes in time order, from the first change to `end`; same states merge. */
+export function segmentsFrom(changes: readonly { time: number; state: Standing }[], end: number): Segment[] {
   const segments: Segment[] = [];
   for (const change of changes) {
     if (change.time >= end) break;
     const last = segments.at(-1);
-    if (last?.up === change.up) continue;
+    if (last?.state === change.state) continue;
     if (last) last.end = change.time;
-    segments.push({ start: change.time, end, up: change.up });
+    segments.push({ start: change.time, end, state: change.state });
   }
   // A state left in the same millisecond it was entered did not last; drop it and merge its neighbours.
   const merged: Segment[] = [];
   for (const segment of segments) {
     if (segment.end <= segment.start) continue;
     const last = merged.at(-1);
-    if (last && last.up === segment.up) last.end = segment.end;
+    if (last && last.state === segment.state) last.end = segment.end;
     else merged.push({ ...segment });
   }
   return merged;
 }
 
 /**
- * Outages among `segments` (one run's), counted inside [lo, hi). An outage is a stretch not up, except the
- * start-up one that ends in up (opening is not an outage); a path that never came up is one outage. Durations
+ * Outages among `segments` (one run's), counted inside [lo, hi). An outage is a stretch `down`, except an opening:
+ * a down stretch at the start or after `off` that ends in up. A path that never came up is one outage. Durations
  * are clipped to the range, so an outage spanning `since` counts only its part after `since`; it has recovered
- * (and counts toward MTTR) only if it ended before `hi`.
+ * (and counts toward MTTR) only if it ended in up before `hi`.
  */
 export function outagesIn(segments: readonly Segment[], lo: number, hi: number) {
   const found: { ms: number; recovered: boolean }[] = [];
   segments.forEach((segment, index) => {
-    if (segment.up) return;
+    if (segment.state !== 'down') return;
+    const before = segments[index - 1];
     const next = segments[index + 1];
-    if (index === 0 && next?.up) return;
+    const recovered = next?.state === 'up';
+    if (before?.state !== 'up' && recovered) return;
     const ms = overlap(segment.start, segment.end, lo, hi);
     if (ms <= 0) return;
-    found.push({ ms, recovered: next?.up === true && segment.end <= hi });
+    found.push({ ms, recovered: recovered && segment.end <= hi });
   });
   return found;
+}
+
+/** Watched time of segments inside [lo, hi): everything but `off`. */
+function watched(segments: readonly Segment[], lo: number, hi: number, state?: Standing): number {
+  return segments
+    .filter((s) => (state ? s.state === state : s.state !== 'off'))
+    .reduce((sum, s) => sum + overlap(s.start, s.end, lo, hi), 0);
+}
+
+/**
+ * A service's segments from its paths': up while any path is up, off while every path is off (or not started),
+ * down otherwise. A sweep over every path's changes, so a thousand paths cost a sort, not a product.
+ */
+export function serviceStanding(paths: readonly (readonly Segment[])[], end: number): Segment[] {
+  const changes: { time: number; path: number; state: Standing }[] = [];
+  paths.forEach((segments, path) => {
+    for (const s of segments) changes.push({ time: s.start, path, state: s.state });
+    const last = segments.at(-1);
+    if (last) changes.push({ time: last.end, path, state: 'off' });
+  });
+  changes.sort((a, b) => a.time - b.time);
+  const current: Standing[] = paths.map(() => 'off');
+  const count = { up: 0, down: 0, off: paths.length };
+  const out: { time: number; state: Standing }[] = [];
+  for (let i = 0; i < changes.length; ) {
+    const time = changes[i]?.time ?? 0;
+    for (; i < changes.length && changes[i]?.time === time; i++) {
+      const change = changes[i] as { path: number; state: Standing };
+      count[current[change.path] as Standing] -= 1;
+      current[change.path] = change.state;
+      count[change.state] += 1;
+    }
+    out.push({ time, state: count.up > 0 ? 'up' : count.down > 0 ? 'down' : 'off' });
+  }
+  return segmentsFrom(out, end);
 }
 
 function summarise(outages: readonly { ms: number; recovered: boolean }[]): OutageFigures {
@@ -167,7 +210,9 @@ interface ServiceAcc {
   days: Map<number, { observed: number; noPath: number }>;
 }
 
-const isUp = (row: EventRow) => row.event.to === 'connected';
+// Core reaches `disconnected` only when told to stop (stop, restart, removal, shutdown).
+const standing = (row: EventRow): Standing =>
+  row.event.to === 'connected' ? 'up' : row.event.to === 'disconnected' ? 'off' : 'down';
 
 /** The report over [since, until): pure arithmetic over rows, so it is tested on hand-made histories. */
 export function computeReport(input: ReportInput): Report {
@@ -224,44 +269,31 @@ export function computeReport(input: ReportInput): Report {
     for (const [name, list] of byService) {
       const acc = service(run.instance, name);
       acc.runs.add(run.id);
-      // Each path's up/down from its state changes.
-      const changes = new Map<string, { time: number; up: boolean }[]>();
+      // Each path's standing from its state changes.
+      const changes = new Map<string, { time: number; state: Standing }[]>();
       for (const row of list) {
         if (row.type !== 'state-change' || row.path === null) continue;
-        const c = listIn(changes, row.path);
-        c.push({ time: row.time, up: isUp(row) });
+        listIn(changes, row.path).push({ time: row.time, state: standing(row) });
       }
       const pathSegments = new Map<string, Segment[]>();
       for (const [id, c] of changes) {
         const segments = segmentsFrom(c, end);
         pathSegments.set(id, segments);
         const p = pathAcc(acc, id);
-        const first = segments[0];
-        if (first) p.observedMs += overlap(first.start, end, lo, hi);
-        for (const s of segments) if (s.up) p.upMs += overlap(s.start, s.end, lo, hi);
+        p.observedMs += watched(segments, lo, hi);
+        p.upMs += watched(segments, lo, hi, 'up');
         p.outages.push(...outagesIn(segments, lo, hi));
       }
-      // The service is up while any path is; watched from its first path's first change.
-      const times = [...new Set([...pathSegments.values()].flat().map((s) => s.start))].sort((a, b) => a - b);
-      const serviceChanges = times.map((time) => ({
-        time,
-        up: [...pathSegments.values()].some((segs) =>
-          segs.some((s) => s.up && s.start <= time && time < s.end),
-        ),
-      }));
-      const serviceSegments = segmentsFrom(serviceChanges, end);
-      const start = serviceSegments[0]?.start;
-      if (start !== undefined) {
-        acc.observedMs += overlap(start, end, lo, hi);
-        for (const s of serviceSegments) if (!s.up) acc.noPathMs += overlap(s.start, s.end, lo, hi);
-        acc.outages.push(...outagesIn(serviceSegments, lo, hi));
-        for (let day = Math.floor(lo / DAY_MS) * DAY_MS; day < hi; day += DAY_MS) {
-          const entry = acc.days.get(day) ?? { observed: 0, noPath: 0 };
-          entry.observed += overlap(start, end, Math.max(lo, day), Math.min(hi, day + DAY_MS));
-          for (const s of serviceSegments)
-            if (!s.up) entry.noPath += overlap(s.start, s.end, Math.max(lo, day), Math.min(hi, day + DAY_MS));
-          acc.days.set(day, entry);
-        }
+      const serviceSegments = serviceStanding([...pathSegments.values()], end);
+      acc.observedMs += watched(serviceSegments, lo, hi);
+      acc.noPathMs += watched(serviceSegments, lo, hi, 'down');
+      acc.outages.push(...outagesIn(serviceSegments, lo, hi));
+      for (let day = Math.floor(lo / DAY_MS) * DAY_MS; day < hi; day += DAY_MS) {
+        const entry = acc.days.get(day) ?? { observed: 0, noPath: 0 };
+        const [dayLo, dayHi] = [Math.max(lo, day), Math.min(hi, day + DAY_MS)];
+        entry.observed += watched(serviceSegments, dayLo, dayHi);
+        entry.noPath += watched(serviceSegments, dayLo, dayHi, 'down');
+        acc.days.set(day, entry);
       }
       // Time as primary: from each primary change to the next, or the run's end.
       const primaries = list.filter((row) => row.type === 'primary-change');

@@ -266,6 +266,17 @@ export class HistoryStore {
     return { runs, events, samples, legacyRows: legacy.n };
   }
 
+  /** What the file holds overall, to say why a range is empty. */
+  summary(): { runs: number; firstStart: number | null; lastEnd: number | null; events: number } {
+    const row = this.#db
+      .prepare(
+        `SELECT count(*) AS runs, min(started) AS first, max(coalesce(stopped, last_seen)) AS last,
+           (SELECT count(*) FROM events) AS events FROM runs`,
+      )
+      .get() as { runs: number; first: number | null; last: number | null; events: number };
+    return { runs: row.runs, firstStart: row.first, lastEnd: row.last, events: row.events };
+  }
+
   /** The newest event id (0 when there is none), to follow from. */
   lastEventId(): number {
     const row = this.#db.prepare('SELECT coalesce(max(id), 0) AS id FROM events').get() as { id: number };

@@ -5,6 +5,7 @@ import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
 import { formatFailure } from '../discovery/load';
 import { createEngine, type ExposeRequest, type Prepared, pathSpecs, prepare } from '../engine';
+import { attachHistory } from '../history/attach';
 import { formatEvent } from '../render/events';
 import { LiveView } from '../render/live-view';
 import { formatAddress, isLoopback, parseAddress } from '../util/address';
@@ -75,6 +76,7 @@ export async function up(options: UpOptions): Promise<void> {
   const name = options.name ?? config.name ?? (options.expose ? 'expose' : 'default');
   const socket = options.socket ? path.resolve(options.socket) : socketPath(name);
   const manager = await createEngine(prepared);
+  const history = attachHistory(manager.events, prepared.loaded, name, (text) => note(text));
 
   const recent: TunnelmuxEvent[] = [];
   manager.events.on((event) => {
@@ -106,6 +108,7 @@ export async function up(options: UpOptions): Promise<void> {
       // The front door first, so no new client lands on a path that is closing.
       await Promise.allSettled([door?.close(), closeServer(metricsServer)]);
       await manager.shutdown();
+      history?.close();
       await relay?.close();
       await control.close().catch(() => undefined);
       if (json) printLine({ type: 'stopped', time: Date.now(), code });
@@ -123,6 +126,7 @@ export async function up(options: UpOptions): Promise<void> {
     await control.start();
   } catch (error) {
     await manager.shutdown();
+    history?.close();
     await relay?.close();
     throw error;
   }
@@ -191,6 +195,7 @@ export async function up(options: UpOptions): Promise<void> {
     socket,
     listen: door ? doorAddress(door) : undefined,
     metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
+    history: history?.file,
     primary: status.primary,
     // Configured paths that never started because their provider did not load.
     notStarted: notStarted(prepared),

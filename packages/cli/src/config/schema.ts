@@ -6,6 +6,7 @@ import {
   targetSchema,
 } from '@tunnelmux/core/config';
 import { z } from 'zod';
+import { historySchema, stateSchema } from '../history/config';
 
 // Core owns the path and failover schemas; this file adds only what the CLI itself reads (listen, plugins,
 // expose, name), so a field core accepts can never be refused here.
@@ -96,6 +97,8 @@ export const configSchema = z
     paths: z.array(path).min(1).optional(),
     expose: expose.optional(),
     resume: resume.optional(),
+    state: stateSchema.optional(),
+    history: historySchema.optional(),
   })
   .strict()
   .meta({ title: 'tunnelmux config', description: 'One stable local port over several tunnels.' });
