@@ -59,8 +59,12 @@ describe('history across restarts', () => {
     started.push(up);
     // The default state folder under $TUNNELMUX_HOME (the harness gives each test its own).
     expect(up.ready).toMatchObject({ history: path.join(work.dir, 'home', 'state', 'history.sqlite') });
-    await up.waitFor((line) => line.type === 'state-change' && line.pathId === 'a' && line.to === 'connected');
-    await up.waitFor((line) => line.type === 'state-change' && line.pathId === 'b' && line.to === 'connected');
+    await up.waitFor(
+      (line) => line.type === 'state-change' && line.pathId === 'a' && line.to === 'connected',
+    );
+    await up.waitFor(
+      (line) => line.type === 'state-change' && line.pathId === 'b' && line.to === 'connected',
+    );
     const a = up.ready.paths.find((p) => p.id === 'a')?.pid;
     expect(a).toBeGreaterThan(0);
     pids.push(...up.ready.paths.flatMap((p) => (p.pid ? [p.pid] : [])));
@@ -68,14 +72,18 @@ describe('history across restarts', () => {
     process.kill(a as number, 'SIGKILL');
     await up.waitFor((line) => line.type === 'failover' && line.from === 'a');
     // Failback once a is back, so the run holds a whole outage of a.
-    await up.waitFor((line) => line.type === 'primary-change' && line.to === 'a' && line.reason === 'failback');
+    await up.waitFor(
+      (line) => line.type === 'primary-change' && line.to === 'a' && line.reason === 'failback',
+    );
     up.process.kill('SIGTERM');
     expect((await up.process).exitCode).toBe(0);
     started.pop();
 
     const failovers = await run('history', '--json', '--type', 'failover');
     expect(failovers.exitCode).toBe(0);
-    expect(lines(failovers.stdout)).toMatchObject([{ type: 'failover', from: 'a', to: 'b', instance: 't', service: 'default' }]);
+    expect(lines(failovers.stdout)).toMatchObject([
+      { type: 'failover', from: 'a', to: 'b', instance: 't', service: 'default' },
+    ]);
     const plain = await run('history', '--path', 'a');
     expect(plain.stdout).toMatch(/failover a → b/);
     expect(plain.stdout).toMatch(/primary b → a \(failback\)/);
@@ -105,7 +113,10 @@ describe('history across restarts', () => {
     const file = path.join(work.dir, 'home', 'state', 'history.sqlite');
     const db = new DatabaseSync(file);
     expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
-    expect(db.prepare('SELECT count(*) AS n, count(stopped) AS stopped FROM runs').get()).toEqual({ n: 2, stopped: 1 });
+    expect(db.prepare('SELECT count(*) AS n, count(stopped) AS stopped FROM runs').get()).toEqual({
+      n: 2,
+      stopped: 1,
+    });
     db.close();
 
     const report = await run('report', '--json', '--since', '1h');
@@ -140,7 +151,9 @@ describe('history across restarts', () => {
 
     const before = await run('report', '--since', '2020-01-01', '--until', '2020-01-08');
     expect(before.exitCode).toBe(0);
-    expect(before.stdout).toMatch(/^no history in 2020-01-01 00:00:00Z → 2020-01-08 00:00:00Z: .* holds 2 run\(s\)/);
+    expect(before.stdout).toMatch(
+      /^no history in 2020-01-01 00:00:00Z → 2020-01-08 00:00:00Z: .* holds 2 run\(s\)/,
+    );
   });
 
   it('refuses a bad --since with a usage error that names it', async () => {
