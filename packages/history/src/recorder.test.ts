@@ -166,7 +166,19 @@ describe('Recorder', () => {
     expect(store.events()).toHaveLength(3);
   });
 
-  it('keeps the batch when the file is locked, reports it once, and writes it when the lock goes', () => {
+  it('writes a large flush in batches of batchRows, one per turn of the event loop', async () => {
+    const events = source();
+    const r = recorder({ batchRows: 100 }).attach(events);
+    const t0 = Date.now();
+    for (let i = 0; i < 250; i++) events.emit({ type: 'warning', time: t0 + i, message: `w${i}` });
+    r.flush();
+    expect(store.events()).toHaveLength(100);
+    expect(r.pendingBatches).toBe(2);
+    await expect.poll(() => store.events().length).toBe(250);
+    expect(store.events().map((row) => row.time - t0)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+  });
+
+  it('keeps the batch when the file is locked, reports it once, and writes it when the lock goes', async () => {
     const errors: Error[] = [];
     const events = source();
     const locked = HistoryStore.open(store.file, { busyTimeoutMs: 0 });
@@ -180,16 +192,17 @@ describe('Recorder', () => {
     r.attach(events);
     const other = new DatabaseSync(store.file);
     other.exec('BEGIN EXCLUSIVE');
-    events.emit({ type: 'warning', time: 1, message: 'one' });
+    const t0 = Date.now();
+    events.emit({ type: 'warning', time: t0 + 1, message: 'one' });
     r.flush();
-    events.emit({ type: 'warning', time: 2, message: 'two' });
+    events.emit({ type: 'warning', time: t0 + 2, message: 'two' });
     r.flush();
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toMatch(/^\[tunnelmux\] \[history\] cannot write to .*locked/);
     other.exec('ROLLBACK');
     other.close();
     r.flush();
-    expect(store.events().map((row) => row.time)).toEqual([1, 2]);
+    await expect.poll(() => store.events().map((row) => row.time - t0)).toEqual([1, 2]);
     r.close();
     locked.close();
   });
@@ -242,7 +255,7 @@ describe('a recorder killed with SIGKILL mid-write', () => {
       script,
       `import { HistoryStore, Recorder } from ${JSON.stringify(dist)};
        const store = HistoryStore.open(${JSON.stringify(file)});
-       const r = new Recorder({ store, instance: 'k', flushIntervalMs: 3600000, flushRows: 1e9 });
+       const r = new Recorder({ store, instance: 'k', flushIntervalMs: 3600000, flushRows: 1e9, batchRows: 200 });
        let batch = 0;
        const tick = () => {
          for (let i = 0; i < 200; i++) r.record({ type: 'warning', time: Date.now(), message: 'b' + batch });

@@ -1,7 +1,7 @@
 import type { TunnelmuxEvent } from '@tunnelmux/core';
 import { percentile } from './percentile';
 import type { EventRow, SampleRow } from './rows';
-import { HistoryError, type HistoryStore, PATH_PAIR_TYPES } from './store';
+import { type Batch, HistoryError, type HistoryStore, PATH_PAIR_TYPES } from './store';
 
 /** 30 days. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3_600_000;
@@ -31,6 +31,8 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
   /** Flush early once this many rows are queued (default 500). */
   flushRows?: number;
+  /** Rows per transaction (default 100): a flush of more is written over several turns of the event loop. */
+  batchRows?: number;
   /** Prune this often (default every 10 min, and once at start). */
   pruneIntervalMs?: number;
   retentionMs?: number;
@@ -78,7 +80,8 @@ interface SnapshotPath {
 
 /**
  * Records a manager's events into a history store. An event callback only queues (an array push or a counter
- * update); rows reach the file in one transaction per flush, from a timer, so a SIGKILL loses at most one batch.
+ * update); rows reach the file from a timer, in transactions of at most `batchRows`, so a SIGKILL loses at most
+ * what was queued since the last flush and never leaves half a batch.
  */
 export class Recorder {
   readonly run: string;
@@ -93,6 +96,10 @@ export class Recorder {
   readonly #maxBytes: number;
   readonly #onError: (error: Error) => void;
   #queue: Omit<EventRow, 'id'>[] = [];
+  readonly #pending: Batch[] = [];
+  #pendingRows = 0;
+  #draining?: NodeJS.Immediate;
+  readonly #batchRows: number;
   readonly #buckets = new Map<string, Bucket>();
   readonly #totals = new Map<string, Totals>();
   readonly #unsubscribe: (() => void)[] = [];
@@ -107,6 +114,7 @@ export class Recorder {
     this.#instance = options.instance;
     this.#now = options.now ?? Date.now;
     this.#flushRows = options.flushRows ?? 500;
+    this.#batchRows = options.batchRows ?? 100;
     this.#maxQueued = options.maxQueued ?? 100_000;
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -151,10 +159,6 @@ export class Recorder {
       path: typeof subject === 'string' ? subject : null,
       event,
     });
-    if (this.#queue.length > this.#maxQueued) {
-      this.#queue.shift();
-      this.dropped += 1;
-    }
     if (this.#queue.length >= this.#flushRows && !this.#soon) {
       this.#soon = setImmediate(() => {
         this.#soon = undefined;
@@ -222,13 +226,16 @@ export class Recorder {
     }
   }
 
-  /** Write what is queued, in one transaction; on failure keep it for the next flush. */
+  /**
+   * Turn what is queued into batches of at most `batchRows` rows and write them, one transaction each, one batch
+   * per turn of the event loop (so no single write holds the loop long). A batch that fails stays first in line
+   * for the next flush. `final` writes everything now.
+   */
   flush(final = false): void {
     const now = this.#now();
-    const events = this.#queue;
-    const samples: SampleRow[] = [];
     const current = Math.floor(now / 60_000) * 60_000;
-    for (const bucket of this.#buckets.values()) {
+    const samples: SampleRow[] = [];
+    for (const [key, bucket] of this.#buckets) {
       if (!bucket.dirty) continue;
       const sorted = [...bucket.latencies].sort((a, b) => a - b);
       samples.push({
@@ -247,25 +254,57 @@ export class Recorder {
         bytesOut: bucket.bytesOut,
         connections: bucket.connections,
       });
-    }
-    this.#queue = [];
-    try {
-      this.#store.write({
-        events,
-        samples,
-        run: { id: this.run, lastSeen: now, ...(final ? { stopped: now } : {}) },
-      });
-      this.#failing = false;
-    } catch (error) {
-      this.#queue = events.concat(this.#queue);
-      this.#fail(error);
-      return;
-    }
-    for (const [key, bucket] of this.#buckets) {
       bucket.dirty = false;
-      // A finished minute is written for good; the current one stays to be rewritten as it fills.
+      // A finished minute is now in a batch for good; the current one stays to be rewritten as it fills.
       if (bucket.minute < current) this.#buckets.delete(key);
     }
+    const events = this.#queue;
+    this.#queue = [];
+    const size = this.#batchRows;
+    for (let i = 0; i < events.length; i += size) this.#pending.push({ events: events.slice(i, i + size) });
+    for (let i = 0; i < samples.length; i += size)
+      this.#pending.push({ samples: samples.slice(i, i + size) });
+    // The run's heartbeat rides on the last batch of this flush.
+    const run = { id: this.run, lastSeen: now, ...(final ? { stopped: now } : {}) };
+    const last = this.#pending.at(-1);
+    if (last && !last.run) last.run = run;
+    else this.#pending.push({ run });
+    this.#pendingRows += events.length + samples.length;
+    // Samples are rewritten whole, so only events count as lost when the file stays unwritable too long.
+    while (this.#pendingRows > this.#maxQueued && this.#pending.length > 1) {
+      const dropped = this.#pending.shift() as Batch;
+      const rows = (dropped.events?.length ?? 0) + (dropped.samples?.length ?? 0);
+      this.#pendingRows -= rows;
+      this.dropped += rows;
+    }
+    this.#drain(final);
+  }
+
+  #drain(all: boolean): void {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending[0] as Batch;
+      try {
+        this.#store.write(batch);
+        this.#failing = false;
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+      this.#pending.shift();
+      this.#pendingRows -= (batch.events?.length ?? 0) + (batch.samples?.length ?? 0);
+      if (!all && this.#pending.length > 0) {
+        this.#draining ??= setImmediate(() => {
+          this.#draining = undefined;
+          this.#drain(false);
+        });
+        return;
+      }
+    }
+  }
+
+  /** Batches waiting to be written (tests and benchmarks look). */
+  get pendingBatches(): number {
+    return this.#pending.length;
   }
 
   /** Apply retention and the size cap now. */
@@ -295,6 +334,7 @@ export class Recorder {
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#soon) clearImmediate(this.#soon);
     if (this.#firstPrune) clearImmediate(this.#firstPrune);
+    if (this.#draining) clearImmediate(this.#draining);
     this.flush(true);
   }
 }
