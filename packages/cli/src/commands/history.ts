@@ -43,7 +43,7 @@ export async function history(options: HistoryOptions): Promise<void> {
       `[tunnelmux] --limit must be a whole number of events, 1 or more; got ${JSON.stringify(options.limit)}`,
     );
   }
-  const store = openHistory(options);
+  const store = await openHistory(options);
   const filter = { instance: options.name, service: options.service, path: options.path, types };
   try {
     const rows = store.events({ ...filter, since, until, limit });

@@ -1,5 +1,4 @@
-import { computeReport, SCHEMA_VERSION } from '@tunnelmux/history';
-import { openHistory, parseWhen } from '../history/open';
+import { loadHistory, openHistory, parseWhen } from '../history/open';
 import { BAR_LEGEND, renderReport } from '../history/render';
 import { usageError } from '../util/errors';
 import { colors, printJson } from '../util/output';
@@ -25,7 +24,8 @@ export async function report(options: ReportOptions): Promise<void> {
       `[tunnelmux] --until (${stamp(until)}) must be after --since (${stamp(since)}); swap them`,
     );
   }
-  const store = openHistory(options);
+  const store = await openHistory(options);
+  const { computeReport, SCHEMA_VERSION } = await loadHistory();
   try {
     const rows = store.reportRows(since, until, options.name);
     const result = computeReport({ ...rows, since, until });

@@ -76,7 +76,7 @@ export async function up(options: UpOptions): Promise<void> {
   const name = options.name ?? config.name ?? (options.expose ? 'expose' : 'default');
   const socket = options.socket ? path.resolve(options.socket) : socketPath(name);
   const manager = await createEngine(prepared);
-  const history = attachHistory(manager.events, prepared.loaded, name, (text) => note(text));
+  const history = await attachHistory(manager.events, prepared.loaded, name, (text) => note(text));
 
   const recent: TunnelmuxEvent[] = [];
   manager.events.on((event) => {

@@ -1,7 +1,8 @@
-import { type EventSource, HistoryStore, Recorder } from '@tunnelmux/history';
+import type { EventSource, HistoryStore } from '@tunnelmux/history';
 import type { LoadedConfig } from '../config/load';
 import { messageOf } from '../util/errors';
 import { historyFile } from './location';
+import { loadHistory } from './open';
 
 /** What `up` holds while it records; `close` writes the last batch and marks the run stopped. */
 export interface AttachedHistory {
@@ -13,16 +14,24 @@ export interface AttachedHistory {
  * Record `events` (core's `manager.events`) into the config's history file for as long as `up` runs. A file that
  * cannot be opened (a newer schema, no permission) is reported through `note` and `up` runs without history.
  */
-export function attachHistory(
+export async function attachHistory(
   events: EventSource,
   loaded: Pick<LoadedConfig, 'config' | 'dir'>,
   instance: string,
   note: (text: string) => void,
-): AttachedHistory | undefined {
+): Promise<AttachedHistory | undefined> {
   const { config } = loaded;
   if (config.history?.enabled === false) return undefined;
   const file = historyFile(config.state, loaded.dir);
   let store: HistoryStore;
+  let history: typeof import('@tunnelmux/history');
+  try {
+    history = await loadHistory();
+  } catch (error) {
+    note(`${messageOf(error)}; running without history`);
+    return undefined;
+  }
+  const { HistoryStore, Recorder } = history;
   try {
     store = HistoryStore.open(file);
   } catch (error) {

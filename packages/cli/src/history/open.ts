@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { HistoryError, HistoryStore } from '@tunnelmux/history';
+import type { HistoryStore } from '@tunnelmux/history';
 import ms from 'ms';
 import { findConfigQuietly, loadConfig } from '../config/load';
 import { CliError, usageError } from '../util/errors';
@@ -28,9 +28,23 @@ export function locateHistory(options: HistorySource, cwd = process.cwd()): { fi
   return { file: historyFile(undefined, cwd), how: 'the default state folder' };
 }
 
+/** The history package; it needs `node:sqlite` (Node.js 22.13 and later), so it loads only when used. */
+export async function loadHistory(): Promise<typeof import('@tunnelmux/history')> {
+  try {
+    return await import('@tunnelmux/history');
+  } catch (error) {
+    throw new CliError(
+      `[tunnelmux] [history] history needs node:sqlite, built into Node.js 22.13 and later; this is Node.js ${process.version} (${(error as Error).message}); upgrade Node.js`,
+      1,
+      { cause: error },
+    );
+  }
+}
+
 /** Open the history file for reading; a missing one says where it looked and how to make one. */
-export function openHistory(options: HistorySource, cwd = process.cwd()): HistoryStore {
+export async function openHistory(options: HistorySource, cwd = process.cwd()): Promise<HistoryStore> {
   const { file, how } = locateHistory(options, cwd);
+  const { HistoryError, HistoryStore } = await loadHistory();
   try {
     return HistoryStore.open(file, { mustExist: true });
   } catch (error) {

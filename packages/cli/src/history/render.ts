@@ -1,5 +1,5 @@
 import type { Report, ServiceReport } from '@tunnelmux/history';
-import { colors, ms, table } from '../util/output';
+import { bytes, colors, ms, table } from '../util/output';
 
 // One character per day, by availability; a day tunnelmux did not run is a dot.
 const LEVELS: [number, string][] = [
@@ -53,6 +53,8 @@ function renderService(s: ServiceReport): string {
     p.latencyP50Ms === null ? '-' : ms(p.latencyP50Ms),
     p.latencyP99Ms === null ? '-' : ms(p.latencyP99Ms),
     p.probes > 0 ? `${p.probes}/${p.failedProbes}` : '-',
+    String(p.connections),
+    `${bytes(p.bytesIn)} / ${bytes(p.bytesOut)}`,
   ]);
   const header = [
     'path',
@@ -65,6 +67,8 @@ function renderService(s: ServiceReport): string {
     'p50',
     'p99',
     'probes/failed',
+    'conns',
+    'in / out',
   ];
   const body = table(rows, header)
     .split('\n')
