@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type BannerServer, isAlive, startBannerServer } from '@tunnelmux/core/testing';
@@ -106,6 +107,29 @@ describe('history across restarts', () => {
       300,
     );
     expect(flushed, `primary changes in the file: ${seen}`).toBe(true);
+
+    // history --follow: first what is in the file (run one's failover), then a failover of this run as it lands.
+    const follow = cli(['history', '--follow', '--json', '--type', 'failover', '--since', '1h'], {
+      cwd: work.dir,
+      env: work.env,
+      timeout: 60_000,
+    });
+    let streamed = '';
+    follow.stdout?.on('data', (chunk: Buffer) => {
+      streamed += chunk.toString();
+    });
+    try {
+      expect(await eventually(() => lines(streamed).length === 1, 15_000)).toBe(true);
+      const a = up.ready.paths.find((p) => p.id === 'a')?.pid;
+      process.kill(a as number, 'SIGKILL');
+      expect(await eventually(() => lines(streamed).length === 2, 15_000), streamed).toBe(true);
+      expect(lines(streamed).map((line) => `${line.from}>${line.to}`)).toEqual(['a>b', 'a>b']);
+      expect((lines(streamed)[1]?.time as number) > (lines(streamed)[0]?.time as number)).toBe(true);
+    } finally {
+      follow.kill('SIGINT');
+    }
+    expect((await follow).exitCode).toBe(0);
+
     up.process.kill('SIGKILL');
     await up.process;
     started.pop();
@@ -136,16 +160,16 @@ describe('history across restarts', () => {
     expect(parsed).toMatchObject({ runs: 2, empty: false });
     expect(parsed.services).toHaveLength(1);
     const [svc] = parsed.services;
-    expect(svc).toMatchObject({ instance: 't', service: 'default', runs: 2, failovers: 1 });
+    expect(svc).toMatchObject({ instance: 't', service: 'default', runs: 2, failovers: 2 });
     expect(svc?.observedMs).toBeGreaterThan(0);
     const a = svc?.paths.find((p) => p.path === 'a');
-    expect(a).toMatchObject({ failovers: 1, outages: 1 });
+    expect(a).toMatchObject({ failovers: 2, outages: 2 });
     expect(a?.primaryMs).toBeGreaterThan(0);
     expect(a?.probes).toBeGreaterThan(0);
 
     const plain = await run('report', '--since', '1h');
     expect(plain.exitCode).toBe(0);
-    expect(plain.stdout).toMatch(/t · default: [\d.]+% available .*\(2 runs\).* 1 failover/);
+    expect(plain.stdout).toMatch(/t · default: [\d.]+% available .*\(2 runs\).* 2 failovers/);
     expect(plain.stdout).toMatch(/^\s+a\s+[\d.]+%/m);
     expect(plain.stdout).toMatch(/days \d\d-\d\d [█▇▆▅▄▃▂▁]/);
 
@@ -154,6 +178,31 @@ describe('history across restarts', () => {
     expect(before.stdout).toMatch(
       /^no history in 2020-01-01 00:00:00Z → 2020-01-08 00:00:00Z: .* holds 2 run\(s\)/,
     );
+  });
+
+  it('says so when the file was written by an older schema, and migrates it', async () => {
+    const { HistoryStore, migrate } = await import('@tunnelmux/history');
+    const file = path.join(work.dir, 'old', 'history.sqlite');
+    HistoryStore.open(file).close();
+    rmSync(file);
+    for (const suffix of ['-wal', '-shm']) rmSync(file + suffix, { force: true });
+    const db = new DatabaseSync(file);
+    migrate(db, 1);
+    db.prepare(
+      "INSERT INTO events (time, instance, service, type, path, event) VALUES (?, 'old', 'default', 'failover', 'a', ?)",
+    ).run(Date.now() - 60_000, JSON.stringify({ type: 'failover', from: 'a', to: 'b', reason: 'down' }));
+    db.close();
+    const report = await run('report', '--state', file);
+    expect(report.exitCode).toBe(0);
+    expect(report.stdout).toContain(`note: ${file} was written with history schema v1; it has been migrated to v2`);
+    expect(report.stdout).toContain('1 row(s) from before schema v2 carry no run, so this report leaves them out');
+    expect(report.stdout).toMatch(/no history in .*: it holds no run of tunnelmux up yet/);
+    // The old event is still listed.
+    expect(lines((await run('history', '--state', file, '--json')).stdout)).toMatchObject([
+      { type: 'failover', from: 'a', instance: 'old' },
+    ]);
+    // Opened once more, there is nothing left to migrate.
+    expect((await run('report', '--state', file)).stdout).not.toContain('migrated');
   });
 
   it('refuses a bad --since with a usage error that names it', async () => {
