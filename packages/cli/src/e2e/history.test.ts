@@ -194,8 +194,12 @@ describe('history across restarts', () => {
     db.close();
     const report = await run('report', '--state', file);
     expect(report.exitCode).toBe(0);
-    expect(report.stdout).toContain(`note: ${file} was written with history schema v1; it has been migrated to v2`);
-    expect(report.stdout).toContain('1 row(s) from before schema v2 carry no run, so this report leaves them out');
+    expect(report.stdout).toContain(
+      `note: ${file} was written with history schema v1; it has been migrated to v2`,
+    );
+    expect(report.stdout).toContain(
+      '1 row(s) from before schema v2 carry no run, so this report leaves them out',
+    );
     expect(report.stdout).toMatch(/no history in .*: it holds no run of tunnelmux up yet/);
     // The old event is still listed.
     expect(lines((await run('history', '--state', file, '--json')).stdout)).toMatchObject([
