@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -37,6 +37,15 @@ describe('HistoryStore', () => {
     expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
     expect((db.prepare('PRAGMA busy_timeout').get() as { timeout: number }).timeout).toBe(5000);
+    store.close();
+  });
+
+  it('creates the file, its WAL and its folder for the owner only', () => {
+    const store = HistoryStore.open(file);
+    store.write({ events: [event(1)] });
+    for (const name of [file, `${file}-wal`, `${file}-shm`])
+      expect(statSync(name).mode & 0o777, name).toBe(0o600);
+    expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     store.close();
   });
 

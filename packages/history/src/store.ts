@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { TunnelmuxError } from '@tunnelmux/core';
@@ -111,9 +111,12 @@ export class HistoryStore {
       throw new HistoryError(`no history file at ${resolved}`, { code: 'ERR_HISTORY_MISSING' });
     }
     if (!options.mustExist) mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
+    const creating = !existsSync(resolved);
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(resolved);
+      // Owner only: events name hosts, addresses and errors. SQLite gives the -wal and -shm files the same mode.
+      if (creating) chmodSync(resolved, 0o600);
     } catch (error) {
       throw new HistoryError(`cannot open the history file ${resolved}: ${(error as Error).message}`, {
         cause: error,
