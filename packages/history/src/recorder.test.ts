@@ -221,7 +221,7 @@ describe('Recorder', () => {
     ]);
   });
 
-  it('holds 30 days by default under a simulated clock', () => {
+  it('holds 30 days by default under a simulated clock', async () => {
     const events = source();
     const start = 1000 * DAY;
     let now = start;
@@ -232,11 +232,43 @@ describe('Recorder', () => {
     events.emit({ type: 'warning', time: now, message: 'day 20' });
     r.flush();
     now = start + DEFAULT_RETENTION_MS - 1;
-    r.prune();
+    await r.prune();
     expect(store.events().map((row) => row.event.message)).toEqual(['day 0', 'day 20']);
     now = start + 31 * DAY;
-    r.prune();
+    await r.prune();
     expect(store.events().map((row) => row.event.message)).toEqual(['day 20']);
+  });
+});
+
+describe('pruning a backlog', () => {
+  it('deletes a step at a time, letting the event loop run between steps', async () => {
+    const DAY_AGO = Date.now() - 40 * DAY;
+    store.write({
+      events: Array.from({ length: 5000 }, (_, i) => ({
+        time: DAY_AGO + i,
+        instance: 'i',
+        run: null,
+        service: 'default',
+        type: 'warning',
+        path: null,
+        event: { type: 'warning', message: 'old' },
+      })),
+    });
+    const r = recorder({ pruneRows: 1000 });
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const steps: number[] = [];
+    const step = store.pruneStep.bind(store);
+    store.pruneStep = (...args) => {
+      steps.push(ticks);
+      return step(...args);
+    };
+    await r.prune();
+    clearInterval(ticker);
+    expect(store.events()).toHaveLength(0);
+    // Five full steps and one that finds nothing left, spread over turns of the event loop.
+    expect(steps).toHaveLength(6);
+    expect(new Set(steps).size).toBeGreaterThan(1);
   });
 });
 

@@ -37,6 +37,8 @@ export interface RecorderOptions {
   pruneIntervalMs?: number;
   retentionMs?: number;
   maxBytes?: number;
+  /** Rows deleted per table per pruning step, one step per turn of the event loop (default 1000). */
+  pruneRows?: number;
   /** Rows held while the file cannot be written (busy, disk full) before the oldest are dropped (default 100000). */
   maxQueued?: number;
   /** The clock (tests simulate one). */
@@ -106,6 +108,8 @@ export class Recorder {
   readonly #timers: NodeJS.Timeout[] = [];
   #soon?: NodeJS.Immediate;
   #firstPrune?: NodeJS.Immediate;
+  #pruning?: Promise<void>;
+  readonly #pruneRows: number;
   #failing = false;
   #closed = false;
 
@@ -115,6 +119,7 @@ export class Recorder {
     this.#now = options.now ?? Date.now;
     this.#flushRows = options.flushRows ?? 500;
     this.#batchRows = options.batchRows ?? 100;
+    this.#pruneRows = options.pruneRows ?? 1000;
     this.#maxQueued = options.maxQueued ?? 100_000;
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -124,8 +129,8 @@ export class Recorder {
     const pruneEvery = options.pruneIntervalMs ?? 10 * 60_000;
     // Timers never keep a process alive on their own; the owner closes the recorder on the way out.
     this.#timers.push(setInterval(() => this.flush(), flushEvery).unref());
-    this.#timers.push(setInterval(() => this.prune(), pruneEvery).unref());
-    this.#firstPrune = setImmediate(() => this.prune());
+    this.#timers.push(setInterval(() => void this.prune(), pruneEvery).unref());
+    this.#firstPrune = setImmediate(() => void this.prune());
   }
 
   /** Record every event of `source` until close (core's `manager.events`). */
@@ -307,13 +312,26 @@ export class Recorder {
     return this.#pending.length;
   }
 
-  /** Apply retention and the size cap now. */
-  prune(): void {
-    try {
-      this.#store.prune({ now: this.#now(), retentionMs: this.#retentionMs, maxBytes: this.#maxBytes });
-    } catch (error) {
-      this.#fail(error);
-    }
+  /** Apply retention and the size cap: a bounded step per turn of the event loop; resolves when done. */
+  prune(): Promise<void> {
+    if (this.#pruning) return this.#pruning;
+    const options = { now: this.#now(), retentionMs: this.#retentionMs, maxBytes: this.#maxBytes };
+    this.#pruning = new Promise<void>((resolve) => {
+      const step = () => {
+        if (this.#closed) return resolve();
+        try {
+          if (this.#store.pruneStep(options, this.#pruneRows)) return resolve();
+        } catch (error) {
+          this.#fail(error);
+          return resolve();
+        }
+        setImmediate(step);
+      };
+      step();
+    }).finally(() => {
+      this.#pruning = undefined;
+    });
+    return this.#pruning;
   }
 
   #fail(error: unknown): void {

@@ -293,46 +293,80 @@ export class HistoryStore {
     return (get('page_count') - get('freelist_count')) * get('page_size');
   }
 
-  /** Delete rows past retention, then the oldest rows until the data fits in `maxBytes`. */
-  prune({ now, retentionMs, maxBytes }: PruneOptions): PruneResult {
-    const cutoff = now - retentionMs;
+  /** Delete rows past retention, then the oldest rows until the data fits in `maxBytes`, all at once. */
+  prune(options: PruneOptions): PruneResult {
     const result = { events: 0, samples: 0, runs: 0, bytes: 0 };
-    const deleteBefore = (time: number, inclusive = false) => {
-      const op = inclusive ? '<=' : '<';
-      try {
-        this.#db.exec('BEGIN IMMEDIATE');
-        result.events += Number(this.#db.prepare(`DELETE FROM events WHERE time ${op} ?`).run(time).changes);
-        result.samples += Number(
-          this.#db.prepare(`DELETE FROM samples WHERE minute ${op} ?`).run(time).changes,
-        );
-        result.runs += Number(
-          this.#db.prepare(`DELETE FROM runs WHERE coalesce(stopped, last_seen) ${op} ?`).run(time).changes,
-        );
-        this.#db.exec('COMMIT');
-      } catch (error) {
-        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-        throw new HistoryError(`cannot prune ${this.file}: ${(error as Error).message}`, { cause: error });
-      }
-    };
-    deleteBefore(cutoff);
-    // Oldest first across both tables: move a time cutoff forward until the data fits.
-    for (let round = 0; round < 64 && this.usedBytes() > maxBytes; round++) {
-      const span = this.#db
-        .prepare(
-          `SELECT min(t) AS lo, max(t) AS hi FROM (SELECT time AS t FROM events UNION ALL SELECT minute FROM samples)`,
-        )
-        .get() as { lo: number | null; hi: number | null };
-      if (span.lo === null || span.hi === null) break;
-      const used = this.usedBytes();
-      // Cut a share of the time span in proportion to the excess, at least a twentieth, so it converges quickly.
-      const share = Math.min(1, Math.max(0.05, (used - maxBytes * 0.9) / used));
-      const time = span.lo + Math.floor((span.hi - span.lo) * share);
-      deleteBefore(time, true);
-      this.#db.exec('PRAGMA incremental_vacuum');
-    }
-    this.#db.exec('PRAGMA incremental_vacuum');
+    // Bounded: each step deletes rows or reports done.
+    for (let step = 0; step < 1_000_000 && !this.pruneStep(options, 5000, result); step++);
     result.bytes = this.usedBytes();
     return result;
+  }
+
+  /**
+   * One bounded step of pruning: at most `rows` rows per table, in one transaction. Returns true once nothing more
+   * is due. A writer calls it a step per turn of the event loop, so pruning a large backlog never stalls it.
+   */
+  pruneStep({ now, retentionMs, maxBytes }: PruneOptions, rows = 2000, result?: PruneResult): boolean {
+    const limit = Math.max(1, Math.trunc(rows));
+    const cutoff = now - retentionMs;
+    const expired = this.#deleteUpTo(cutoff - 1, limit, result);
+    if (expired.events === limit || expired.samples === limit) return false;
+    if (this.usedBytes() <= maxBytes) {
+      this.#db.exec('PRAGMA incremental_vacuum');
+      return true;
+    }
+    // About as many rows as the excess is a share of the data (ids give the counts cheaply), at most `limit`.
+    const used = this.usedBytes();
+    const span = (table: string) => {
+      const row = this.#db.prepare(`SELECT max(id) - min(id) + 1 AS n FROM ${table}`).get() as {
+        n: number | null;
+      };
+      return row.n ?? 0;
+    };
+    const share = (used - maxBytes * 0.9) / used;
+    const count = Math.min(limit, Math.max(1, Math.ceil((span('events') + span('samples')) * share)));
+    // Oldest first across both tables: the `count`-th oldest time of each, and the earlier of the two.
+    const nth = (sql: string) => (this.#db.prepare(sql).get(count - 1) as { t: number } | undefined)?.t;
+    const inEvents = nth('SELECT time AS t FROM events ORDER BY time LIMIT 1 OFFSET ?');
+    const inSamples = nth('SELECT minute AS t FROM samples ORDER BY minute LIMIT 1 OFFSET ?');
+    const upTo = Math.min(inEvents ?? Number.MAX_SAFE_INTEGER, inSamples ?? Number.MAX_SAFE_INTEGER);
+    const cut = this.#deleteUpTo(upTo, limit, result);
+    this.#db.exec('PRAGMA incremental_vacuum');
+    return cut.events + cut.samples === 0 || this.usedBytes() <= maxBytes;
+  }
+
+  /** Delete at most `limit` rows per table at or before `time` (oldest first), and runs that ended by then. */
+  #deleteUpTo(time: number, limit: number, result?: PruneResult): { events: number; samples: number } {
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      const events = Number(
+        this.#db
+          .prepare(
+            'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time <= ? ORDER BY time LIMIT ?)',
+          )
+          .run(time, limit).changes,
+      );
+      const samples = Number(
+        this.#db
+          .prepare(
+            'DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE minute <= ? ORDER BY minute LIMIT ?)',
+          )
+          .run(time, limit).changes,
+      );
+      const runs = Number(
+        this.#db.prepare('DELETE FROM runs WHERE coalesce(stopped, last_seen) <= ?').run(time).changes,
+      );
+      this.#db.exec('COMMIT');
+      if (result) {
+        result.events += events;
+        result.samples += samples;
+        result.runs += runs;
+      }
+      return { events, samples };
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw new HistoryError(`cannot prune ${this.file}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** Run SQL for tests and tools that need something this API does not offer. */
