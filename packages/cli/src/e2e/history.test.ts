@@ -120,6 +120,9 @@ describe('history across restarts', () => {
     });
     try {
       expect(await eventually(() => lines(streamed).length === 1, 15_000)).toBe(true);
+      // a (priority 1) is primary once both are up; its failover is the one to see.
+      const primaryIsA = async () => JSON.parse((await run('status', '--json')).stdout).primary === 'a';
+      expect(await eventually(primaryIsA, 15_000, 300)).toBe(true);
       const a = up.ready.paths.find((p) => p.id === 'a')?.pid;
       process.kill(a as number, 'SIGKILL');
       expect(await eventually(() => lines(streamed).length === 2, 15_000), streamed).toBe(true);
