@@ -290,6 +290,29 @@ describe('computeReport on hand-made histories', () => {
     expect(svc?.paths[0]).toMatchObject({ observedMs: 80 * S, upMs: 78 * S, outages: 0 });
   });
 
+  it('reports each service of one run on its own', () => {
+    const events = [
+      state('m', 0, 'a', 'connecting'),
+      state('m', 1 * S, 'a', 'connected'),
+      state('m', 0, 'w1', 'connecting', 'web'),
+      state('m', 4 * S, 'w1', 'connected', 'web'),
+      state('m', 50 * S, 'w1', 'reconnecting', 'web'),
+      state('m', 60 * S, 'w1', 'connected', 'web'),
+    ];
+    const report = computeReport({
+      runs: [run('m', 0, 100 * S)],
+      events,
+      samples: [],
+      since: 0,
+      until: 100 * S,
+    });
+    expect(report.services.map((s) => [s.service, s.noHealthyPathMs, s.outages])).toEqual([
+      ['default', 1 * S, 0],
+      ['web', 14 * S, 1],
+    ]);
+    expect(report.services[1]?.paths.map((p) => p.path)).toEqual(['w1']);
+  });
+
   it('an empty range has no service', () => {
     const { runs, events } = scenarioOne();
     expect(computeReport({ runs, events, samples: [], since: 2000 * S, until: 3000 * S })).toMatchObject({
