@@ -12,6 +12,7 @@ Examples:
   $ tunnelmux primary cf                  pin path "cf" as primary (--clear to unpin)
   $ tunnelmux events --follow --type failover
   $ tunnelmux metrics --format prometheus
+  $ tunnelmux report --since 7d           availability, outages and failovers from the history
   $ tunnelmux doctor                      what is missing and how to fix it
   $ tunnelmux demo                        a self-contained failover demo, no tunnel tools needed
 
@@ -42,6 +43,38 @@ function controlOptions(command: Command): Command {
       parseTimeout,
     );
 }
+
+// `history` and `report` read the history file, not the running instance.
+function historyOptions(command: Command): Command {
+  return command
+    .option('--json', 'print JSON for scripts')
+    .option(
+      '-c, --config <file>',
+      'config whose state: names the history file (default: tunnelmux.yaml here)',
+    )
+    .option('--state <path>', 'read this history file (or state folder) instead')
+    .option('--name <name>', 'only this instance (several may share one file)');
+}
+
+const HISTORY_HELP = `
+\`tunnelmux up\` records into a SQLite file in the state folder ($XDG_STATE_HOME/tunnelmux/history.sqlite, or the
+config's state:), kept 30 days and 100MB by default (history: { retention, maxSize }). Times are UTC.
+
+Examples:
+  $ tunnelmux history
+  $ tunnelmux history --since 7d --type failover,primary-change
+  $ tunnelmux history --path cf --since 2026-11-29 --until 2026-11-30
+  $ tunnelmux history --follow --json | jq 'select(.type == "failover")'`;
+
+const REPORT_HELP = `
+Counts only the time \`tunnelmux up\` ran. A path is up while connected; a service while any path is. An outage
+is a stretch not up (not the opening one); MTTR is the mean of those that ended in the range; an outage that
+spans --since counts with its part inside the range. Latency comes from per-minute figures. One bar per UTC day.
+
+Examples:
+  $ tunnelmux report
+  $ tunnelmux report --since 30d
+  $ tunnelmux report --since 24h --json | jq '.services[].availability'`;
 
 // Within what a timer can hold (about 24 days); a day is already far past any sane wait.
 const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
@@ -301,6 +334,44 @@ Examples:
       lazy(
         () => import('./commands/query'),
         (m) => m.stop,
+      ),
+    );
+
+  historyOptions(program.command('history'))
+    .description(
+      'events recorded by `up` (they survive restarts), newest last; --follow goes on with new ones',
+    )
+    .option('--since <when>', 'from this long ago (24h, 7d) or this date (2026-11-30T08:00Z)', '24h')
+    .option('--until <when>', 'up to this long ago or this date (default: now)')
+    .option('--service <name>', 'only this service')
+    .option('--path <id>', 'only this path (a failover or primary change names two)')
+    .option(
+      '-t, --type <types...>',
+      'only these event types, comma- or space-separated (failover,primary-change)',
+    )
+    .option('-n, --limit <n>', 'only the newest n events of the range')
+    .option(
+      '-f, --follow',
+      'then print new events as `up` writes them (reads the file every second) until Ctrl-C',
+    )
+    .addHelpText('after', HISTORY_HELP)
+    .action(
+      lazy(
+        () => import('./commands/history'),
+        (m) => m.history,
+      ),
+    );
+
+  historyOptions(program.command('report'))
+    .description('availability, failovers, outages, MTTR and latency per service and path, from the history')
+    .option('--since <when>', 'from this long ago (7d, 24h) or this date (2026-11-01)', '7d')
+    .option('--until <when>', 'up to this long ago or this date (default: now)')
+    .option('--service <name>', 'only this service')
+    .addHelpText('after', REPORT_HELP)
+    .action(
+      lazy(
+        () => import('./commands/report'),
+        (m) => m.report,
       ),
     );
 

@@ -6,6 +6,7 @@ import { socketPath } from '../control/socket-path';
 import { type AttachedDashboard, attachDashboard } from '../dashboard/attach';
 import { formatFailure } from '../discovery/load';
 import { createEngine, type ExposeRequest, type Prepared, pathSpecs, prepare } from '../engine';
+import { attachHistory } from '../history/attach';
 import { attachHooks, withEvents } from '../hooks/attach';
 import { EventSink } from '../hooks/event-sink';
 import { formatEvent } from '../render/events';
@@ -84,6 +85,7 @@ export async function up(options: UpOptions): Promise<void> {
   // One stream for everything shown and served: the manager's events and the CLI's own (hook-failed).
   const sink = new EventSink().forward(manager.events);
   const hooks = attachHooks(config.on, sink, { cwd: prepared.loaded.dir, instance: name });
+  const history = await attachHistory(sink, prepared.loaded, name, (text) => note(text));
 
   const recent: TunnelmuxEvent[] = [];
   sink.on((event) => {
@@ -118,6 +120,7 @@ export async function up(options: UpOptions): Promise<void> {
       await Promise.allSettled([door?.close(), closeServer(metricsServer), dashboard?.close()]);
       await manager.shutdown();
       await hooks?.close();
+      history?.close();
       await relay?.close();
       await control.close().catch(() => undefined);
       if (json) printLine({ type: 'stopped', time: Date.now(), code });
@@ -136,6 +139,7 @@ export async function up(options: UpOptions): Promise<void> {
   } catch (error) {
     await manager.shutdown();
     await hooks?.close(0);
+    history?.close();
     await relay?.close();
     throw error;
   }
@@ -214,6 +218,7 @@ export async function up(options: UpOptions): Promise<void> {
     listen: door ? doorAddress(door) : undefined,
     metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
     dashboard: dashboard?.address.open,
+    history: history?.file,
     primary: status.primary,
     // Configured paths that never started because their provider did not load.
     notStarted: notStarted(prepared),

@@ -7,6 +7,7 @@ import {
 } from '@tunnelmux/core/config';
 import { z } from 'zod';
 import { dashboardConfig } from '../dashboard/config';
+import { historySchema, stateSchema } from '../history/config';
 import { onSchema } from '../hooks/schema';
 
 // Core owns the path and failover schemas; this file adds only what the CLI itself reads (listen, plugins,
@@ -100,6 +101,8 @@ export const configSchema = z
     resume: resume.optional(),
     on: onSchema.optional(),
     dashboard: dashboardConfig.optional(),
+    state: stateSchema.optional(),
+    history: historySchema.optional(),
   })
   .strict()
   .meta({ title: 'tunnelmux config', description: 'One stable local port over several tunnels.' });

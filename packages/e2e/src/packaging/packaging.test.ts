@@ -180,7 +180,7 @@ describe('packaging: install only what you need, from tarballs', () => {
       dir = await project('only-cloudflare');
       env = await isolated('only-cloudflare');
       // Core comes as a tarball too: it is not on the registry yet; everything else comes from the registry.
-      await npm(['install', tarballs.cli, tarballs.core, tarballs.cloudflare], dir);
+      await npm(['install', tarballs.cli, tarballs.history, tarballs.core, tarballs.cloudflare], dir);
     }, 180_000);
 
     it('lists exactly cloudflare', async () => {
@@ -229,7 +229,7 @@ describe('packaging: install only what you need, from tarballs', () => {
       cwd = await folder('elsewhere');
       env = await isolated('global');
       target = await startBannerServer();
-      await npm(['install', '--prefix', prefix, '-g', tarballs.cli, tarballs.core], cwd);
+      await npm(['install', '--prefix', prefix, '-g', tarballs.cli, tarballs.history, tarballs.core], cwd);
       config = path.join(cwd, 'tunnelmux.json');
       const listen = await freePort();
       await writeFile(
@@ -389,7 +389,15 @@ describe('packaging: install only what you need, from tarballs', () => {
       const broken = await packBrokenProviders(await folder('broken-src'), await folder('broken-tarballs'));
       // npm refuses the ^9.0.0 peer outright (ERESOLVE); --legacy-peer-deps is how a user gets it installed anyway.
       await npm(
-        ['install', '--legacy-peer-deps', tarballs.cli, tarballs.core, tarballs.cloudflare, ...broken],
+        [
+          'install',
+          '--legacy-peer-deps',
+          tarballs.cli,
+          tarballs.history,
+          tarballs.core,
+          tarballs.cloudflare,
+          ...broken,
+        ],
         dir,
       );
       await writeFile(
