@@ -13,6 +13,7 @@ Examples:
   $ tunnelmux reload                      apply an edited config without dropping sessions (or SIGHUP)
   $ tunnelmux events --follow --type failover
   $ tunnelmux metrics --format prometheus
+  $ tunnelmux report --since 7d           availability, outages and failovers from the history
   $ tunnelmux doctor                      what is missing and how to fix it
   $ tunnelmux demo                        a self-contained failover demo, no tunnel tools needed
 
@@ -52,6 +53,38 @@ function serviceOption(command: Command): Command {
   );
 }
 
+// `history` and `report` read the history file, not the running instance.
+function historyOptions(command: Command): Command {
+  return command
+    .option('--json', 'print JSON for scripts')
+    .option(
+      '-c, --config <file>',
+      'config whose state: names the history file (default: tunnelmux.yaml here)',
+    )
+    .option('--state <path>', 'read this history file (or state folder) instead')
+    .option('--name <name>', 'only this instance (several may share one file)');
+}
+
+const HISTORY_HELP = `
+\`tunnelmux up\` records into a SQLite file in the state folder ($XDG_STATE_HOME/tunnelmux/history.sqlite, or the
+config's state:), kept 30 days and 100MB by default (history: { retention, maxSize }). Times are UTC.
+
+Examples:
+  $ tunnelmux history
+  $ tunnelmux history --since 7d --type failover,primary-change
+  $ tunnelmux history --path cf --since 2026-11-29 --until 2026-11-30
+  $ tunnelmux history --follow --json | jq 'select(.type == "failover")'`;
+
+const REPORT_HELP = `
+Counts only the time \`tunnelmux up\` ran. A path is up while connected; a service while any path is. An outage
+is a stretch not up (not the opening one); MTTR is the mean of those that ended in the range; an outage that
+spans --since counts with its part inside the range. Latency comes from per-minute figures. One bar per UTC day.
+
+Examples:
+  $ tunnelmux report
+  $ tunnelmux report --since 30d
+  $ tunnelmux report --since 24h --json | jq '.services[].availability'`;
+
 // Within what a timer can hold (about 24 days); a day is already far past any sane wait.
 const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
@@ -88,6 +121,11 @@ export function buildProgram(): Command {
       'serve Prometheus /metrics here (loopback only unless --metrics-public)',
     )
     .option('--metrics-public', 'allow --metrics-listen on a non-loopback address')
+    .option(
+      '--dashboard [addr]',
+      'serve the web dashboard and HTTP API (default 127.0.0.1 on a free port; needs @tunnelmux/dashboard)',
+    )
+    .option('--dashboard-public', 'allow --dashboard on a non-loopback address')
     .option('--json', 'print events as NDJSON instead of the live view')
     .option('-w, --watch', 'reload when the config file changes (debounced; same as `tunnelmux reload`)')
     .addHelpText(
@@ -101,7 +139,8 @@ Examples:
   $ tunnelmux up --config ~/tunnels/devbox.yaml --listen 127.0.0.1:2200
   $ tunnelmux up --json | jq 'select(.type == "failover")'
   $ tunnelmux up --metrics-listen 127.0.0.1:9464
-  $ tunnelmux up --watch`,
+  $ tunnelmux up --watch
+  $ tunnelmux up --dashboard              prints http://127.0.0.1:<port>/?token=… to open`,
     )
     .action(
       lazy(
@@ -215,6 +254,21 @@ Examples:
       ),
     );
 
+  controlOptions(program.command('dashboard'))
+    .description("the running instance's dashboard address, with its token (--open: open it in a browser)")
+    .option('--open', 'open the address in the default browser')
+    .addHelpText(
+      'after',
+      '\nThe instance must run with `up --dashboard` (or `dashboard:` in its config).\n\n' +
+        'Examples:\n  $ tunnelmux dashboard\n  $ tunnelmux dashboard --open\n  $ tunnelmux dashboard --json | jq -r .url',
+    )
+    .action(
+      lazy(
+        () => import('./commands/dashboard'),
+        (m) => m.dashboard,
+      ),
+    );
+
   controlOptions(program.command('list'))
     .description('the paths of the running instance, one per line')
     .action(
@@ -322,6 +376,44 @@ Examples:
       ),
     );
 
+  historyOptions(program.command('history'))
+    .description(
+      'events recorded by `up` (they survive restarts), newest last; --follow goes on with new ones',
+    )
+    .option('--since <when>', 'from this long ago (24h, 7d) or this date (2026-11-30T08:00Z)', '24h')
+    .option('--until <when>', 'up to this long ago or this date (default: now)')
+    .option('--service <name>', 'only this service')
+    .option('--path <id>', 'only this path (a failover or primary change names two)')
+    .option(
+      '-t, --type <types...>',
+      'only these event types, comma- or space-separated (failover,primary-change)',
+    )
+    .option('-n, --limit <n>', 'only the newest n events of the range')
+    .option(
+      '-f, --follow',
+      'then print new events as `up` writes them (reads the file every second) until Ctrl-C',
+    )
+    .addHelpText('after', HISTORY_HELP)
+    .action(
+      lazy(
+        () => import('./commands/history'),
+        (m) => m.history,
+      ),
+    );
+
+  historyOptions(program.command('report'))
+    .description('availability, failovers, outages, MTTR and latency per service and path, from the history')
+    .option('--since <when>', 'from this long ago (7d, 24h) or this date (2026-11-01)', '7d')
+    .option('--until <when>', 'up to this long ago or this date (default: now)')
+    .option('--service <name>', 'only this service')
+    .addHelpText('after', REPORT_HELP)
+    .action(
+      lazy(
+        () => import('./commands/report'),
+        (m) => m.report,
+      ),
+    );
+
   program
     .command('providers')
     .description('provider packages found (from their manifests; nothing is imported unless --detect)')
@@ -414,6 +506,70 @@ Examples:
       ),
     );
 
+  const service = program
+    .command('service')
+    .description('run tunnelmux as a service: a systemd unit (Linux) or a launchd job (macOS)');
+  const serviceOptions = (command: Command, user: string) =>
+    command
+      .option('--user', user)
+      .option('-c, --config <file>', 'the config the service runs (default: tunnelmux.yaml/.yml/.json here)')
+      .option('--name <name>', 'instance name (default: the config\'s name, else "default")')
+      .option('--json', 'print JSON')
+      .addOption(new Option('--platform <platform>').choices(['linux', 'darwin']).hideHelp());
+  serviceOptions(
+    service
+      .command('install')
+      .description(
+        'write a service that runs `tunnelmux up --config <absolute path>` and restarts it on failure; prints how to enable it',
+      ),
+    'a service of your own (systemd --user, a LaunchAgent) instead of a system one (which needs root)',
+  )
+    .option('--dry-run', 'say what would be written, write nothing')
+    .option('--print', 'print the unit or plist, write nothing')
+    .option('--force', 'replace an existing, different file')
+    .addHelpText(
+      'after',
+      `
+Linux: ~/.config/systemd/user/tunnelmux[-<name>].service (--user) or /etc/systemd/system/; a system unit is
+sandboxed (ProtectSystem=strict, ProtectHome=read-only, PrivateTmp, state in /var/lib/tunnelmux, control socket
+in /run/tunnelmux). macOS: ~/Library/LaunchAgents (--user) or /Library/LaunchDaemons/dev.tunnelmux.<name>.plist.
+Nothing is started: the systemctl or launchctl commands to run are printed.
+
+Examples:
+  $ tunnelmux service install --user --config ~/tunnels/devbox.yaml
+  $ tunnelmux service install --user --print
+  $ sudo tunnelmux service install --config /etc/tunnelmux/tunnelmux.yaml`,
+    )
+    .action(
+      lazy(
+        () => import('./commands/service'),
+        (m) => m.install,
+      ),
+    );
+  serviceOptions(
+    service.command('uninstall').description('remove the file `service install` wrote'),
+    'the service of your own, not the system one',
+  )
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .option('--force', 'remove the file even if tunnelmux did not write it')
+    .action(
+      lazy(
+        () => import('./commands/service'),
+        (m) => m.uninstall,
+      ),
+    );
+  serviceOptions(
+    service
+      .command('status')
+      .description('whether the service is installed and, when systemctl answers, whether it is active'),
+    'the service of your own, not the system one',
+  ).action(
+    lazy(
+      () => import('./commands/service'),
+      (m) => m.status,
+    ),
+  );
+
   program
     .command('demo')
     .description(
@@ -427,7 +583,8 @@ Examples:
       ),
     );
 
-  for (const command of [program, ...program.commands, ...plugins.commands]) command.exitOverride();
+  for (const command of [program, ...program.commands, ...plugins.commands, ...service.commands])
+    command.exitOverride();
   return program;
 }
 

@@ -3,8 +3,12 @@ import path from 'node:path';
 import type { TunnelmuxEvent } from '@tunnelmux/core';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
+import { type AttachedDashboard, attachDashboard } from '../dashboard/attach';
 import { formatFailure } from '../discovery/load';
 import { type ExposeRequest, type Prepared, prepare } from '../engine';
+import { attachHistory } from '../history/attach';
+import { attachHooks, withEvents } from '../hooks/attach';
+import { EventSink } from '../hooks/event-sink';
 import { formatEvent } from '../render/events';
 import { LiveView } from '../render/live-view';
 import { readyLine, readyPaths } from '../services/ready';
@@ -25,6 +29,9 @@ export interface UpOptions {
   json?: boolean;
   /** Reload when the config file changes (debounced). */
   watch?: boolean;
+  /** `--dashboard [addr]`: serve the web page and HTTP API (true: on a free loopback port). */
+  dashboard?: boolean | string;
+  dashboardPublic?: boolean;
   /** From `tunnelmux expose`: publish a local port instead of running the config's paths. */
   expose?: ExposeRequest;
 }
@@ -82,10 +89,14 @@ export async function up(options: UpOptions): Promise<void> {
     await relay?.close();
     throw error;
   }
+  // One stream for everything shown and served: every service's events and the CLI's own (hook-failed).
+  const sink = new EventSink().forward(services.events);
+  const hooks = attachHooks(config.on, sink, { cwd: prepared.loaded.dir, instance: name });
+  const history = await attachHistory(sink, prepared.loaded, name, (text) => note(text));
 
   const recent: TunnelmuxEvent[] = [];
-  services.events.on((event) => {
-    recent.push(event as TunnelmuxEvent);
+  sink.on((event) => {
+    recent.push(event);
     if (recent.length > RECENT) recent.shift();
   });
 
@@ -96,11 +107,13 @@ export async function up(options: UpOptions): Promise<void> {
   };
   // `tunnelmux expose` builds its config from the command line: there is no file to read again.
   const reload = options.expose ? undefined : () => services.reload();
+  let dashboard: AttachedDashboard | undefined;
   const control = new ControlServer(socket, {
-    instance: services,
+    instance: withEvents(services, sink),
     paths: services,
     recent: () => recent,
     reload,
+    dashboard: () => dashboard?.address,
     info: () => ({
       pid: process.pid,
       name,
@@ -119,8 +132,10 @@ export async function up(options: UpOptions): Promise<void> {
       triggers?.close();
       view?.stop();
       if (why && !json) process.stderr.write(`${colors.dim(why)}\n`);
-      await Promise.allSettled([closeServer(metricsServer)]);
+      await Promise.allSettled([closeServer(metricsServer), dashboard?.close()]);
       await services.shutdown();
+      await hooks?.close();
+      history?.close();
       await relay?.close();
       await control.close().catch(() => undefined);
       if (json) printLine({ type: 'stopped', time: Date.now(), code });
@@ -142,6 +157,8 @@ export async function up(options: UpOptions): Promise<void> {
   } catch (error) {
     triggers?.close();
     await services.shutdown();
+    await hooks?.close(0);
+    history?.close();
     await relay?.close();
     throw error;
   }
@@ -166,13 +183,22 @@ export async function up(options: UpOptions): Promise<void> {
     }
   }
 
+  try {
+    const asked = { flag: options.dashboard, public: options.dashboardPublic, config: config.dashboard };
+    dashboard = await attachDashboard(asked, { handlers: control.handlers, socket });
+  } catch (error) {
+    note(messageOf(error), 'error');
+    return shutdown(error instanceof CliError ? error.exitCode : 1);
+  }
+  if (dashboard && !json) process.stderr.write(`dashboard: ${dashboard.address.open}\n`);
+
   if (json) {
-    services.events.on((event) => printLine(event));
+    sink.on((event) => printLine(event));
   } else if (tty) {
-    view = new LiveView(services, { socket, name });
+    view = new LiveView(withEvents(services, sink), { socket, name });
     view.start();
   } else {
-    services.events.on((event) => {
+    sink.on((event) => {
       if (
         !QUIET.has(event.type) ||
         (event.type === 'log' && (event.level === 'warn' || event.level === 'error'))
@@ -209,6 +235,8 @@ export async function up(options: UpOptions): Promise<void> {
     socket,
     listen: singleListen(),
     metrics: metricsServer ? `http://${serverAddress(metricsServer)}/metrics` : undefined,
+    dashboard: dashboard?.address.open,
+    history: history?.file,
     primary: status.primary,
     // Configured paths that never started because their provider did not load.
     notStarted: services.notStarted(),

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describeValue } from '@tunnelmux/core/config';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { redactHookField } from '../hooks/redact';
+import { ON_KEYS } from '../hooks/schema';
 
 export { CONFIG_NAMES, findConfig, findConfigQuietly } from './find';
 
@@ -139,7 +141,7 @@ function toProblems(
         file,
         ...at(keyPath, true),
         field: fieldName(keyPath),
-        value: (parent as Record<string, unknown>)?.[key],
+        value: redactHookField(keyPath, (parent as Record<string, unknown>)?.[key]),
         message: `is not a known field${allowed ? `; expected one of ${allowed}` : ''}`,
       };
     });
@@ -157,7 +159,8 @@ function toProblems(
       },
     ];
   }
-  const value = valueAt(data, issuePath);
+  // A webhook URL or header quoted in an error must not show its secret.
+  const value = redactHookField(issuePath, valueAt(data, issuePath));
   return [
     {
       file,
@@ -217,6 +220,7 @@ function allowedKeys(parentPath: PropertyKey[]): string | undefined {
     return shape(configSchema.shape.failover.unwrap());
   if (parentPath.length === 4 && parentPath[0] === 'services' && parentPath[2] === 'paths')
     return shape(configSchema.shape.paths.unwrap().element);
+  if (parentPath.length === 1 && parentPath[0] === 'on') return ON_KEYS.join(', ');
   return undefined;
 }
 

@@ -6,6 +6,9 @@ import {
   targetSchema,
 } from '@tunnelmux/core/config';
 import { z } from 'zod';
+import { dashboardConfig } from '../dashboard/config';
+import { historySchema, stateSchema } from '../history/config';
+import { onSchema } from '../hooks/schema';
 import { drain, serviceSchema, servicesSchema, strategy } from './services-schema';
 
 // Core owns the path and failover schemas; this file adds only what the CLI itself reads (listen, plugins,
@@ -108,6 +111,10 @@ export const configSchema = z
     services: servicesSchema(
       serviceSchema({ listen, target, protocol: protocolSchema, failover, resume, path }),
     ).optional(),
+    on: onSchema.optional(),
+    dashboard: dashboardConfig.optional(),
+    state: stateSchema.optional(),
+    history: historySchema.optional(),
   })
   .strict()
   .meta({ title: 'tunnelmux config', description: 'One stable local port over several tunnels.' });

@@ -171,7 +171,13 @@ function noAnswer(file: string, timeout: number): CliError {
 const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
 // Codes that mean the request itself was wrong: a usage error (exit 2).
-const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_BAD_REQUEST', 'ERR_LINE_TOO_LONG', 'ERR_CONFIG']);
+const USAGE_CODES = new Set([
+  'ERR_USAGE',
+  'ERR_BAD_REQUEST',
+  'ERR_LINE_TOO_LONG',
+  'ERR_CONFIG',
+  'ERR_NO_SERVICE',
+]);
 
 async function* readLines(socket: net.Socket): AsyncGenerator<string> {
   const splitter = new LineSplitter(MAX_ANSWER_BYTES);

@@ -11,6 +11,7 @@ export const CONTROL_METHODS = [
   'stop',
   'info',
   'reload',
+  'dashboard',
 ] as const;
 
 export type ControlMethod = (typeof CONTROL_METHODS)[number];

@@ -17,6 +17,7 @@ export const PARAMS = {
   metrics: none,
   prometheus: none,
   info: none,
+  dashboard: none,
   events: z.strictObject({
     types: z.array(z.enum(EVENT_TYPES as [EventType, ...EventType[]])).optional(),
     limit: z.number().int().min(0).max(100_000).optional(),

@@ -5,6 +5,7 @@ import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from 
 import type { SubscribeOptions } from '@tunnelmux/core/events';
 import { CliError, messageOf } from '../util/errors';
 import { Connection, type ControlLimits, DEFAULT_LIMITS, refuse } from './connection';
+import { type ControlHandlers, controlHandlers, type DashboardAddress } from './handlers';
 import type { ControlRequest } from './request';
 import { checkPrivateSocket, ensurePrivateDir } from './socket-path';
 
@@ -50,6 +51,8 @@ export interface ControlContext {
   recent: () => TunnelmuxEvent[];
   /** Read the config again and apply the difference (`up` only); refusals carry code ERR_CONFIG. */
   reload?: () => Promise<unknown>;
+  /** Where the dashboard is served, once it is (`tunnelmux dashboard`). */
+  dashboard?: () => DashboardAddress | undefined;
 }
 
 /**
@@ -60,13 +63,16 @@ export class ControlServer {
   private server?: net.Server;
   private readonly clients = new Set<net.Socket>();
   readonly limits: ControlLimits;
+  /** What this socket answers with; the dashboard's HTTP API calls the very same. */
+  readonly handlers: ControlHandlers;
 
   constructor(
     readonly file: string,
-    private readonly context: ControlContext,
+    context: ControlContext,
     limits: Partial<ControlLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.handlers = controlHandlers(context);
   }
 
   async start(): Promise<void> {
@@ -120,7 +126,7 @@ export class ControlServer {
         await this.events(id, request.params, connection);
         return;
       }
-      const result = await this.call(request);
+      const result = await this.handlers.call(request);
       connection.send({ id, ok: true, result });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
@@ -132,96 +138,19 @@ export class ControlServer {
     }
   }
 
-  private async call(request: Exclude<ControlRequest, { method: 'events' }>): Promise<unknown> {
-    const { instance } = this.context;
-    switch (request.method) {
-      case 'info':
-        return this.context.info();
-      case 'status':
-        return instance.status();
-      case 'metrics':
-        return instance.getMetrics();
-      case 'prometheus':
-        return { contentType: instance.prometheusContentType, text: await instance.prometheus() };
-    }
-    const paths = this.pathControl(request.method);
-    switch (request.method) {
-      case 'list':
-        return paths.list();
-      case 'primary':
-        return paths.setPrimary(request.params.id ?? undefined, request.params.service);
-      case 'failover':
-        return paths.enableAutoFailover(request.params.enabled, request.params.service);
-      case 'restart':
-        return paths.restart(request.params.id, request.params.service);
-      case 'stop':
-        return paths.stop(request.params.id, request.params.service);
-      case 'reload':
-        return this.reload();
-    }
-  }
-
-  private async reload(): Promise<unknown> {
-    if (!this.context.reload) {
-      throw Object.assign(
-        new CliError(`[tunnelmux] this ${this.context.kind ?? 'instance'} has no config to reload`),
-        { code: 'ERR_NO_RELOAD' },
-      );
-    }
-    try {
-      return await this.context.reload();
-    } catch (error) {
-      // An invalid config: the client exits 2, as `up` would on the same file.
-      if ((error as { name?: string }).name === 'ConfigFileError')
-        throw Object.assign(error as Error, { code: 'ERR_CONFIG' });
-      throw error;
-    }
-  }
-
-  private pathControl(method: string): ControlPaths {
-    if (this.context.paths) return this.context.paths;
-    const kind = this.context.kind ?? 'instance';
-    throw Object.assign(
-      new CliError(
-        `[tunnelmux] "${method}" needs paths, and this ${kind} has none; a ${kind} answers status, info, metrics and events`,
-      ),
-      { code: 'ERR_NO_PATHS' },
-    );
-  }
-
   private async events(
     id: number,
     params: Extract<ControlRequest, { method: 'events' }>['params'],
     connection: Connection,
   ): Promise<void> {
-    const types = params.types && params.types.length > 0 ? (params.types as string[]) : undefined;
-    // Without a type filter, probes, metrics and debug logs are left out unless `all` asks for them.
-    const matches = (event: TunnelmuxEvent) =>
-      types
-        ? types.includes(event.type)
-        : Boolean(params.all) ||
-          !(
-            event.type === 'probe' ||
-            event.type === 'metrics' ||
-            (event.type === 'log' && event.level === 'debug')
-          );
-    const recent = this.context.recent().filter(matches);
-    const limit = params.limit ?? 50;
-    const shown = limit === 0 ? [] : recent.slice(-limit);
-    if (!params.follow) {
-      connection.send({ id, ok: true, result: shown });
+    const { signal, socket } = connection;
+    const { replay, live } = this.handlers.events(params, signal);
+    if (!live) {
+      connection.send({ id, ok: true, result: replay });
       return;
     }
-    const { signal, socket } = connection;
-    // Subscribe before replaying, so nothing falls between the two.
-    const subscription = this.context.instance.events.subscribe((types ?? '*') as '*', undefined, {
-      signal,
-      bufferSize: 4096,
-    });
-    const lastSeq = recent.at(-1)?.seq ?? 0;
-    for (const event of shown) connection.send({ id, event });
-    for await (const event of subscription) {
-      if (event.seq <= lastSeq || !matches(event)) continue;
+    for (const event of replay) connection.send({ id, event });
+    for await (const event of live) {
       if (!connection.send({ id, event })) await waitDrain(socket, signal);
     }
     // The stream ended (the instance is stopping, or the client left): so does the connection.

@@ -42,6 +42,14 @@ const SAMPLES: { [T in EventType]: Extract<TunnelmuxEvent, { type: T }> } = {
     type: 'warning',
     message: 'front door listens on 0.0.0.0:22330: every interface can reach it',
   },
+  'hook-failed': {
+    ...at,
+    type: 'hook-failed',
+    hook: 'webhook https://hooks.example/***',
+    on: 'failover',
+    reason: 'HTTP 500 after 3 attempts',
+    count: 1,
+  },
   metrics: {
     ...at,
     type: 'metrics',

@@ -42,6 +42,8 @@ export function describeEvent(event: TunnelmuxEvent): string {
       return `${colors.yellow('refused')} a client${event.client ? ` ${t(event.client)}` : ''}: ${t(event.reason)}`;
     case 'warning':
       return `${colors.yellow('warning')}: ${t(event.message)}`;
+    case 'hook-failed':
+      return `${colors.yellow('hook failed')} ${t(event.hook)} (on ${t(event.on)}${event.pathId ? ` ${t(event.pathId)}` : ''}): ${t(event.reason)}`;
     case 'path-draining':
       return `${colors.yellow(t(event.pathId))} draining: out of rotation, ${event.activeConnections} live connection(s) may finish within ${ms(event.timeoutMs)}`;
     case 'path-drained':

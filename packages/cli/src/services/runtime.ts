@@ -437,8 +437,8 @@ export class Services {
       const found = this.running.get(name);
       if (found) return found;
       throw Object.assign(
-        usageError(`[tunnelmux] no service "${name}"; this instance runs: ${this.names().join(', ')}`),
-        { code: 'ERR_USAGE' },
+        usageError(`[tunnelmux] no service "${name}"; known services: ${this.names().join(', ')}`),
+        { code: 'ERR_NO_SERVICE' },
       );
     }
     const [only] = this.running.values();

@@ -6,6 +6,7 @@ export { PATH_STATES, type PathState } from '../state/transitions';
 export { EventBus, type SubscribeOptions, type Subscription } from './event-bus';
 export {
   EVENT_TYPES,
+  type EventInput,
   type EventOf,
   type EventType,
   type PrimaryChangeReason,

@@ -79,6 +79,18 @@ export type TunnelmuxEvent =
       failed: ReloadFailure[];
     })
   | (Base & {
+      type: 'hook-failed';
+      /** The hook, secrets redacted: `command notify.sh` or `webhook https://hooks.example/***`. */
+      hook: string;
+      /** The event type that ran it, and the path it was about. */
+      on: string;
+      pathId?: string;
+      /** Why, secrets redacted. Sent once per burst of failures (until the hook succeeds again). */
+      reason: string;
+      /** How many events the failed call carried (more than one when coalesced). */
+      count: number;
+    })
+  | (Base & {
       type: 'session-resumed';
       /** The first 8 hex digits of the session id. */
       session: string;
@@ -131,6 +143,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'healthy-path-restored',
   'connection-refused',
   'warning',
+  'hook-failed',
   'config-reloaded',
   'session-resumed',
   'session-lost',

@@ -360,6 +360,8 @@ describe('manager input', () => {
       /tunnelmux_path_latency_seconds\{service="default",path="a",provider="memory",quantile="0.5"\} /,
     );
     expect(text).toContain('tunnelmux_failovers_total{service="default"} 0');
+    // A `quantile` label belongs to a summary only (promtool check metrics refuses it on a gauge).
+    expect(text).toContain('# TYPE tunnelmux_path_latency_seconds summary');
     await manager.shutdown();
   });
 

@@ -49,7 +49,10 @@ function start(): { child: ChildProcess; dir: string } | undefined {
   }
 }
 
-/** Have `pid` killed if this process dies without stopping it (no orphaned tunnels, even after SIGKILL). */
+/**
+ * Have `pid` killed if this process dies without stopping it (no orphaned tunnels, even after SIGKILL); a negative
+ * `pid` names a whole process group.
+ */
 export function guardPid(pid: number): () => void {
   if (process.platform === 'win32') return () => undefined;
   start()?.child.stdin?.write(`add ${pid}\n`);

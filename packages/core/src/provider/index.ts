@@ -2,7 +2,10 @@
 // loads providers (the CLI) needs.
 export type { TunnelmuxErrorOptions } from '../errors';
 export type { ChildHandle, ChildLine, SpawnOptions } from '../process/child';
+// A host that runs children of its own (the CLI's hooks) gives them the same minimal environment and reaper.
+export { childEnv } from '../process/child-env';
 export type { ExitInfo } from '../process/exit';
+export { guardPid } from '../process/reaper';
 export { defineProvider, isProvider, validateOptions } from './define-provider';
 export { detectProvider } from './detect-provider';
 export {

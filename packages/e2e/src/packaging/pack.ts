@@ -9,6 +9,9 @@ export const REPO = path.resolve(import.meta.dirname, '../../../..');
 export const PACKAGES = {
   core: { name: '@tunnelmux/core', dir: 'packages/core' },
   cli: { name: '@tunnelmux/cli', dir: 'packages/cli' },
+  dashboard: { name: '@tunnelmux/dashboard', dir: 'packages/dashboard' },
+  // The CLI depends on it; npm would fetch it from the registry like core.
+  history: { name: '@tunnelmux/history', dir: 'packages/history' },
   cloudflare: { name: '@tunnelmux/provider-cloudflare', dir: 'packages/provider-cloudflare' },
   ngrok: { name: '@tunnelmux/provider-ngrok', dir: 'packages/provider-ngrok' },
   socat: { name: 'tunnelmux-provider-socat', dir: 'examples/tunnelmux-provider-socat' },

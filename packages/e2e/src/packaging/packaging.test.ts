@@ -145,7 +145,9 @@ describe('packaging: install only what you need, from tarballs', () => {
         expect(JSON.stringify(manifest)).not.toContain('workspace:');
         // Nothing but the build output and the package's own documents.
         for (const file of files)
-          expect(file).toMatch(/^(?:dist\/|schema\/|package\.json$|LICENSE$|README\.md$|CHANGELOG\.md$)/);
+          expect(file).toMatch(
+            /^(?:dist\/|schema\/|page\/|package\.json$|LICENSE$|README\.md$|CHANGELOG\.md$)/,
+          );
       },
     );
 
@@ -178,7 +180,7 @@ describe('packaging: install only what you need, from tarballs', () => {
       dir = await project('only-cloudflare');
       env = await isolated('only-cloudflare');
       // Core comes as a tarball too: it is not on the registry yet; everything else comes from the registry.
-      await npm(['install', tarballs.cli, tarballs.core, tarballs.cloudflare], dir);
+      await npm(['install', tarballs.cli, tarballs.history, tarballs.core, tarballs.cloudflare], dir);
     }, 180_000);
 
     it('lists exactly cloudflare', async () => {
@@ -227,7 +229,7 @@ describe('packaging: install only what you need, from tarballs', () => {
       cwd = await folder('elsewhere');
       env = await isolated('global');
       target = await startBannerServer();
-      await npm(['install', '--prefix', prefix, '-g', tarballs.cli, tarballs.core], cwd);
+      await npm(['install', '--prefix', prefix, '-g', tarballs.cli, tarballs.history, tarballs.core], cwd);
       config = path.join(cwd, 'tunnelmux.json');
       const listen = await freePort();
       await writeFile(
@@ -330,6 +332,42 @@ describe('packaging: install only what you need, from tarballs', () => {
       }
     });
 
+    it('up --dashboard says how to install @tunnelmux/dashboard while it is missing', async () => {
+      const result = await tunnelmux(['up', '--dashboard', '--config', config]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'the dashboard needs the @tunnelmux/dashboard package, which is not installed; install it beside the CLI',
+      );
+    });
+
+    it('up --dashboard serves it once installed beside the CLI', { timeout: 150_000 }, async () => {
+      // The core tarball stands in for the registry copy npm would fetch for the dashboard's peer dependency.
+      await npm(['install', '--prefix', prefix, '-g', tarballs.dashboard, tarballs.core], cwd);
+      const up = startProcess(
+        path.join(prefix, 'bin/tunnelmux'),
+        ['up', '--json', '--dashboard', '--config', config],
+        { cwd, env },
+      );
+      try {
+        const ready = await up.waitForJson<{ dashboard?: string }>((line) => line.type === 'ready', 60_000);
+        expect(ready.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+$/);
+        const open = new URL(String(ready.dashboard));
+        const page = await fetch(open, { signal: AbortSignal.timeout(10_000) });
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('/assets/app.js');
+        const status = await fetch(new URL('/api/v1/status', open), {
+          headers: { authorization: `Bearer ${open.searchParams.get('token')}` },
+          signal: AbortSignal.timeout(10_000),
+        });
+        expect(((await status.json()) as { paths: Array<{ id: string }> }).paths.map((p) => p.id)).toEqual([
+          'relay',
+        ]);
+        expect(await up.stop()).toBe(0);
+      } finally {
+        await up.stop(2000);
+      }
+    });
+
     it('plugins remove takes socat away again', { timeout: 120_000 }, async () => {
       await removed('tunnelmux-provider-socat');
       expect(providerIds(await providers())).toEqual(['cloudflare']);
@@ -351,7 +389,15 @@ describe('packaging: install only what you need, from tarballs', () => {
       const broken = await packBrokenProviders(await folder('broken-src'), await folder('broken-tarballs'));
       // npm refuses the ^9.0.0 peer outright (ERESOLVE); --legacy-peer-deps is how a user gets it installed anyway.
       await npm(
-        ['install', '--legacy-peer-deps', tarballs.cli, tarballs.core, tarballs.cloudflare, ...broken],
+        [
+          'install',
+          '--legacy-peer-deps',
+          tarballs.cli,
+          tarballs.history,
+          tarballs.core,
+          tarballs.cloudflare,
+          ...broken,
+        ],
         dir,
       );
       await writeFile(
