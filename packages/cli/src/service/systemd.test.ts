@@ -65,6 +65,7 @@ describe('systemd units', () => {
       `ExecStart=${process.execPath} "/opt/tunnel mux/dist/bin.js" up --config /etc/tunnelmux/100%%$$HOME.yaml\n`,
     );
     for (const line of [
+      'ExecReload=/bin/kill -HUP $MAINPID',
       'Restart=on-failure',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',

@@ -80,6 +80,8 @@ export function systemdUnit(spec: ServiceSpec): string {
     '[Service]',
     'Type=exec',
     `ExecStart=${serviceArgs(spec).map(quoteWord).join(' ')}`,
+    // `systemctl reload`: up applies the edited config's difference on SIGHUP, dropping no session.
+    'ExecReload=/bin/kill -HUP $MAINPID',
     'Restart=on-failure',
     'RestartSec=5s',
     // up exits 2 on a config error: restarting cannot fix that.
