@@ -69,11 +69,12 @@ interface ServiceView {
 }
 
 /** The services of a status: its own `services` list when it has one, else the single `default` service. */
-export function servicesOf(status: unknown): ServiceView[] {
+export function servicesOf(status: unknown, name = 'default'): ServiceView[] {
   const record = (status ?? {}) as Record<string, unknown>;
   if (Array.isArray(record.services)) return record.services as ServiceView[];
   const { services: _ignored, ...rest } = record;
-  return [{ ...rest, name: 'default', paths: (record.paths as ServiceView['paths']) ?? [] }];
+  // A one-service answer (after `primary` on service `name`) is that service, not `default`.
+  return [{ ...rest, name, paths: (record.paths as ServiceView['paths']) ?? [] }];
 }
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -243,9 +244,9 @@ export function createApp(options: AppOptions, streams: Streams): OpenAPIHono<Ap
     }
     return found;
   };
-  const withServices = (status: unknown) => ({
+  const withServices = (status: unknown, name?: string) => ({
     ...(status as Record<string, unknown>),
-    services: servicesOf(status),
+    services: servicesOf(status, name),
   });
 
   app.openapi(routes.status, (c) => c.json(withServices(handlers.status()) as never, 200));
@@ -261,7 +262,7 @@ export function createApp(options: AppOptions, streams: Streams): OpenAPIHono<Ap
     const { id } = c.req.valid('json');
     if (id !== null) knownPath(service(name), id);
     else service(name);
-    return c.json(withServices(await handlers.primary({ id }, name)) as never, 200);
+    return c.json(withServices(await handlers.primary({ id }, name), name) as never, 200);
   });
 
   app.openapi(routes.failover, async (c) => {
@@ -269,7 +270,7 @@ export function createApp(options: AppOptions, streams: Streams): OpenAPIHono<Ap
     const { enabled } = c.req.valid('json');
     const view = service(name);
     if (enabled !== undefined)
-      return c.json(withServices(await handlers.failover({ enabled }, name)) as never, 200);
+      return c.json(withServices(await handlers.failover({ enabled }, name), name) as never, 200);
     // "Fail over now": the best connected path other than the primary, by priority, through the same `primary`.
     const next = [...view.paths]
       .filter((p) => p.state === 'connected' && !p.primary)
@@ -281,7 +282,7 @@ export function createApp(options: AppOptions, streams: Streams): OpenAPIHono<Ap
         'ERR_STATE',
       );
     }
-    return c.json(withServices(await handlers.primary({ id: next.id }, name)) as never, 200);
+    return c.json(withServices(await handlers.primary({ id: next.id }, name), name) as never, 200);
   });
 
   app.openapi(routes.restart, async (c) => {

@@ -185,7 +185,11 @@ export async function up(options: UpOptions): Promise<void> {
 
   try {
     const asked = { flag: options.dashboard, public: options.dashboardPublic, config: config.dashboard };
-    dashboard = await attachDashboard(asked, { handlers: control.handlers, socket });
+    dashboard = await attachDashboard(asked, {
+      handlers: control.handlers,
+      socket,
+      history: history?.provider,
+    });
   } catch (error) {
     note(messageOf(error), 'error');
     return shutdown(error instanceof CliError ? error.exitCode : 1);

@@ -3,10 +3,13 @@ import type { LoadedConfig } from '../config/load';
 import { messageOf } from '../util/errors';
 import { historyFile } from './location';
 import { loadHistory } from './open';
+import { historyProvider } from './provider';
 
 /** What `up` holds while it records; `close` writes the last batch and marks the run stopped. */
 export interface AttachedHistory {
   file: string;
+  /** What the dashboard serves as `GET history` / `GET report`, read from the same file. */
+  provider: ReturnType<typeof historyProvider>;
   close(): void;
 }
 
@@ -31,7 +34,7 @@ export async function attachHistory(
     note(`${messageOf(error)}; running without history`);
     return undefined;
   }
-  const { HistoryStore, Recorder } = history;
+  const { HistoryStore, Recorder, computeReport } = history;
   try {
     store = HistoryStore.open(file);
   } catch (error) {
@@ -47,6 +50,7 @@ export async function attachHistory(
   }).attach(events);
   return {
     file,
+    provider: historyProvider(store, instance, computeReport),
     close() {
       recorder.close();
       store.close();

@@ -1,0 +1,52 @@
+import type { HistoryStore } from '@tunnelmux/history';
+
+// What the dashboard's `GET history` / `GET report` take; the dashboard package defines the same shape.
+export interface HistoryQuery {
+  service?: string;
+  path?: string;
+  since?: number;
+  until?: number;
+  limit?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+// A page asking for everything still gets a bounded answer.
+const MAX_EVENTS = 1000;
+
+/**
+ * The dashboard's view of this instance's history, read from the same file `up` records into: events as
+ * `tunnelmux history --json` prints them, and the report with every service's days flattened for the page.
+ */
+export function historyProvider(
+  store: HistoryStore,
+  instance: string,
+  computeReport: typeof import('@tunnelmux/history').computeReport,
+  now: () => number = Date.now,
+) {
+  return {
+    history(query: HistoryQuery) {
+      const until = query.until ?? now();
+      return store.events({
+        instance,
+        service: query.service,
+        path: query.path,
+        since: query.since ?? until - DAY_MS,
+        until,
+        limit: Math.min(query.limit ?? MAX_EVENTS, MAX_EVENTS),
+      });
+    },
+    report(query: HistoryQuery) {
+      const until = query.until ?? now();
+      const since = query.since ?? until - 7 * DAY_MS;
+      const result = computeReport({ ...store.reportRows(since, until, instance), since, until });
+      const services = query.service
+        ? result.services.filter((s) => s.service === query.service)
+        : result.services;
+      return {
+        ...result,
+        services,
+        days: services.flatMap((s) => s.days.map((day) => ({ ...day, service: s.service }))),
+      };
+    },
+  };
+}
