@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimerWheel } from '../async/timer-wheel';
 import { configErrorFrom } from '../config/format-issues';
 import {
   type FailoverInput,
@@ -122,6 +123,8 @@ export class Manager implements AsyncDisposable {
   private closing?: Promise<void>;
   private readonly doors = new Set<FrontDoor>();
   private readonly speaksFirst = new Set<string>();
+  // Every path's sleep between probes on one timer.
+  private readonly wheel = new TimerWheel();
   private readonly metricsTimer?: NodeJS.Timeout;
   private readonly resume?: ResumeCarrier;
   private readonly sessionFigures: SessionMetrics = { live: 0, resumes: 0, replayedBytes: 0, lost: {} };
@@ -458,6 +461,7 @@ export class Manager implements AsyncDisposable {
         changed: () => this.reselect(),
         speaksFirst: this.speaksFirst,
         relayKey: this.settings.resume?.key,
+        wheel: this.wheel,
       },
     );
     this.paths.set(spec.id, runner);
