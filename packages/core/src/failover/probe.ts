@@ -26,7 +26,8 @@ export interface ProbeOptions {
 
 // A tcp target says nothing first, so a broken tunnel shows as an early close; watch this long for one.
 const TCP_SETTLE_MS = 50;
-const SSH_PREFIX = 'SSH-';
+// Preallocated once: every ssh probe compares its banner against it.
+const SSH_PREFIX = Buffer.from('SSH-', 'latin1');
 const performanceNow = () => performance.now();
 
 /**
@@ -54,10 +55,12 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
     stream = await tunnel.dial(signal);
     let spoke: boolean | undefined;
     if (options.protocol === 'ssh' || options.expectFirstByte) {
-      const banner = await firstBytes(stream, signal);
+      const banner = await firstChunk(stream, signal);
       spoke = true;
-      if (options.protocol === 'ssh' && !banner.startsWith(SSH_PREFIX)) {
-        return { ok: false, error: `expected an SSH banner, got ${JSON.stringify(banner.slice(0, 40))}` };
+      // Compared as bytes: the banner is only turned into text to say what was wrong with it.
+      if (options.protocol === 'ssh' && !startsWithSsh(banner)) {
+        const text = banner.toString('latin1', 0, 40);
+        return { ok: false, error: `expected an SSH banner, got ${JSON.stringify(text)}` };
       }
     }
     const latencyMs = now() - started;
@@ -88,6 +91,8 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
   }
 }
 
+const startsWithSsh = (banner: Buffer) => banner.length >= 4 && banner.compare(SSH_PREFIX, 0, 4, 0, 4) === 0;
+
 /** Close a probe's stream without a TIME_WAIT: reset a TCP socket, destroy anything else. */
 function resetStream(stream: Duplex): void {
   if (stream instanceof Socket) {
@@ -102,7 +107,12 @@ function resetStream(stream: Duplex): void {
 }
 
 /** The first chunk the stream yields, as latin1 text; rejects on end, error or abort. */
-export function firstBytes(stream: Duplex, signal: AbortSignal): Promise<string> {
+export async function firstBytes(stream: Duplex, signal: AbortSignal): Promise<string> {
+  return (await firstChunk(stream, signal)).toString('latin1');
+}
+
+/** The first chunk the stream yields, as it came (no copy); rejects on end, error or abort. */
+export function firstChunk(stream: Duplex, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       stream.off('data', onData);
@@ -114,7 +124,7 @@ export function firstBytes(stream: Duplex, signal: AbortSignal): Promise<string>
     const onData = (chunk: Buffer | string) => {
       cleanup();
       stream.pause();
-      resolve(typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
+      resolve(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
     };
     const onEnd = () => {
       cleanup();
