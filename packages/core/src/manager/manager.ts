@@ -148,10 +148,10 @@ export class Manager implements AsyncDisposable {
     }
     for (const provider of config.providers ?? []) this.register(provider);
     if (this.settings.metricsInterval > 0) {
-      this.metricsTimer = setInterval(
-        () => this.bus.emit({ type: 'metrics', snapshot: this.getMetrics() }),
-        this.settings.metricsInterval,
-      );
+      this.metricsTimer = setInterval(() => {
+        // A snapshot of every path is work: make it only for someone who will see it.
+        if (this.bus.wants('metrics')) this.bus.emit({ type: 'metrics', snapshot: this.getMetrics() });
+      }, this.settings.metricsInterval);
       this.metricsTimer.unref();
     }
   }
