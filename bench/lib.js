@@ -468,6 +468,11 @@ export async function waitConnected(manager, ids, timeoutMs = 30_000) {
 
 /** HAProxy in `mode tcp` on a free loopback port, one backend at `serverPort`; the anchor for throughput figures. */
 export async function startHaproxyTcp(haproxy, serverPort) {
+  return (await startHaproxyTcpProcess(haproxy, serverPort)).port;
+}
+
+/** As startHaproxyTcp, with the process too (its pid, for CPU figures). */
+export async function startHaproxyTcpProcess(haproxy, serverPort) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-bench-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
@@ -493,7 +498,7 @@ export async function startHaproxyTcp(haproxy, serverPort) {
   const proc = start(haproxy, ['-f', config, '-db']);
   onCleanup(() => proc.stop());
   await waitListening(port);
-  return port;
+  return { port, pid: proc.pid };
 }
 
 /** One iperf3 client run of `seconds` through `port`; resolves with the bits per second received. */

@@ -1,223 +1,104 @@
-// Issue 2: what 1,000 paths cost one manager. Each path is an in-process relay (a loopback listener that pipes
-// to the target, like a tunnel's local port) probed end to end every 2 s (ssh: connect and read the banner).
-// CPU share = process.cpuUsage() over wall time, in % of one core, and RSS, over a steady-state window after
-// start-up, against the same process holding a manager with 0 paths. The target runs in its own process so its
-// work is not counted; the relays' work is (a real tunnel's would be in its own process).
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+// Issues 2 and 19: what 1,000 paths probed every 2 s (ssh banner) cost the manager, beside HAProxy checking the
+// same ports the same way. Three separate processes take turns, in interleaved rounds: a manager with 0 paths
+// (the baseline: what an idle Node process costs), a manager with N paths, and HAProxy with N servers
+// (`option tcp-check`, `tcp-check expect string SSH-`, `check inter 2s`). The ports they probe belong to a port
+// farm, a fourth process that answers with an SSH banner, so neither a relay hop nor a target is counted as the
+// manager's work. CPU and RSS come from /proc for each process alike; probes are the farm's accepted connections
+// (so nothing subscribes to the manager's events: a listener would make each probe event cost something).
+import { main, mib, QUICK, ratio, reporter, sleep, which } from './lib.js';
 import {
-  loadBuilt,
-  main,
-  mib,
-  ms,
-  noOptions,
-  onCleanup,
-  QUICK,
-  ratio,
-  reporter,
-  sleep,
-  startBannerProcess,
-} from './lib.js';
+  median,
+  sampleProcess,
+  scratch,
+  startHaproxyChecks,
+  startManagerChild,
+  startPortFarm,
+} from './paths-lib.js';
 
 const NAME = 'many-paths';
 const PATHS_ARG = process.argv.find((arg) => arg.startsWith('--paths='));
 const PATHS = PATHS_ARG ? Number(PATHS_ARG.slice('--paths='.length)) : QUICK ? 200 : 1000;
-const WINDOW_MS = QUICK ? 8000 : 30_000;
-const BATCH = 100;
-const SETTLE_MS = QUICK ? 2000 : 6000;
-const FAILOVER = { interval: 2000, timeout: 1000, maxLatency: 1000, fall: 3, rise: 2 };
+const WINDOW_MS = QUICK ? 6000 : 15_000;
+const SETTLE_MS = QUICK ? 3000 : 5000;
+const ROUNDS = QUICK ? 1 : 3;
+const INTERVAL = 2000;
+const GOAL = { share: 0.05, rss: 150 * 1024 * 1024, vsHaproxy: 2 };
 
-/** An in-process relay per path; `relays` lets the script close any that outlive the manager. */
-function relayProvider(core, relays) {
-  return core.defineProvider({
-    apiVersion: 1,
-    name: 'bench-relay',
-    summary: 'benchmark stand-in: an in-process loopback relay per path',
-    access: {
-      options: noOptions,
-      async open(_options, ctx) {
-        const sockets = new Set();
-        const server = net.createServer((client) => {
-          const upstream = net.connect(ctx.target);
-          for (const socket of [client, upstream]) {
-            sockets.add(socket);
-            socket.on('close', () => sockets.delete(socket));
-            socket.on('error', () => socket.destroy());
-          }
-          // Reset rather than close the hop to the target: every relay dials the same target port, and 500
-          // closes a second would pile up TIME_WAIT sockets on it until connect() itself stalls the process.
-          client.on('close', () => upstream.resetAndDestroy());
-          upstream.on('close', () => client.destroy());
-          client.pipe(upstream);
-          upstream.pipe(client);
-        });
-        await new Promise((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host: '127.0.0.1', port: 0, backlog: 64 }, resolve);
-        });
-        relays.add(server);
-        const { port } = server.address();
-        let resolveExit;
-        const done = new Promise((resolve) => {
-          resolveExit = resolve;
-        });
-        return {
-          endpoint: `127.0.0.1:${port}`,
-          done,
-          dial: (signal) => ctx.dialTcp({ host: '127.0.0.1', port }, { signal, timeoutMs: 5000 }),
-          async close() {
-            for (const socket of sockets) socket.destroy();
-            await new Promise((resolve) => server.close(() => resolve()));
-            relays.delete(server);
-            resolveExit({ reason: 'closed' });
-          },
-        };
-      },
-    },
-  });
-}
+const share = (value) => `${(value * 100).toFixed(1)}% of one core`;
 
-/** Sockets in TIME_WAIT on this machine, from /proc/net/sockstat. */
-function timeWait() {
-  const match = /^TCP:.* tw (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
-  return match ? Number(match[1]) : Number.NaN;
-}
-
-/** CPU share (% of one core), RSS and event-loop delay of this process over `windowMs`. */
-async function measure(windowMs) {
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  const rss = [];
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const end = t0 + windowMs;
-  while (performance.now() < end) {
-    await sleep(Math.min(1000, end - performance.now()));
-    rss.push(process.memoryUsage().rss);
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const wall = performance.now() - t0;
-  loop.disable();
-  return {
-    timeWait: timeWait(),
-    cpuShare: (cpu.user + cpu.system) / 1000 / wall,
-    rssMean: rss.reduce((a, b) => a + b, 0) / rss.length,
-    rssMax: Math.max(...rss),
-    heapUsed: process.memoryUsage().heapUsed,
-    // The histogram counts the sampling period itself; keep only the lateness beyond it.
-    loopP50: Math.max(0, loop.percentile(50) / 1e6 - 10),
-    loopP99: Math.max(0, loop.percentile(99) / 1e6 - 10),
-    wall,
-  };
-}
-
-await main(NAME, 6 * 60_000, async () => {
-  const { core } = await loadBuilt();
+await main(NAME, 15 * 60_000, async () => {
   const out = reporter(NAME);
   out.title(
-    `${PATHS} in-process relay paths probed every ${FAILOVER.interval} ms (ssh banner), ${WINDOW_MS / 1000} s steady-state window vs 0 paths`,
+    `${PATHS} paths probed every ${INTERVAL} ms (ssh banner); manager (own process) vs the same with 0 paths vs HAProxy ${PATHS} servers; ${ROUNDS} interleaved round(s) of ${WINDOW_MS / 1000} s, medians`,
   );
-  const target = await startBannerProcess();
-  onCleanup(() => target.stop());
-  const relays = new Set();
-  onCleanup(() => {
-    for (const server of relays) server.close();
-  });
-  const config = () => ({
-    target: { host: target.host, port: target.port },
-    protocol: 'ssh',
-    failover: FAILOVER,
-    providers: [relayProvider(core, relays)],
-    metricsInterval: 5000,
-  });
+  const haproxy = which('haproxy');
+  if (!haproxy) out.skipped('haproxy', 'haproxy');
+  const dir = scratch();
+  const farm = await startPortFarm(PATHS);
+  const runs = { base: [], ours: [], haproxy: [] };
+  let connected = '';
 
-  // Baseline: the same process, a manager with no path, same window.
-  const empty = core.createManager(config());
-  onCleanup(() => empty.shutdown());
-  await sleep(1000);
-  const base = await measure(WINDOW_MS);
-  await empty.shutdown();
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const empty = await startManagerChild(dir, farm.ports, { paths: 0, interval: INTERVAL });
+    await sleep(1000);
+    runs.base.push(await sampleProcess(empty.pid, WINDOW_MS));
+    await empty.stop(10_000);
 
-  const manager = core.createManager(config());
-  onCleanup(() => manager.shutdown());
-  let probes = 0;
-  let failedProbes = 0;
-  let events = 0;
-  const failures = new Map();
-  manager.events.on((event) => {
-    events += 1;
-    if (event.type !== 'probe') return;
-    probes += 1;
-    if (event.ok) return;
-    failedProbes += 1;
-    const why = (event.error ?? 'unknown').replace(/\d+/g, 'N');
-    failures.set(why, (failures.get(why) ?? 0) + 1);
-  });
-  const t0 = performance.now();
-  // Started in batches, as a config of this size would be: a thousand first probes at one instant only
-  // measure the start-up storm, not the steady state this benchmark is about.
-  const results = [];
-  for (let i = 0; i < PATHS; i += BATCH) {
-    const specs = Array.from({ length: Math.min(BATCH, PATHS - i) }, (_, k) => ({
-      id: `path-${i + k}`,
-      provider: 'bench-relay',
-    }));
-    results.push(...(await manager.startMultiple(specs)));
+    const ours = await startManagerChild(dir, farm.ports, { paths: PATHS, interval: INTERVAL });
+    connected = ours.connected;
+    await sleep(SETTLE_MS);
+    runs.ours.push(await sampleProcess(ours.pid, WINDOW_MS, farm));
+    await ours.stop(10_000);
+
+    if (haproxy) {
+      const proc = await startHaproxyChecks(haproxy, dir, farm.ports.slice(0, PATHS), INTERVAL);
+      await sleep(SETTLE_MS);
+      runs.haproxy.push(await sampleProcess(proc.pid, WINDOW_MS, farm));
+      await proc.stop();
+    }
   }
-  const startMs = performance.now() - t0;
-  const notUp = results.filter((result) => !result.ok);
-  if (notUp.length > 0) {
+
+  const pick = (list, key) => median(list.map((run) => run[key]));
+  const summary = (list) => ({
+    share: pick(list, 'cpuShare'),
+    rss: pick(list, 'rssMean'),
+    rssMax: pick(list, 'rssMax'),
+    probeRate: median(list.map((run) => run.probes / (run.wall / 1000))),
+    perProbe: median(list.map((run) => run.cpuMs / Math.max(1, run.probes))),
+    timeWait: pick(list, 'timeWait'),
+    loads: list.map((run) => run.load.toFixed(2)).join('/'),
+  });
+  const base = summary(runs.base);
+  const ours = summary(runs.ours);
+  // The manager's own cost: its process minus an idle Node process, round by round.
+  const added = median(runs.ours.map((run, i) => run.cpuShare - runs.base[i].cpuShare));
+  const addedPerProbe = median(
+    runs.ours.map((run, i) => ((run.cpuShare - runs.base[i].cpuShare) * run.wall) / Math.max(1, run.probes)),
+  );
+  out.figure(
+    '0 paths (baseline, own process)',
+    `CPU ${share(base.share)}, RSS ${mib(base.rss)} (load ${base.loads})`,
+  );
+  out.figure(
+    `tunnelmux, ${PATHS} paths`,
+    `CPU ${share(ours.share)} (+${(added * 100).toFixed(1)} points over the baseline), RSS ${mib(ours.rss)} mean / ${mib(ours.rssMax)} max (${ratio(ours.rss, base.rss)} of the baseline), ${addedPerProbe.toFixed(3)} ms CPU per probe over the baseline, ${ours.probeRate.toFixed(0)} probes/s (expected ~${(PATHS / (INTERVAL / 1000)).toFixed(0)}), ${ours.timeWait} TIME_WAIT to the farm; ${connected} connected (load ${ours.loads})`,
+  );
+  if (runs.haproxy.length > 0) {
+    const hap = summary(runs.haproxy);
     out.figure(
-      'start-up',
-      `${notUp.length}/${PATHS} paths were not up after their first open (first: ${notUp[0].id}: ${notUp[0].error.message}); measuring anyway`,
+      `haproxy, ${PATHS} servers (anchor)`,
+      `CPU ${share(hap.share)}, RSS ${mib(hap.rss)}, ${hap.perProbe.toFixed(3)} ms CPU per check, ${hap.probeRate.toFixed(0)} checks/s, ${hap.timeWait} TIME_WAIT to the farm (load ${hap.loads})`,
+    );
+    out.figure(
+      'tunnelmux vs haproxy',
+      `CPU ${ratio(ours.share, hap.share)} (manager cost over the baseline: ${ratio(added, hap.share)}), RSS ${ratio(ours.rss, hap.rss)}, CPU per probe ${ratio(addedPerProbe, hap.perProbe)}`,
+    );
+    out.note(
+      `goal: < ${GOAL.share * 100}% of one core (${share(ours.share)}), < ${mib(GOAL.rss)} RSS (${mib(ours.rss)}), <= ${GOAL.vsHaproxy}x haproxy's CPU (${ratio(ours.share, hap.share)}); haproxy ${share(hap.share)}, ${mib(hap.rss)}`,
+    );
+  } else {
+    out.note(
+      `goal: < ${GOAL.share * 100}% of one core (${share(ours.share)}), < ${mib(GOAL.rss)} RSS (${mib(ours.rss)}); no haproxy anchor`,
     );
   }
-  await sleep(SETTLE_MS);
-  const counts = { probes, failedProbes, events };
-  const load = await measure(WINDOW_MS);
-  const windowProbes = probes - counts.probes;
-  const windowFailed = failedProbes - counts.failedProbes;
-  const windowEvents = events - counts.events;
-  const connected = manager.list().filter((path) => path.state === 'connected').length;
-  const t1 = performance.now();
-  await manager.shutdown();
-  const stopMs = performance.now() - t1;
-
-  const share = (value) => `${(value * 100).toFixed(1)}% of one core`;
-  out.figure('0 paths (baseline)', `CPU ${share(base.cpuShare)}, RSS ${mib(base.rssMean)}`);
-  out.figure(
-    `${PATHS} paths`,
-    `CPU ${share(load.cpuShare)} (+${((load.cpuShare - base.cpuShare) * 100).toFixed(1)} points), RSS ${mib(load.rssMean)} mean / ${mib(load.rssMax)} max (+${mib(load.rssMean - base.rssMean)}, ${ratio(load.rssMean, base.rssMean)} of baseline), heap ${mib(load.heapUsed)}, ${load.timeWait} TIME_WAIT sockets`,
-  );
-  out.figure(
-    `${PATHS} paths: per path`,
-    `${(((load.cpuShare - base.cpuShare) * 1000) / PATHS).toFixed(3)} ms CPU per second, ${((load.rssMean - base.rssMean) / 1024 / PATHS).toFixed(1)} KiB RSS`,
-  );
-  // CPU per probe holds up better than CPU share on a busy machine, where a starved process probes less.
-  const perProbe = ((load.cpuShare - base.cpuShare) * load.wall) / Math.max(1, windowProbes);
-  const rate = PATHS / (FAILOVER.interval / 1000);
-  out.figure(
-    `${PATHS} paths: CPU per probe`,
-    `${perProbe.toFixed(2)} ms (manager + relay hop); at the full ${rate.toFixed(0)} probes/s that is ${((perProbe * rate) / 10).toFixed(0)}% of one core`,
-  );
-  out.figure(
-    `${PATHS} paths: event-loop lateness`,
-    `p50 ${ms(load.loopP50)}, p99 ${ms(load.loopP99)} (baseline p50 ${ms(base.loopP50)}, p99 ${ms(base.loopP99)})`,
-  );
-  out.figure(
-    `${PATHS} paths: probes in window`,
-    `${windowProbes} (${(windowProbes / (load.wall / 1000)).toFixed(0)}/s, expected ~${(PATHS / (FAILOVER.interval / 1000)).toFixed(0)}/s), ${windowFailed} failed, ${windowEvents} events; ${connected}/${PATHS} connected at the end`,
-  );
-  if (failures.size > 0) {
-    const top = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3);
-    out.figure(
-      `${PATHS} paths: failed probes (whole run) by cause`,
-      top.map(([why, n]) => `${n}x ${why}`).join('; '),
-    );
-  }
-  out.figure(
-    `${PATHS} paths: start-up and shutdown`,
-    `startMultiple in batches of ${BATCH}: ${ms(startMs, 0)}, shutdown ${ms(stopMs, 0)}`,
-  );
 });

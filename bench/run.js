@@ -10,6 +10,7 @@ const ALL = [
   'failover-detection',
   'event-bus',
   'many-paths',
+  'scaling',
   'throughput',
   'connect-latency',
   'failover-race',

@@ -16,6 +16,12 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // The one answer scripts ask for most needs no argument parser.
   process.stdout.write(`${VERSION}\n`);
 } else {
-  const { run } = await import('./cli');
-  process.exitCode = await run(process.argv);
+  // Plain `status`, `list` and `providers` skip commander; everything else goes through it.
+  const { runFast } = await import('./fast-path');
+  const fast = await runFast(args);
+  if (fast !== undefined) process.exitCode = fast;
+  else {
+    const { run } = await import('./cli');
+    process.exitCode = await run(process.argv);
+  }
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import ms from 'ms';
-import { CliError, messageOf } from './util/errors';
+import { reportError } from './util/report-error';
 import { VERSION } from './version';
 
 const EXAMPLES = `
@@ -600,17 +600,6 @@ export async function run(argv: readonly string[]): Promise<number> {
       // Help and version end with exit code 0; anything else commander refused is a usage error.
       return error.exitCode === 0 ? 0 : 2;
     }
-    const code = exitCodeOf(error);
-    if (json) process.stdout.write(`${JSON.stringify({ error: messageOf(error), exitCode: code })}\n`);
-    else process.stderr.write(`${messageOf(error)}\n`);
-    return code;
+    return reportError(error, json);
   }
-}
-
-function exitCodeOf(error: unknown): number {
-  if (error instanceof CliError) return error.exitCode;
-  const named = error as { name?: string; exitCode?: unknown };
-  if (typeof named.exitCode === 'number') return named.exitCode;
-  if (named.name === 'ConfigError') return 2;
-  return 1;
 }

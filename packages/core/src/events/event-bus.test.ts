@@ -58,4 +58,21 @@ describe('EventBus', () => {
     expect(await aborted.next()).toEqual({ value: undefined, done: true });
     expect(await pending).toEqual({ value: undefined, done: true });
   });
+
+  it('says whether an event type would reach anyone, so frequent events need not be built', () => {
+    const bus = new EventBus();
+    expect(bus.wants('probe')).toBe(false);
+    const failovers = bus.subscribe('failover');
+    expect(bus.wants('probe')).toBe(false);
+    expect(bus.wants('failover')).toBe(true);
+    failovers.close();
+    expect(bus.wants('failover')).toBe(false);
+    const all = bus.subscribe('*');
+    expect(bus.wants('probe')).toBe(true);
+    all.close();
+    const off = bus.on(() => undefined);
+    expect(bus.wants('probe')).toBe(true);
+    off();
+    expect(bus.wants('probe')).toBe(false);
+  });
 });

@@ -84,6 +84,8 @@ class BoundedSubscription<E extends TunnelmuxEvent> implements Subscription<E> {
 export class EventBus {
   private seq = 0;
   private readonly subscribers = new Set<{
+    /** The types it takes; undefined for all. */
+    names?: ReadonlySet<string>;
     accepts: (event: TunnelmuxEvent) => boolean;
     subscription: BoundedSubscription<TunnelmuxEvent>;
   }>();
@@ -116,6 +118,17 @@ export class EventBus {
     return event;
   }
 
+  /**
+   * Whether an event of `type` would reach anyone: a listener, or a subscriber taking that type. Frequent
+   * events (a probe per path every few seconds) are only built when this says yes.
+   */
+  wants(type: EventType): boolean {
+    if (this.closed) return false;
+    if (this.listeners.size > 0) return true;
+    for (const { names } of this.subscribers) if (!names || names.has(type)) return true;
+    return false;
+  }
+
   /** Events of one type, several types or all (`'*'`), optionally filtered. */
   subscribe<T extends EventType>(
     name: T | readonly T[],
@@ -143,6 +156,7 @@ export class EventBus {
       throw new StateError(`bufferSize must be a positive integer, got ${String(size)}`);
     }
     const entry = {
+      names,
       accepts: (event: TunnelmuxEvent) =>
         (!names || names.has(event.type)) &&
         (!filter || (filter as (event: TunnelmuxEvent) => boolean)(event)),

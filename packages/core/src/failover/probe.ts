@@ -1,5 +1,5 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { deadline } from '../async/deadline';
 import { errorMessage } from '../errors';
 import type { Tunnel } from '../provider/types';
 
@@ -17,39 +17,55 @@ export interface ProbeOptions {
   expectFirstByte?: boolean;
   timeoutMs: number;
   maxLatencyMs: number;
+  /** Aborts the probe; a caller probing often may prefer `onStart`, which costs no listener per probe. */
   signal?: AbortSignal;
+  /** Called once the probe starts, with a function that aborts it (e.g. when its supervisor stops). */
+  onStart?: (abort: (reason: Error) => void) => void;
   now?: () => number;
 }
 
 // A tcp target says nothing first, so a broken tunnel shows as an early close; watch this long for one.
 const TCP_SETTLE_MS = 50;
+// Preallocated once: every ssh probe compares its banner against it.
+const SSH_PREFIX = Buffer.from('SSH-', 'latin1');
+const performanceNow = () => performance.now();
 
 /**
  * One end-to-end probe through `tunnel.dial()`: connect, and for `ssh` read the `SSH-` banner.
  * Latency is connect time (tcp) or time to banner (ssh); over `maxLatencyMs` is a failure.
+ * The connection is reset, not closed, once judged: a probe every 2 s per path would otherwise leave a
+ * TIME_WAIT socket behind each time (tens of thousands for a thousand paths).
  */
 export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOptions): Promise<ProbeResult> {
-  const now = options.now ?? (() => performance.now());
+  const now = options.now ?? performanceNow;
   const started = now();
-  const { signal, done } = deadline(
-    options.timeoutMs,
-    options.signal,
-    () => new Error(`no answer within ${options.timeoutMs} ms`),
-  );
+  // One controller and one timer per probe. Every probe's timer has the same duration, and Node keeps timers of
+  // one duration in one list, so this is an append, not a priority-queue insert.
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const timeoutMs = options.timeoutMs;
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  const parent = options.signal;
+  const onParentAbort = parent ? () => controller.abort(parent.reason) : undefined;
+  if (parent?.aborted) onParentAbort!();
+  else if (onParentAbort) parent!.addEventListener('abort', onParentAbort, { once: true });
+  options.onStart?.((reason) => controller.abort(reason));
   let stream: Duplex | undefined;
   try {
     stream = await tunnel.dial(signal);
     let spoke: boolean | undefined;
     if (options.protocol === 'ssh' || options.expectFirstByte) {
-      const banner = await firstBytes(stream, signal);
+      const banner = await firstChunk(stream, signal);
       spoke = true;
-      if (options.protocol === 'ssh' && !banner.startsWith('SSH-')) {
-        return { ok: false, error: `expected an SSH banner, got ${JSON.stringify(banner.slice(0, 40))}` };
+      // Compared as bytes: the banner is only turned into text to say what was wrong with it.
+      if (options.protocol === 'ssh' && !startsWithSsh(banner)) {
+        const text = banner.toString('latin1', 0, 40);
+        return { ok: false, error: `expected an SSH banner, got ${JSON.stringify(text)}` };
       }
     }
     const latencyMs = now() - started;
     if (spoke === undefined) {
-      const settled = await settle(stream, Math.min(TCP_SETTLE_MS, options.timeoutMs), signal);
+      const settled = await settle(stream, Math.min(TCP_SETTLE_MS, timeoutMs), signal);
       if (settled.closed)
         return { ok: false, latencyMs, error: `the path closed the connection at once (${settled.closed})` };
       spoke = settled.spoke;
@@ -69,13 +85,34 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
       error: signal.aborted ? errorMessage(signal.reason) : errorMessage(error),
     };
   } finally {
-    done();
-    stream?.destroy();
+    clearTimeout(timer);
+    if (onParentAbort) parent!.removeEventListener('abort', onParentAbort);
+    if (stream) resetStream(stream);
   }
 }
 
+const startsWithSsh = (banner: Buffer) => banner.length >= 4 && banner.compare(SSH_PREFIX, 0, 4, 0, 4) === 0;
+
+/** Close a probe's stream without a TIME_WAIT: reset a TCP socket, destroy anything else. */
+function resetStream(stream: Duplex): void {
+  if (stream instanceof Socket) {
+    try {
+      stream.resetAndDestroy();
+      return;
+    } catch {
+      // Not a TCP handle (a unix socket, say): there is nothing to reset, so close it plainly.
+    }
+  }
+  stream.destroy();
+}
+
 /** The first chunk the stream yields, as latin1 text; rejects on end, error or abort. */
-export function firstBytes(stream: Duplex, signal: AbortSignal): Promise<string> {
+export async function firstBytes(stream: Duplex, signal: AbortSignal): Promise<string> {
+  return (await firstChunk(stream, signal)).toString('latin1');
+}
+
+/** The first chunk the stream yields, as it came (no copy); rejects on end, error or abort. */
+export function firstChunk(stream: Duplex, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       stream.off('data', onData);
@@ -87,7 +124,7 @@ export function firstBytes(stream: Duplex, signal: AbortSignal): Promise<string>
     const onData = (chunk: Buffer | string) => {
       cleanup();
       stream.pause();
-      resolve(typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
+      resolve(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
     };
     const onEnd = () => {
       cleanup();

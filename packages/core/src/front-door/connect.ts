@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { deadline } from '../async/deadline';
 import { errorMessage } from '../errors';
-import { firstBytes } from '../failover/probe';
+import { firstChunk } from '../failover/probe';
 import type { Route, RouteSource } from './route-source';
 
 /** How to reach a path that carries a client. */
@@ -46,31 +45,39 @@ export async function connectWithFailover(
       reasons.push(`${route.id}: ${reason}`);
       source.dialFailed(route.id, reason);
     };
-    let stream: Duplex;
-    const dialWait = deadline(options.dialTimeout, signal);
-    try {
-      stream = await route.dial(dialWait.signal);
-    } catch (error) {
-      failed(`dial failed: ${errorMessage(error)}`);
-      continue;
-    } finally {
-      dialWait.done();
-    }
-    stream.on('error', () => stream.destroy());
-    if (options.protocol === 'tcp') return { connected: { route, stream }, reasons };
-    const firstWait = deadline(
-      options.firstByteTimeout,
-      signal,
-      () => new FirstByteTimeout(`no first byte within ${options.firstByteTimeout} ms`),
+    // One controller and one timer per attempt, re-armed from the dial's limit to the first byte's.
+    const attempt = new AbortController();
+    const onClientGone = () => attempt.abort(signal.reason);
+    signal.addEventListener('abort', onClientGone, { once: true });
+    let timer = setTimeout(
+      () => attempt.abort(new Error(`timed out after ${options.dialTimeout} ms`)),
+      options.dialTimeout,
     );
+    let stream: Duplex;
     try {
-      const first = Buffer.from(await firstBytes(stream, firstWait.signal), 'latin1');
-      return { connected: { route, stream, first }, reasons };
-    } catch (error) {
-      stream.destroy();
-      failed(describeSilence(error));
+      try {
+        stream = await route.dial(attempt.signal);
+      } catch (error) {
+        failed(`dial failed: ${errorMessage(error)}`);
+        continue;
+      }
+      stream.on('error', () => stream.destroy());
+      if (options.protocol === 'tcp') return { connected: { route, stream }, reasons };
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => attempt.abort(new FirstByteTimeout(`no first byte within ${options.firstByteTimeout} ms`)),
+        options.firstByteTimeout,
+      );
+      try {
+        const first = await firstChunk(stream, attempt.signal);
+        return { connected: { route, stream, first }, reasons };
+      } catch (error) {
+        stream.destroy();
+        failed(describeSilence(error));
+      }
     } finally {
-      firstWait.done();
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onClientGone);
     }
   }
 }

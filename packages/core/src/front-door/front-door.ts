@@ -58,6 +58,8 @@ export interface FrontDoor extends AsyncDisposable {
 }
 
 const DEFAULT_HOLD_LIMIT = 64 * 1024;
+// One reason for every client that leaves: an Error per connection would capture a stack trace per close.
+const CLIENT_GONE = new TunnelmuxError('the client went away');
 // How long one side may take to flush after the other has closed.
 const LINGER_MS = 30_000;
 
@@ -145,7 +147,7 @@ export async function openFrontDoor(
     const gone = new AbortController();
     socket.once('close', () => {
       live.delete(info.id);
-      gone.abort(new TunnelmuxError('the client went away'));
+      gone.abort(CLIENT_GONE);
     });
     const client: ClientConnection = {
       socket,

@@ -24,6 +24,7 @@ async function stubSource(routes: Record<string, number>) {
     dialFailed: (pathId, reason) => calls.push(`dialFailed ${pathId}: ${reason}`),
     carried: (pathId) => {
       calls.push(`carried ${pathId}`);
+      let read: (() => { bytesIn: number; bytesOut: number }) | undefined;
       return {
         bytesIn: (n) => {
           bytes.in += n;
@@ -31,8 +32,13 @@ async function stubSource(routes: Record<string, number>) {
         bytesOut: (n) => {
           bytes.out += n;
         },
+        follow: (reader) => {
+          read = reader;
+        },
         close: () => {
           bytes.closed += 1;
+          bytes.in += read?.().bytesIn ?? 0;
+          bytes.out += read?.().bytesOut ?? 0;
         },
       };
     },

@@ -18,6 +18,8 @@ export interface ConnectionMeter {
   bytesIn(count: number): void;
   /** Bytes from the client to the path. */
   bytesOut(count: number): void;
+  /** Read the connection's counts from `read` when the path's totals are read and at close, not per chunk. */
+  follow(read: () => { bytesIn: number; bytesOut: number }): void;
   /** The connection ended; call once. */
   close(): void;
 }

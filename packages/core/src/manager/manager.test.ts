@@ -268,6 +268,28 @@ describe('manager', () => {
     expect(JSON.stringify(events)).not.toContain(canary);
     await manager.shutdown();
   });
+  it('builds metrics and probe events only while someone takes them', async () => {
+    const memory = memoryProvider();
+    const manager = createManager({
+      target: '127.0.0.1:22',
+      protocol: 'ssh',
+      failover: FAST,
+      providers: [memory.provider],
+      random: () => 0.5,
+      metricsInterval: 1000,
+    });
+    const snapshots = vi.spyOn(manager, 'getMetrics');
+    await startAll(manager, 'a');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(snapshots).not.toHaveBeenCalled();
+    const types = new Set<string>();
+    const off = manager.events.on((event) => types.add(event.type));
+    await vi.advanceTimersByTimeAsync(2100);
+    off();
+    expect(snapshots).toHaveBeenCalled();
+    expect([...types].sort()).toEqual(['metrics', 'probe']);
+    await manager.shutdown();
+  });
 });
 
 describe('manager races', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimerWheel } from '../async/timer-wheel';
 import { configErrorFrom } from '../config/format-issues';
 import {
   type FailoverInput,
@@ -151,6 +152,8 @@ export class Manager implements AsyncDisposable {
   private closing?: Promise<void>;
   private readonly doors = new Set<FrontDoor>();
   private readonly speaksFirst = new Set<string>();
+  // Every path's sleep between probes on one timer.
+  private readonly wheel = new TimerWheel();
   private readonly metricsTimer?: NodeJS.Timeout;
   private readonly resume?: ResumeCarrier;
   private readonly sessionFigures: SessionMetrics = { live: 0, resumes: 0, replayedBytes: 0, lost: {} };
@@ -176,10 +179,10 @@ export class Manager implements AsyncDisposable {
     }
     for (const provider of config.providers ?? []) this.register(provider);
     if (this.settings.metricsInterval > 0) {
-      this.metricsTimer = setInterval(
-        () => this.bus.emit({ type: 'metrics', snapshot: this.getMetrics() }),
-        this.settings.metricsInterval,
-      );
+      this.metricsTimer = setInterval(() => {
+        // A snapshot of every path is work: make it only for someone who will see it.
+        if (this.bus.wants('metrics')) this.bus.emit({ type: 'metrics', snapshot: this.getMetrics() });
+      }, this.settings.metricsInterval);
       this.metricsTimer.unref();
     }
   }
@@ -597,6 +600,7 @@ export class Manager implements AsyncDisposable {
         changed: () => this.reselect(),
         speaksFirst: this.speaksFirst,
         relayKey: this.settings.resume?.key,
+        wheel: this.wheel,
       },
     );
     if (!how.replacing) this.paths.set(spec.id, runner);

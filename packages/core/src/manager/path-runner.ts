@@ -1,5 +1,6 @@
 import { deferred } from '../async/deferred';
 import { sleep } from '../async/sleep';
+import type { TimerWheel } from '../async/timer-wheel';
 import type { FailoverSettings, PathSpec } from '../config/schema';
 import { ConfigError, errorMessage, isFatal, TunnelmuxError } from '../errors';
 import type { EventBus } from '../events/event-bus';
@@ -29,6 +30,8 @@ export interface RunnerHost {
   speaksFirst: Set<string>;
   /** With resume on: probes prove this key to the relay. */
   relayKey?: Buffer;
+  /** One timer for every path's sleep between probes. */
+  wheel: TimerWheel;
 }
 
 /** One supervision run: its first outcome, and the signal that ends it. */
@@ -283,6 +286,7 @@ export class PathRunner {
       random: host.random,
       speaksFirst: host.speaksFirst,
       relayKey: host.relayKey,
+      wheel: host.wheel,
       get connected() {
         return runner.state === 'connected';
       },
@@ -315,6 +319,8 @@ export class PathRunner {
     }
     if (result.ok) this.counters.lastActive = Date.now();
     else this.lastError = result.error;
+    // Two probes a second per path add up: build the event only for someone who will see it.
+    if (!this.host.bus.wants('probe')) return;
     this.emit({
       type: 'probe',
       ok: result.ok,

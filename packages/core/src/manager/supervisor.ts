@@ -1,8 +1,8 @@
 import { deadline } from '../async/deadline';
-import { sleep } from '../async/sleep';
+import type { TimerWheel } from '../async/timer-wheel';
 import type { FailoverSettings } from '../config/schema';
 import { errorMessage } from '../errors';
-import { type ProbeResult, probeTunnel } from '../failover/probe';
+import { type ProbeOptions, type ProbeResult, probeTunnel } from '../failover/probe';
 import { formatTarget } from '../net/tcp';
 import type { CheckResult, Target, Tunnel, TunnelEnd } from '../provider/types';
 import { probeRelayPath } from './relay-probe';
@@ -24,6 +24,8 @@ export interface SupervisedPath {
   readonly speaksFirst: Set<string>;
   /** With resume on: the shared key, so probes go to the relay and ask about its target. */
   readonly relayKey?: Buffer;
+  /** The manager's one timer for every path's sleep between probes. */
+  readonly wheel: TimerWheel;
   readonly connected: boolean;
   /** It came up before in this run, so it must pass `rise` probes to come back. */
   readonly everConnected: boolean;
@@ -52,6 +54,7 @@ export class Supervisor {
   hint?: CheckResult;
   private probing = false;
   private wake?: () => void;
+  private abortProbe?: (reason: Error) => void;
   private lastCheckAt = 0;
   private keyRefusedAt?: number;
 
@@ -75,8 +78,6 @@ export class Supervisor {
 
   /** Probe until the path goes down; returns why, or undefined when `signal` aborts. */
   async run(path: SupervisedPath, tunnel: Tunnel, signal: AbortSignal): Promise<string | undefined> {
-    // Settings are read afresh each round, so a reconfigure applies to a running path without a restart.
-    let s = path.settings;
     const everConnected = path.everConnected;
     let exit: TunnelEnd | undefined;
     void tunnel.done.then(
@@ -90,6 +91,30 @@ export class Supervisor {
       },
     );
     this.reset();
+    // One listener for the whole run (not one per probe and per sleep): stopping ends the probe and the sleep.
+    const onAbort = () => {
+      this.abortProbe?.(signal.reason instanceof Error ? signal.reason : new Error('stopped'));
+      this.wake?.();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.loop(path, tunnel, signal, everConnected, () => exit);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.abortProbe = undefined;
+      this.wake = undefined;
+    }
+  }
+
+  private async loop(
+    path: SupervisedPath,
+    tunnel: Tunnel,
+    signal: AbortSignal,
+    everConnected: boolean,
+    exited: () => TunnelEnd | undefined,
+  ): Promise<string | undefined> {
+    // Settings are read afresh each round, so a reconfigure applies to a running path without a restart.
+    let s = path.settings;
     const exitReason = (end: TunnelEnd) => {
       path.exited(end);
       const lines = end.lastLines ?? [];
@@ -99,12 +124,25 @@ export class Supervisor {
     const targetKey = formatTarget(path.target);
     // Set while the path is down by its probes but still carries live connections.
     let drainingSince: number | undefined;
+    const probeOptions = {
+      // A relay waits for the client's hello: reaching it is all a plain probe can check.
+      protocol: path.relayKey ? ('tcp' as const) : path.protocol,
+      expectFirstByte: false,
+      timeoutMs: s.timeout,
+      maxLatencyMs: s.maxLatency,
+      onStart: (abort: (reason: Error) => void) => {
+        this.abortProbe = abort;
+      },
+    };
     for (;;) {
       if (signal.aborted) return undefined;
+      let exit = exited();
       if (exit) return exitReason(exit);
       s = path.settings;
       const needed = everConnected ? s.rise : 1;
       const fastInterval = s.fastInterval ?? Math.max(50, Math.round(s.interval / 4));
+      probeOptions.timeoutMs = s.timeout;
+      probeOptions.maxLatencyMs = s.maxLatency;
       this.probing = true;
       const result: ProbeResult & { warning?: string } =
         tunnel.health === 'check' && tunnel.check
@@ -116,19 +154,14 @@ export class Supervisor {
                 maxLatencyMs: s.maxLatency,
                 signal,
               })
-            : await probeTunnel(tunnel, {
-                // A relay waits for the client's hello: reaching it is all a plain probe can check.
-                protocol: path.relayKey ? 'tcp' : path.protocol,
-                expectFirstByte: !path.relayKey && path.speaksFirst.has(targetKey),
-                timeoutMs: s.timeout,
-                maxLatencyMs: s.maxLatency,
-                signal,
-              });
+            : await this.plainProbe(tunnel, probeOptions, !path.relayKey && path.speaksFirst.has(targetKey));
       this.probing = false;
+      this.abortProbe = undefined;
       if (result.warning) this.keyRefusedAt = Date.now();
       if (result.ok && result.spoke) path.speaksFirst.add(targetKey);
       if (signal.aborted) return undefined;
       // A crash is down at that instant, whatever the probe said.
+      exit = exited();
       if (exit) return exitReason(exit);
       if (result.ok) {
         this.consecutiveSuccesses += 1;
@@ -151,13 +184,11 @@ export class Supervisor {
       // recovered path waiting to take the primary back: only its probes need to re-run the selection.
       // The latency strategy re-chooses on every probe of a healthy path: each one moves the latencies.
       if (path.connected && (path.recovered || s.strategy === 'latency')) path.changed();
-      void this.runCheck(tunnel, s.timeout, signal);
+      if (tunnel.check) void this.runCheck(tunnel, s.timeout, signal);
       const steady = path.connected && this.consecutiveFailures === 0;
       const base = steady ? s.interval : fastInterval;
-      await sleep(base * (1 - s.jitter + 2 * s.jitter * path.random()), signal, (wake) => {
-        this.wake = wake;
-      });
-      this.wake = undefined;
+      if (signal.aborted) return undefined;
+      await this.sleep(path.wheel, base * (1 - s.jitter + 2 * s.jitter * path.random()));
       // Passive failures may have pushed the path over the edge while it slept.
       if (this.consecutiveFailures >= s.fall) {
         const reason = `${this.consecutiveFailures} failures in a row, including failed dials of live traffic`;
@@ -165,6 +196,27 @@ export class Supervisor {
         if (!path.holdForDrain(reason, drainingSince)) return reason;
       }
     }
+  }
+
+  /** The plain probe, with the options object reused from probe to probe. */
+  private plainProbe(tunnel: Tunnel, options: ProbeOptions, expectFirstByte: boolean): Promise<ProbeResult> {
+    options.expectFirstByte = expectFirstByte;
+    return probeTunnel(tunnel, options);
+  }
+
+  /** Sleep on the shared wheel until `ms` pass or `wake` is called (by a suspect, or the run's abort). */
+  private sleep(wheel: TimerWheel, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = wheel.add(ms, () => {
+        this.wake = undefined;
+        resolve();
+      });
+      this.wake = () => {
+        this.wake = undefined;
+        wheel.cancel(entry);
+        resolve();
+      };
+    });
   }
 
   private fail(): void {

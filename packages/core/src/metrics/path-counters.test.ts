@@ -13,6 +13,27 @@ describe('PathCounters', () => {
     expect(counters).toMatchObject({ activeConnections: 1, totalConnections: 2, bytesIn: 10, bytesOut: 3 });
     expect(counters.lastActive).toEqual(expect.any(Number));
   });
+
+  it('reads a followed connection live, keeps its last counts once it closes, and reads it no more', () => {
+    const counters = new PathCounters();
+    const socket = { bytesIn: 0, bytesOut: 0 };
+    let reads = 0;
+    const meter = counters.carry();
+    meter.bytesIn(5);
+    meter.follow(() => {
+      reads += 1;
+      return { ...socket };
+    });
+    socket.bytesIn = 100;
+    socket.bytesOut = 7;
+    expect([counters.bytesIn, counters.bytesOut]).toEqual([105, 7]);
+    socket.bytesIn = 150;
+    meter.close();
+    const readsAtClose = reads;
+    socket.bytesIn = 999;
+    expect([counters.bytesIn, counters.bytesOut, counters.activeConnections]).toEqual([155, 7, 0]);
+    expect(reads).toBe(readsAtClose);
+  });
 });
 
 describe('PathCounters.whenIdle', () => {

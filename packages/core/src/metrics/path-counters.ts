@@ -1,17 +1,23 @@
 import { LatencyWindow } from './latency-window';
 import type { LatencyStats } from './types';
 
+/** One connection's byte counts so far (both ways), read when someone asks. */
+export type TrafficReader = () => { bytesIn: number; bytesOut: number };
+
 /** Counts one carried connection: what the front door holds per connection (structurally its meter). */
 export interface TrafficMeter {
   bytesIn(count: number): void;
   bytesOut(count: number): void;
+  /**
+   * Read the connection's counts from `read` (its socket's own counters) whenever the path's totals are read,
+   * and once more at close: no call per chunk.
+   */
+  follow(read: TrafficReader): void;
   close(): void;
 }
 
 /** A path's running figures: traffic, dials, restarts and probe latency. Only its owner writes them. */
 export class PathCounters {
-  bytesIn = 0;
-  bytesOut = 0;
   activeConnections = 0;
   totalConnections = 0;
   failedDials = 0;
@@ -19,9 +25,27 @@ export class PathCounters {
   /** Epoch ms of the last traffic or successful probe. */
   lastActive?: number;
   readonly latency = new LatencyWindow(100);
+  // Bytes of ended connections (and of counted chunks); live followed connections are added on read.
+  private doneIn = 0;
+  private doneOut = 0;
+  private readonly readers = new Set<TrafficReader>();
   private readonly live = new Set<{ cut: () => void }>();
   private dialing = 0;
   private readonly idleWaiters: Array<() => void> = [];
+
+  /** Bytes from the path to clients, live connections included. */
+  get bytesIn(): number {
+    let total = this.doneIn;
+    for (const read of this.readers) total += read().bytesIn;
+    return total;
+  }
+
+  /** Bytes from clients to the path, live connections included. */
+  get bytesOut(): number {
+    let total = this.doneOut;
+    for (const read of this.readers) total += read().bytesOut;
+    return total;
+  }
 
   /**
    * A connection is now carried: count it, and return the meter for its bytes and its end. `cut` ends the
@@ -32,18 +56,30 @@ export class PathCounters {
     this.totalConnections += 1;
     this.lastActive = Date.now();
     let open = true;
+    let reader: TrafficReader | undefined;
     const entry = { cut: cut ?? (() => undefined) };
     this.live.add(entry);
     return {
       bytesIn: (count) => {
-        this.bytesIn += count;
+        this.doneIn += count;
       },
       bytesOut: (count) => {
-        this.bytesOut += count;
+        this.doneOut += count;
+      },
+      follow: (read) => {
+        if (!open || reader) return;
+        reader = read;
+        this.readers.add(read);
       },
       close: () => {
         if (!open) return;
         open = false;
+        if (reader) {
+          const last = reader();
+          this.readers.delete(reader);
+          this.doneIn += last.bytesIn;
+          this.doneOut += last.bytesOut;
+        }
         this.activeConnections -= 1;
         this.lastActive = Date.now();
         this.live.delete(entry);
