@@ -45,10 +45,12 @@ describe('the history the dashboard serves', () => {
     record();
     record('other');
     const provider = historyProvider(store, 'devbox', computeReport, () => NOW);
-    expect(provider.history({})).toMatchObject([{ type: 'failover', instance: 'devbox', service: 'db' }]);
-    expect(provider.history({ since: 0 })).toHaveLength(2);
-    expect(provider.history({ since: 0, service: 'ssh' })).toEqual([]);
-    expect(provider.history({ since: 0, limit: 1 })).toHaveLength(1);
+    expect(provider.history({}).events).toMatchObject([
+      { type: 'failover', instance: 'devbox', service: 'db' },
+    ]);
+    expect(provider.history({ since: 0 }).events).toHaveLength(2);
+    expect(provider.history({ since: 0, service: 'ssh' }).events).toEqual([]);
+    expect(provider.history({ since: 0, limit: 1 }).events).toHaveLength(1);
   });
 
   it('answers a report whose days carry their service, for the page’s availability table', () => {

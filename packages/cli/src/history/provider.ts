@@ -24,9 +24,10 @@ export function historyProvider(
   now: () => number = Date.now,
 ) {
   return {
+    // An object, as the API's OpenAPI document says, so later fields can join the events.
     history(query: HistoryQuery) {
       const until = query.until ?? now();
-      return store.events({
+      const events = store.events({
         instance,
         service: query.service,
         path: query.path,
@@ -34,6 +35,7 @@ export function historyProvider(
         until,
         limit: Math.min(query.limit ?? MAX_EVENTS, MAX_EVENTS),
       });
+      return { events };
     },
     report(query: HistoryQuery) {
       const until = query.until ?? now();
