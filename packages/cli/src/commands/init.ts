@@ -163,9 +163,24 @@ async function ask(defaults: Answers, installed: string[], askServices: boolean)
     initialValue: defaults.protocol,
   });
   if (cancelled(protocol)) return stop();
+  const providers = await askProviders(
+    p,
+    'Paths, in priority order (first = preferred)',
+    defaults,
+    installed,
+  );
+  if (cancelled(providers)) return stop();
+  p.outro('writing the config');
+  return { listen, target, protocol, providers };
+}
+
+type Prompts = typeof import('@clack/prompts');
+
+/** Which providers' paths to write, installed ones marked; every known template is offered. */
+function askProviders(p: Prompts, message: string, defaults: Answers, installed: string[]) {
   const choices = [...new Set([...installed, ...Object.keys(TEMPLATES)])];
-  const providers = await p.multiselect({
-    message: 'Paths, in priority order (first = preferred)',
+  return p.multiselect({
+    message,
     options: choices.map((id) => ({
       value: id,
       label: id,
@@ -174,12 +189,7 @@ async function ask(defaults: Answers, installed: string[], askServices: boolean)
     initialValues: defaults.providers.filter((id) => choices.includes(id)),
     required: true,
   });
-  if (cancelled(providers)) return stop();
-  p.outro('writing the config');
-  return { listen, target, protocol, providers };
 }
-
-type Prompts = typeof import('@clack/prompts');
 
 // Several services: a listen address and target per service, then the paths every service gets.
 async function askServicesFlow(
@@ -207,17 +217,12 @@ async function askServicesFlow(
     if (p.isCancel(target)) return stop();
     answered.push({ ...service, listen, target });
   }
-  const choices = [...new Set([...installed, ...Object.keys(TEMPLATES)])];
-  const providers = await p.multiselect({
-    message: 'Paths of every service, in priority order (first = preferred)',
-    options: choices.map((id) => ({
-      value: id,
-      label: id,
-      hint: installed.includes(id) ? 'installed' : 'not installed',
-    })),
-    initialValues: defaults.providers.filter((id) => choices.includes(id)),
-    required: true,
-  });
+  const providers = await askProviders(
+    p,
+    'Paths of every service, in priority order (first = preferred)',
+    defaults,
+    installed,
+  );
   if (p.isCancel(providers)) return stop();
   p.outro('writing the config');
   return { ...defaults, providers, services: answered };

@@ -1,13 +1,6 @@
+// Types only: the dashboard package itself is loaded lazily, and only when asked for.
+import type { HistoryProvider, HistoryQuery } from '@tunnelmux/dashboard';
 import type { HistoryStore } from '@tunnelmux/history';
-
-// What the dashboard's `GET history` / `GET report` take; the dashboard package defines the same shape.
-export interface HistoryQuery {
-  service?: string;
-  path?: string;
-  since?: number;
-  until?: number;
-  limit?: number;
-}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 // A page asking for everything still gets a bounded answer.
@@ -50,5 +43,5 @@ export function historyProvider(
         days: services.flatMap((s) => s.days.map((day) => ({ ...day, service: s.service }))),
       };
     },
-  };
+  } satisfies HistoryProvider;
 }

@@ -1,41 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EventOf, TunnelmuxEvent } from '../events/types';
+import { FAST, memoryManager, startAll } from '../test-utils/memory-manager';
 import { memoryProvider } from '../test-utils/memory-provider';
 import { createManager, type ManagerConfig } from './manager';
 
-const FAST = {
-  interval: 1000,
-  fastInterval: 250,
-  timeout: 500,
-  maxLatency: 300,
-  fall: 3,
-  rise: 2,
-  minDwell: 5000,
-};
-
-function setup(extra: Partial<ManagerConfig> = {}) {
-  const memory = memoryProvider();
-  const manager = createManager({
-    target: '127.0.0.1:22',
-    protocol: 'ssh',
-    failover: FAST,
-    providers: [memory.provider],
-    random: () => 0.5,
-    metricsInterval: 0,
-    ...extra,
-  });
-  const events: TunnelmuxEvent[] = [];
-  manager.events.on((event) => events.push(event));
-  const of = <T extends TunnelmuxEvent['type']>(type: T) =>
-    events.filter((e): e is EventOf<T> => e.type === type);
-  return { manager, memory, events, of };
-}
-
-async function startAll(manager: ReturnType<typeof createManager>, ...ids: string[]) {
-  const starting = manager.startMultiple(ids.map((id) => ({ id, provider: 'memory' })));
-  await vi.advanceTimersByTimeAsync(10);
-  return starting;
-}
+const setup = memoryManager;
 
 describe('a manager reconfigured while it runs', () => {
   beforeEach(() => {
