@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { TunnelmuxEvent } from '../events/types';
 import { FAST, memoryManager, startAll } from '../test-utils/memory-manager';
 import { memoryProvider } from '../test-utils/memory-provider';
-import { createManager, type ManagerConfig } from './manager';
+import { createManager } from './manager';
 
 const setup = memoryManager;
 const paths = (...ids: string[]) => ids.map((id) => ({ id, provider: 'memory' }));

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { EventOf, TunnelmuxEvent } from '../events/types';
+import type { TunnelmuxEvent } from '../events/types';
 import { FAST, memoryManager, startAll } from '../test-utils/memory-manager';
 import { memoryProvider } from '../test-utils/memory-provider';
-import { createManager, type ManagerConfig } from './manager';
+import { createManager } from './manager';
 
 const setup = memoryManager;
 
