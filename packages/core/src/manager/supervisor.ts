@@ -130,7 +130,7 @@ export class Supervisor {
       if (result.ok) {
         this.consecutiveSuccesses += 1;
         this.consecutiveFailures = 0;
-      } else {
+      } else if (!result.inconclusive) {
         this.fail();
       }
       path.probed(result, this.consecutiveFailures);
