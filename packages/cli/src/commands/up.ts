@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import path from 'node:path';
 import type { Manager, ManagerStatus, TunnelmuxEvent } from '@tunnelmux/core';
+import { processFigures } from '../control/process-figures';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
 import { formatFailure } from '../discovery/load';
@@ -94,6 +95,7 @@ export async function up(options: UpOptions): Promise<void> {
       config: prepared.loaded.file,
       listen: door ? doorAddress(door) : undefined,
       metrics: metricsServer ? serverAddress(metricsServer) : undefined,
+      process: processFigures(),
     }),
   });
 
