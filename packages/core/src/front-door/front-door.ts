@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
 import { isOutOfDescriptors } from '../net/local-exhaustion';
@@ -181,9 +182,9 @@ export async function openFrontDoor(
       closing ??= (async () => {
         exhausted.end();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        const deadline = Date.now() + drainTimeout;
-        while (live.size > 0 && Date.now() < deadline) {
-          await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+        const deadline = monotonicNow() + drainTimeout;
+        while (live.size > 0 && monotonicNow() < deadline) {
+          await sleep(Math.min(50, Math.max(1, deadline - monotonicNow())));
         }
         const gone = [...live.values()].flatMap(({ sockets }) =>
           [...sockets].map(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { monotonicNow } from '../async/monotonic';
 import { configErrorFrom } from '../config/format-issues';
 import {
   type FailoverInput,
@@ -303,9 +304,9 @@ export class Manager implements AsyncDisposable {
   }
 
   getMetrics(): MetricsSnapshot {
-    const now = Date.now();
+    const now = monotonicNow();
     return {
-      time: now,
+      time: Date.now(),
       primary: this.primaryId,
       failovers: this.failovers,
       primaryChanges: this.primaryChanges,
@@ -465,7 +466,7 @@ export class Manager implements AsyncDisposable {
   }
 
   private reselect(hint?: PrimaryChangeReason): void {
-    const now = Date.now();
+    const now = monotonicNow();
     const runners = [...this.paths.values()];
     const outcome = selectPrimary({
       candidates: runners.map((runner) => ({

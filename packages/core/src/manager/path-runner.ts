@@ -1,4 +1,5 @@
 import { deferred } from '../async/deferred';
+import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
 import type { FailoverSettings, PathSpec } from '../config/schema';
 import { ConfigError, errorMessage, isFatal, TunnelmuxError } from '../errors';
@@ -311,7 +312,7 @@ export class PathRunner {
   private holdForDrain(reason: string, since: number): boolean {
     const active = this.counters.activeConnections;
     const wait =
-      active > 0 && Date.now() - since < this.host.settings.drainBeforeRestart && this.everConnected;
+      active > 0 && monotonicNow() - since < this.host.settings.drainBeforeRestart && this.everConnected;
     if (wait && this.state === 'connected') {
       this.lastError = reason;
       this.upSince = undefined;
@@ -342,7 +343,7 @@ export class PathRunner {
   private comeUp(tunnel: Tunnel): void {
     if (this.everConnected) this.recovered = true;
     this.everConnected = true;
-    this.upSince = Date.now();
+    this.upSince = monotonicNow();
     this.backoff.up();
     this.lastError = undefined;
     this.transition('connected', 'probe passed');
