@@ -12,6 +12,7 @@ import { createOpenContext } from '../provider/open-context';
 import type { Redactor } from '../provider/redactor';
 import type { CheckResult, Provider, ProviderHelpers, Target, Tunnel, TunnelEnd } from '../provider/types';
 import { assertTransition, type PathState } from '../state/transitions';
+import { LogLimiter } from './log-limiter';
 import { closeQuietly, openTunnel } from './open-tunnel';
 import { type PathStatus, projectPath } from './path-status';
 import { SerialQueue } from './serial-queue';
@@ -50,6 +51,7 @@ export class PathRunner {
   /** It has gone down after coming up, so failback to it is damped. */
   recovered = false;
   upSince?: number;
+  private readonly logLimiter = new LogLimiter();
   nextAttemptAt?: number;
   publicUrl?: string;
   readonly counters = new PathCounters();
@@ -238,7 +240,10 @@ export class PathRunner {
           signal: openSignal,
           helpers: this.host.helpers,
           redactor: this.host.redactor,
-          onLog: (level, message, fields) => this.emit({ type: 'log', level, message, fields }),
+          onLog: (level, message, fields) => {
+            if (!this.logLimiter.take((count) => this.droppedLogLines(count))) return;
+            this.emit({ type: 'log', level, message, fields });
+          },
           onDialFailure: (reason) => this.suspect(reason, 'provider'),
           onPublicUrl: (url) => {
             this.publicUrl = url;
@@ -309,6 +314,15 @@ export class PathRunner {
    * restart waits (up to `drainBeforeRestart`), so a false alarm under load does not cut working sessions.
    * Returns true while the restart should wait.
    */
+  /** Lines a flooding tool printed faster than the limit: said once, as a count, when lines pass again. */
+  private droppedLogLines(count: number): void {
+    this.emit({
+      type: 'log',
+      level: 'warn',
+      message: `[tunnelmux] ${count} line(s) of the tool's output were not shown: it printed more than 200 lines/s`,
+    });
+  }
+
   private holdForDrain(reason: string, since: number): boolean {
     const active = this.counters.activeConnections;
     const wait =
