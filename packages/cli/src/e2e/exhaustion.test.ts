@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { type BannerTarget, startBannerTarget } from '@tunnelmux/testkit';
+import { type BannerTarget, processesMatching, startBannerTarget, writeFaults } from '@tunnelmux/testkit';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, localConfig, testdir } from './harness';
+import { BIN, cli, localConfig, testdir } from './harness';
 
 // Exhaustion and hostile peers against the real `tunnelmux up` (issue 18, part 3).
 
@@ -173,5 +173,92 @@ describe('exhaustion', () => {
     // The clients are gone: it serves again at once.
     await expect.poll(() => round(port), { timeout: 10_000 }).toBe(true);
     expect(up.exited, up.stderr()).toBe(false);
+  }, 120_000);
+});
+
+/** Resident memory of `pid` in bytes, from /proc. */
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+}
+
+describe('hostile tools and peers', () => {
+  it('a tool flooding its output at 100 MB/s: memory stays bounded, the path stays supervised and killable', async () => {
+    const target = await startBannerTarget();
+    cleanups.push(() => target.close());
+    const t = testdir();
+    cleanups.push(t.cleanup);
+    const faults = path.join(t.dir, 'faults-a.json');
+    writeFaults(faults, {});
+    const port = await freePortOf();
+    writeFileSync(
+      path.join(t.dir, 'tunnelmux.yaml'),
+      localConfig(target, [])
+        .replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`)
+        .concat(
+          `\n  - { id: a, provider: local, options: { faultFile: ${JSON.stringify(faults)} } }`,
+          `\n  - { id: b, provider: local }\n`,
+        ),
+    );
+    const up = startUnder('true', t.dir, t.env);
+    await expect
+      .poll(() => up.lines.some((l) => l.type === 'ready') || up.exited, { timeout: 30_000 })
+      .toBe(true);
+    const ready = up.lines.find((l) => l.type === 'ready') as {
+      pid: number;
+      paths: { id: string; pid: number }[];
+    };
+    const tool = ready.paths.find((p) => p.id === 'a')!.pid;
+    // Paced load (a client every 50 ms or so): the memory measured is the flood's, not a connection storm's.
+    const pacedRounds = async (ms: number) => {
+      const result = { rounds: 0, served: 0, peak: 0 };
+      const from = performance.now();
+      while (performance.now() - from < ms) {
+        result.rounds++;
+        if (await round(port, 10_000)) result.served++;
+        result.peak = Math.max(result.peak, rssOf(ready.pid));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return result;
+    };
+    // The same load without the flood first: its peak is the baseline (a young process still grows a little).
+    const warm = await pacedRounds(5000);
+    const before = warm.peak;
+    writeFaults(faults, { noise: 'flood', floodBytesPerSec: 100 * 1024 * 1024 });
+    // Let it flood for 10 s while clients keep being served (by a, or by b if a falls behind); sample memory.
+    const linesFrom = (pattern: RegExp, count: (l: Record<string, unknown>) => number) =>
+      up.lines
+        .filter((l) => l.type === 'log' && l.pathId === 'a' && pattern.test(String(l.message)))
+        .reduce((sum, l) => sum + count(l), 0);
+    const taken = () =>
+      linesFrom(/^flood/, () => 1) +
+      linesFrom(/were not shown/, (l) => Number(/(\d+) line/.exec(String(l.message))?.[1]));
+    const probesOfA = () => up.lines.filter((l) => l.type === 'probe' && l.pathId === 'a').length;
+    const probesBefore = probesOfA();
+    const started = performance.now();
+    const { rounds, served, peak } = await pacedRounds(10_000);
+    const seconds = (performance.now() - started) / 1000;
+    const bytes = taken() * 97;
+    console.log(
+      `flood: tunnelmux took in ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s; RSS ${before} -> peak ${peak}; ${served}/${rounds} rounds served`,
+    );
+    expect(served).toBe(rounds);
+    // The flood reached tunnelmux, which read it at its capped pace (4 MiB/s after a 4 MiB burst), not at 100 MB/s.
+    expect(bytes).toBeGreaterThan(4 * 1024 * 1024);
+    expect(bytes).toBeLessThan((seconds + 3) * 4 * 1024 * 1024 * 1.25);
+    // Only a trickle became events: the rest was counted.
+    expect(linesFrom(/^flood/, () => 1) * 10).toBeLessThan(taken());
+    // Bounded memory: at most 128 MiB above the same load without the flood (about 70 MB seen here).
+    expect(peak - before, `RSS ${before} -> ${peak}`).toBeLessThan(128 * 1024 * 1024);
+    // Still supervised: the manager kept probing it.
+    expect(probesOfA()).toBeGreaterThan(probesBefore + 3);
+    // And killable: stopping the path ends the flooding tool, and stopping everything leaves no process.
+    const stop = await cli(['stop', 'a', '--json'], { cwd: t.dir, env: t.env });
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    await expect.poll(() => existsSync(`/proc/${tool}`), { timeout: 15_000 }).toBe(false);
+    up.child.kill('SIGTERM');
+    const result = await up.child;
+    expect(result.exitCode).toBe(0);
+    expect(await processesMatching(faults)).toEqual([]);
   }, 120_000);
 });
