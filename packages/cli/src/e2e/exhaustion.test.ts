@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type BannerTarget, processesMatching, startBannerTarget, writeFaults } from '@tunnelmux/testkit';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, cli, localConfig, testdir } from './harness';
+import { BIN, cli, localConfig, startEchoServer, testdir } from './harness';
 
 // Exhaustion and hostile peers against the real `tunnelmux up` (issue 18, part 3).
 
@@ -260,5 +260,114 @@ describe('hostile tools and peers', () => {
     const result = await up.child;
     expect(result.exitCode).toBe(0);
     expect(await processesMatching(faults)).toEqual([]);
+  }, 120_000);
+});
+
+/** `count` clients that connect and then send nothing, from a helper process; resolves once all are connected. */
+async function slowloris(port: number, count: number) {
+  const script = `
+    import net from 'node:net';
+    const sockets = [];
+    let connected = 0;
+    for (let i = 0; i < ${count}; i++) {
+      const socket = net.connect({ host: '127.0.0.1', port: ${port} });
+      sockets.push(socket);
+      socket.on('connect', () => { if (++connected === ${count}) process.stdout.write('held\\n'); });
+      socket.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });
+    }
+    setTimeout(() => process.exit(3), 60000);
+  `;
+  const child = execa(
+    'bash',
+    [
+      '-c',
+      'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" --input-type=module -e "$1"',
+      process.execPath,
+      script,
+    ],
+    {
+      reject: false,
+      buffer: false,
+    },
+  );
+  cleanups.push(async () => {
+    child.kill('SIGKILL');
+    await child;
+  });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  await expect.poll(() => out, { timeout: 30_000 }).toMatch(/held|error/);
+  expect(out).toBe('held\n');
+  return {
+    async release() {
+      child.kill('SIGKILL');
+      await child;
+    },
+  };
+}
+
+/** A plain TCP client: send a line, read it back. */
+function echoRound(port: number, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const line = `ping-${Math.random()}\n`;
+    let text = '';
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('connect', () => socket.write(line));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text === line) finish(true);
+    });
+    socket.on('error', () => finish(false));
+    socket.on('close', () => finish(false));
+  });
+}
+
+describe('slowloris', () => {
+  it('500 clients that connect and send nothing (protocol tcp): others are still served, memory and connections bounded', async () => {
+    const echo = await startEchoServer();
+    cleanups.push(echo.close);
+    const t = testdir();
+    cleanups.push(t.cleanup);
+    const port = await freePortOf();
+    writeFileSync(
+      path.join(t.dir, 'tunnelmux.yaml'),
+      localConfig({ host: '127.0.0.1', port: echo.port }, ['a', 'b'])
+        .replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`)
+        .replace('protocol: ssh', 'protocol: tcp'),
+    );
+    const up = startUnder('true', t.dir, t.env);
+    await expect
+      .poll(() => up.lines.some((l) => l.type === 'ready') || up.exited, { timeout: 30_000 })
+      .toBe(true);
+    const ready = up.lines.find((l) => l.type === 'ready') as { pid: number };
+    for (let i = 0; i < 5; i++) expect(await echoRound(port)).toBe(true);
+    const before = rssOf(ready.pid);
+    const idle = await slowloris(port, 500);
+    // Every idle client is carried (tcp: nothing to hold), and the others are still served, every one.
+    const active = async () => {
+      const metrics = await cli(['metrics', '--json'], { cwd: t.dir, env: t.env });
+      const snapshot = JSON.parse(metrics.stdout) as { paths: { activeConnections: number }[] };
+      return snapshot.paths.reduce((sum, p) => sum + p.activeConnections, 0);
+    };
+    await expect.poll(active, { timeout: 30_000 }).toBeGreaterThanOrEqual(500);
+    let served = 0;
+    for (let i = 0; i < 50; i++) if (await echoRound(port)) served++;
+    expect(served).toBe(50);
+    const during = rssOf(ready.pid);
+    // 500 idle connections cost socket state, not buffers: well under 64 MiB.
+    expect(during - before, `RSS ${before} -> ${during}`).toBeLessThan(64 * 1024 * 1024);
+    // They leave: nothing of them stays behind.
+    await idle.release();
+    await expect.poll(active, { timeout: 30_000 }).toBe(0);
+    expect(await echoRound(port)).toBe(true);
+    expect(up.exited).toBe(false);
   }, 120_000);
 });
