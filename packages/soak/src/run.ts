@@ -4,7 +4,7 @@ import path from 'node:path';
 import { freePort, writeFaults } from '@tunnelmux/testkit';
 import { execa } from 'execa';
 import { ask } from './control';
-import { lastPart, slope } from './fit';
+import { lastPart, robustSlope } from './fit';
 import { type Attempt, Load, type LoadStats } from './load';
 import { countByKind, DEAD_KINDS, type FaultStep, faultsFor, makePlan, type Plan } from './plan';
 import { descendants, memoryAndFds, type ProcEntry, processesMentioning, stillThere } from './proc';
@@ -34,13 +34,23 @@ export interface SoakOptions {
  * client times come from two processes, and a client already in flight at the edge sees the old world. */
 export const GRACE_MS = 2000;
 
-/** Slope limits over the last two thirds: growth over that window, or per minute, whichever allows more. */
+/**
+ * Slope limits (Theil–Sen fit over the last two thirds): growth over that window, or per minute, whichever
+ * allows more. 30 minutes: 1.6 MiB/min of RSS or heap, 1.6 fds or handles/min. Under 10 minutes a young V8 heap
+ * is still growing under this load, so RSS and heap may grow up to SHORT_RUN_MEMORY_WINDOW over the window
+ * (the 2-minute CI run catches only gross leaks there; its fds and handles are held to the same limits).
+ */
 export const LIMITS = {
-  rssBytes: { perWindow: 16 * 1024 * 1024, perMinute: 1024 * 1024 },
-  heapUsedBytes: { perWindow: 16 * 1024 * 1024, perMinute: 1024 * 1024 },
+  rssBytes: { perWindow: 32 * 1024 * 1024, perMinute: 1024 * 1024 },
+  heapUsedBytes: { perWindow: 32 * 1024 * 1024, perMinute: 1024 * 1024 },
   fds: { perWindow: 32, perMinute: 1 },
   activeResources: { perWindow: 32, perMinute: 1 },
 };
+
+export const SHORT_RUN_MEMORY_WINDOW = 128 * 1024 * 1024;
+
+/** Load without faults before the measured run, so a young process growing its heap is not read as a leak. */
+export const WARM_UP_MS = 60_000;
 
 // Event types the timeline needs; probes, logs and metrics are counted, not kept.
 const KEEP = new Set([
@@ -281,9 +291,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         )}); capabilities: services ${caps.services ? (withServices ? 'yes, used' : 'yes, left out') : 'no'}, reload ${caps.reload ? 'yes' : 'no'}`,
     );
 
-    // Start the load and the plan together.
-    const startedAt = Date.now();
+    // The load first, alone for the warm-up; then the plan.
+    const warmStart = Date.now();
     for (const instance of instances) instance.load.start();
+    log(`warm-up: ${WARM_UP_MS / 1000} s of load without faults`);
+    await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
+    for (const p of procs)
+      if (p.exited)
+        throw new Error(
+          `a tunnelmux process (pid ${p.pid}) exited during the warm-up; stderr: ${p.stderr()}`,
+        );
+    const startedAt = Date.now();
     const applied = new Map<string, string>();
     const reloads: { at: number; exitCode?: number; stderr?: string }[] = [];
     const done = new Set<FaultStep>();
@@ -413,7 +431,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       failures.push(`${leftovers.length} child process(es) left after stop: pids ${leftovers.join(', ')}`);
 
     // Classify every connection against the timeline.
-    const window: Span = { from: startedAt, to: loadEnd };
+    const window: Span = { from: warmStart, to: loadEnd };
     const perInstance = instances.map((instance) => {
       const timelines: PathTimeline[] = instance.paths.map((id) => {
         const key = `${instance.name}/${id}`;
@@ -424,7 +442,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         return {
           id,
           states: [
-            { time: startedAt - 1, state: initial },
+            { time: warmStart - 1, state: initial },
             ...instance.proc.lines
               .filter(
                 (l) =>
@@ -492,10 +510,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           failures.push(`${who}: too few ${metric} samples (${points.length}) for a fit`);
           continue;
         }
-        const perMs = slope(points);
+        const perMs = robustSlope(points);
         const windowMs = points[points.length - 1]!.x - points[0]!.x;
         const perMinute = perMs * 60_000;
-        const allowedPerMinute = Math.max(limit.perMinute, limit.perWindow / (windowMs / 60_000));
+        const memory = metric === 'rssBytes' || metric === 'heapUsedBytes';
+        const perWindow = memory && options.minutes < 10 ? SHORT_RUN_MEMORY_WINDOW : limit.perWindow;
+        const allowedPerMinute = Math.max(limit.perMinute, perWindow / (windowMs / 60_000));
         const ok = perMinute <= allowedPerMinute;
         slopes[who]![metric] = {
           perMinute: round(perMinute),
@@ -537,6 +557,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const summary = {
       seed: options.seed,
       minutes: round((loadEnd - startedAt) / 60_000),
+      warmUpMinutes: round((startedAt - warmStart) / 60_000),
       replay: replayCommand(options),
       capabilities: { ...caps, servicesUsed: withServices },
       graceMs: GRACE_MS,

@@ -57,11 +57,12 @@ function inside(time: number, window: Span): boolean {
 }
 
 /**
- * Which bucket a failed connection falls in: started during a span with no healthy path (widened by `graceMs`
- * at both edges), or not. Its start decides: a client that arrived while a good path existed must be served.
+ * Which bucket a failed connection falls in: 'none-healthy' when, at some moment between its start and its
+ * failure (widened by `graceMs` at both ends), no path was both up and working; otherwise 'healthy' (a good path
+ * existed the whole time, so the failure is tunnelmux's).
  */
 export function classify(attempt: Span, none: readonly Span[], graceMs: number): 'none-healthy' | 'healthy' {
-  return none.some((span) => attempt.from <= span.to + graceMs && attempt.from >= span.from - graceMs)
+  return none.some((span) => attempt.from - graceMs <= span.to && attempt.to + graceMs >= span.from)
     ? 'none-healthy'
     : 'healthy';
 }
