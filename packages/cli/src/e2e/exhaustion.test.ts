@@ -148,6 +148,7 @@ describe('exhaustion', () => {
     const { up, port } = await world('ulimit -n 256');
     const outcomes = await burst(port, 1000);
     const served = outcomes.served ?? 0;
+    console.log(`ulimit -n 256, 1,000 clients at once: ${JSON.stringify(outcomes)}`);
     // Some clients got through, the rest were turned away (reset or closed), none hung until the timeout.
     expect(served, JSON.stringify(outcomes)).toBeGreaterThan(0);
     expect(1000 - served, JSON.stringify(outcomes)).toBeGreaterThan(0);
@@ -362,6 +363,7 @@ describe('slowloris', () => {
     for (let i = 0; i < 50; i++) if (await echoRound(port)) served++;
     expect(served).toBe(50);
     const during = rssOf(ready.pid);
+    console.log(`slowloris: 500 idle clients held, ${served}/50 others served, RSS ${before} -> ${during}`);
     // 500 idle connections cost socket state, not buffers: well under 64 MiB.
     expect(during - before, `RSS ${before} -> ${during}`).toBeLessThan(64 * 1024 * 1024);
     // They leave: nothing of them stays behind.
