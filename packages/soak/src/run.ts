@@ -47,7 +47,7 @@ export const LIMITS = {
   activeResources: { perWindow: 32, perMinute: 1 },
 };
 
-export const SHORT_RUN_MEMORY_WINDOW = 128 * 1024 * 1024;
+export const SHORT_RUN_MEMORY_WINDOW = 256 * 1024 * 1024;
 
 /** Load without faults before the measured run, so a young process growing its heap is not read as a leak. */
 export const WARM_UP_MS = 60_000;
