@@ -577,6 +577,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       seed: options.seed,
       minutes: round((loadEnd - startedAt) / 60_000),
       warmUpMinutes: round((startedAt - warmStart) / 60_000),
+      // Epoch ms: the plan's step times (plan.json) count from here.
+      startedAt,
       replay: replayCommand(options),
       capabilities: { ...caps, servicesUsed: withServices, servicesNote },
       graceMs: GRACE_MS,
@@ -607,6 +609,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
     writeFileSync(path.join(options.out, 'summary.json'), JSON.stringify(summary, null, 2));
     writeFileSync(path.join(options.out, 'samples.json'), JSON.stringify(samples));
+    // What each process said (state changes, refusals, primary changes...), to look into any failure.
+    for (const [who, p] of [
+      ['up-a', upA],
+      ['up-b', upB],
+      ['relay', relay],
+    ] as const) {
+      writeFileSync(
+        path.join(options.out, `events-${who}.ndjson`),
+        p.lines.map((l) => JSON.stringify(l)).join('\n'),
+      );
+    }
     writeFileSync(
       path.join(options.out, 'timeline.json'),
       JSON.stringify(perInstance.map((r) => ({ name: r.name, noHealthy: r.none }))),
