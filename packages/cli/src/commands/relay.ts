@@ -7,6 +7,7 @@ import {
   readSessionKeyFile,
   SESSION_DEFAULTS,
 } from '@tunnelmux/core/session';
+import { processFigures } from '../control/process-figures';
 import { type RelayStatus, relayInstance } from '../control/relay-instance';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
@@ -76,6 +77,7 @@ export async function relay(target: string, options: RelayOptions): Promise<void
         windowMs: window,
         socket,
         metrics: metricsUrl,
+        process: processFigures(),
       };
     },
   });

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import path from 'node:path';
 import type { TunnelmuxEvent } from '@tunnelmux/core';
+import { processFigures } from '../control/process-figures';
 import { ControlServer } from '../control/server';
 import { socketPath } from '../control/socket-path';
 import { type AttachedDashboard, attachDashboard } from '../dashboard/attach';
@@ -121,6 +122,7 @@ export async function up(options: UpOptions): Promise<void> {
       listen: singleListen(),
       services: services.doors(),
       metrics: metricsServer ? serverAddress(metricsServer) : undefined,
+      process: processFigures(),
     }),
   });
 

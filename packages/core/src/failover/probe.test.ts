@@ -53,6 +53,6 @@ describe('probeTunnel', () => {
       maxLatencyMs: 60_000,
       onStart: (abort) => setImmediate(() => abort(new Error('supervisor stopped'))),
     });
-    expect(result).toEqual({ ok: false, error: 'supervisor stopped' });
+    expect(result).toEqual({ ok: false, error: 'supervisor stopped', inconclusive: false });
   });
 });

@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../errors';
+import { isOutOfDescriptors } from '../net/local-exhaustion';
 import type { Tunnel } from '../provider/types';
 
 export interface ProbeResult {
@@ -9,6 +10,8 @@ export interface ProbeResult {
   error?: string;
   /** The target sent bytes first (tcp probes learn this, so a silent black hole can be caught later). */
   spoke?: boolean;
+  /** The probe could not tell: this process is out of file descriptors. Counts neither for nor against. */
+  inconclusive?: boolean;
 }
 
 export interface ProbeOptions {
@@ -83,6 +86,7 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
     return {
       ok: false,
       error: signal.aborted ? errorMessage(signal.reason) : errorMessage(error),
+      inconclusive: !signal.aborted && isOutOfDescriptors(error),
     };
   } finally {
     clearTimeout(timer);

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../errors';
 import { firstChunk } from '../failover/probe';
+import { isOutOfDescriptors } from '../net/local-exhaustion';
 import type { Route, RouteSource } from './route-source';
 
 /** How to reach a path that carries a client. */
@@ -14,6 +15,9 @@ export interface ConnectOptions {
   /** Called before each attempt, e.g. to count attempts. */
   onAttempt?(route: Route): void;
 }
+
+/** The reason given when a dial failed because this process ran out of file descriptors. */
+export const OUT_OF_DESCRIPTORS = 'local: out of file descriptors';
 
 /** A path that answered: its stream, and (ssh) the first bytes it sent. */
 export interface Connected {
@@ -58,6 +62,11 @@ export async function connectWithFailover(
       try {
         stream = await route.dial(attempt.signal);
       } catch (error) {
+        // Our own exhaustion is no fault of the path, and every other path would fail the same way.
+        if (isOutOfDescriptors(error)) {
+          reasons.push(`${OUT_OF_DESCRIPTORS} (${errorMessage(error)})`);
+          return { reasons };
+        }
         failed(`dial failed: ${errorMessage(error)}`);
         continue;
       }

@@ -1,9 +1,12 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
+import { isOutOfDescriptors } from '../net/local-exhaustion';
 import { formatTarget } from '../net/tcp';
-import { connectWithFailover } from './connect';
+import { BurstWarning } from './burst-warning';
+import { connectWithFailover, OUT_OF_DESCRIPTORS } from './connect';
 import { checkListenHost, isLoopback } from './listen-address';
 import type { Route, RouteSource } from './route-source';
 import { splice } from './splice';
@@ -70,6 +73,8 @@ export interface CarrySettings {
   dialTimeout: number;
   holdLimit: number;
   lingerMs: number;
+  /** A client turned away because this process is out of file descriptors: said once per burst, not per client. */
+  outOfDescriptors?: () => void;
 }
 
 /** One accepted client, as a carrier sees it. */
@@ -119,6 +124,14 @@ export async function openFrontDoor(
     holdLimit: options.holdLimit ?? DEFAULT_HOLD_LIMIT,
     lingerMs: LINGER_MS,
   };
+  // Out of file descriptors, accept() and dials fail for every client at once: one warning per burst.
+  const exhausted = new BurstWarning(
+    (message) => source.warn(message),
+    () =>
+      'front door: out of file descriptors (EMFILE): refusing new clients until some close; raise the limit (ulimit -n) if this recurs',
+    (count) => `front door: serving again after turning away ${count} client(s) for lack of file descriptors`,
+  );
+  settings.outOfDescriptors = () => exhausted.hit();
   const carrier = options.carrier ?? carryWithFailover;
   const drainTimeout = options.drainTimeout ?? 5000;
   const live = new Map<number, { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> }>();
@@ -168,7 +181,10 @@ export async function openFrontDoor(
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
     server.listen({ host, port, exclusive: true }, () => resolve());
   });
-  server.on('error', (error) => source.warn(`front door: ${errorMessage(error)}`));
+  server.on('error', (error) => {
+    if (isOutOfDescriptors(error)) exhausted.hit();
+    else source.warn(`front door: ${errorMessage(error)}`);
+  });
   const bound = server.address() as net.AddressInfo;
   const address = { host: bound.address, port: bound.port };
   if (!isLoopback(host)) {
@@ -190,10 +206,11 @@ export async function openFrontDoor(
     },
     close(closeOptions = {}) {
       closing ??= (async () => {
+        exhausted.end();
         await door.stopAccepting();
-        const deadline = Date.now() + (closeOptions.drainTimeout ?? drainTimeout);
-        while (live.size > 0 && Date.now() < deadline) {
-          await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+        const deadline = monotonicNow() + (closeOptions.drainTimeout ?? drainTimeout);
+        while (live.size > 0 && monotonicNow() < deadline) {
+          await sleep(Math.min(50, Math.max(1, deadline - monotonicNow())));
         }
         const gone = [...live.values()].flatMap(({ sockets }) =>
           [...sockets].map(
@@ -248,6 +265,11 @@ export async function carryWithFailover(
   });
   if (client.signal.aborted) {
     connected?.stream.destroy();
+    return;
+  }
+  if (!connected && reasons.some((reason) => reason.startsWith(OUT_OF_DESCRIPTORS))) {
+    settings.outOfDescriptors?.();
+    socket.destroy();
     return;
   }
   if (!connected) {

@@ -1,5 +1,6 @@
 import { abortable } from '../async/abortable';
 import { deadline } from '../async/deadline';
+import { monotonicNow } from '../async/monotonic';
 import type { EventInput } from '../events/types';
 import type { PathRunner } from './path-runner';
 
@@ -35,7 +36,7 @@ export class Drains {
 
   /** Drain `runner`, already out of the rotation; resolves once it is stopped. */
   start(runner: PathRunner, timeoutMs: number): Promise<DrainResult> {
-    const since = Date.now();
+    const since = monotonicNow();
     const info = { id: runner.id, provider: runner.provider.name, since, until: since + timeoutMs };
     this.draining.set(runner, { ...info, activeConnections: runner.counters.activeConnections });
     this.emit({
@@ -53,7 +54,7 @@ export class Drains {
         limit.done();
         const closedConnections = runner.counters.cutAll();
         await runner.stop('drained');
-        const waitedMs = Date.now() - since;
+        const waitedMs = monotonicNow() - since;
         this.emit({
           type: 'path-drained',
           pathId: runner.id,

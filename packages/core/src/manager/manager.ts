@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { monotonicNow } from '../async/monotonic';
 import { TimerWheel } from '../async/timer-wheel';
 import { configErrorFrom } from '../config/format-issues';
 import {
@@ -418,10 +419,10 @@ export class Manager implements AsyncDisposable {
   }
 
   getMetrics(): MetricsSnapshot {
-    const now = Date.now();
+    const now = monotonicNow();
     return {
       service: this.service,
-      time: now,
+      time: Date.now(),
       primary: this.primaryId,
       failovers: this.failovers,
       primaryChanges: this.primaryChanges,
@@ -608,7 +609,7 @@ export class Manager implements AsyncDisposable {
   }
 
   private reselect(hint?: PrimaryChangeReason): void {
-    const now = Date.now();
+    const now = monotonicNow();
     const runners = [...this.paths.values()];
     const outcome = selectPrimary({
       candidates: runners.map((runner) => ({

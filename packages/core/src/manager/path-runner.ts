@@ -1,4 +1,5 @@
 import { deferred } from '../async/deferred';
+import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
 import type { TimerWheel } from '../async/timer-wheel';
 import type { FailoverSettings, PathSpec } from '../config/schema';
@@ -12,6 +13,7 @@ import { createOpenContext } from '../provider/open-context';
 import type { Redactor } from '../provider/redactor';
 import type { CheckResult, Provider, ProviderHelpers, Target, Tunnel, TunnelEnd } from '../provider/types';
 import { assertTransition, type PathState } from '../state/transitions';
+import { LogLimiter } from './log-limiter';
 import { closeQuietly, openTunnel } from './open-tunnel';
 import { type PathStatus, projectPath } from './path-status';
 import { SerialQueue } from './serial-queue';
@@ -52,6 +54,7 @@ export class PathRunner {
   /** It has gone down after coming up, so failback to it is damped. */
   recovered = false;
   upSince?: number;
+  private readonly logLimiter = new LogLimiter();
   nextAttemptAt?: number;
   publicUrl?: string;
   readonly counters = new PathCounters();
@@ -259,7 +262,10 @@ export class PathRunner {
           signal: openSignal,
           helpers: this.host.helpers,
           redactor: this.host.redactor,
-          onLog: (level, message, fields) => this.emit({ type: 'log', level, message, fields }),
+          onLog: (level, message, fields) => {
+            if (!this.logLimiter.take((count) => this.droppedLogLines(count))) return;
+            this.emit({ type: 'log', level, message, fields });
+          },
           onDialFailure: (reason) => this.suspect(reason, 'provider'),
           onPublicUrl: (url) => {
             this.publicUrl = url;
@@ -335,10 +341,19 @@ export class PathRunner {
    * restart waits (up to `drainBeforeRestart`), so a false alarm under load does not cut working sessions.
    * Returns true while the restart should wait.
    */
+  /** Lines a flooding tool printed faster than the limit: said once, as a count, when lines pass again. */
+  private droppedLogLines(count: number): void {
+    this.emit({
+      type: 'log',
+      level: 'warn',
+      message: `[tunnelmux] ${count} line(s) of the tool's output were not shown: it printed more than 200 lines/s`,
+    });
+  }
+
   private holdForDrain(reason: string, since: number): boolean {
     const active = this.counters.activeConnections;
     const wait =
-      active > 0 && Date.now() - since < this.host.settings.drainBeforeRestart && this.everConnected;
+      active > 0 && monotonicNow() - since < this.host.settings.drainBeforeRestart && this.everConnected;
     if (wait && this.state === 'connected') {
       this.lastError = reason;
       this.upSince = undefined;
@@ -369,7 +384,7 @@ export class PathRunner {
   private comeUp(tunnel: Tunnel): void {
     if (this.everConnected) this.recovered = true;
     this.everConnected = true;
-    this.upSince = Date.now();
+    this.upSince = monotonicNow();
     this.backoff.up();
     this.lastError = undefined;
     this.transition('connected', 'probe passed');

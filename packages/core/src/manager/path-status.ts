@@ -1,3 +1,4 @@
+import { monotonicNow } from '../async/monotonic';
 import type { PathSpec } from '../config/schema';
 import type { PathCounters } from '../metrics/path-counters';
 import type { LatencyStats, PathMetrics } from '../metrics/types';
@@ -68,7 +69,7 @@ export interface ProjectedPath {
 export function projectPath(
   path: ProjectedPath,
   role: { primary: boolean; pinned: boolean },
-  now = Date.now(),
+  now = monotonicNow(),
 ): PathStatus {
   const c = path.counters;
   const latency = c.latencyStats();

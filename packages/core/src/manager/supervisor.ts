@@ -1,4 +1,5 @@
 import { deadline } from '../async/deadline';
+import { monotonicNow } from '../async/monotonic';
 import type { TimerWheel } from '../async/timer-wheel';
 import type { FailoverSettings } from '../config/schema';
 import { errorMessage } from '../errors';
@@ -67,7 +68,7 @@ export class Supervisor {
   }
 
   private keyRecentlyRefused(): boolean {
-    return this.keyRefusedAt !== undefined && Date.now() - this.keyRefusedAt < KEY_REFUSED_QUIET_MS;
+    return this.keyRefusedAt !== undefined && monotonicNow() - this.keyRefusedAt < KEY_REFUSED_QUIET_MS;
   }
 
   /** Clear the counts for a new run. */
@@ -157,7 +158,7 @@ export class Supervisor {
             : await this.plainProbe(tunnel, probeOptions, !path.relayKey && path.speaksFirst.has(targetKey));
       this.probing = false;
       this.abortProbe = undefined;
-      if (result.warning) this.keyRefusedAt = Date.now();
+      if (result.warning) this.keyRefusedAt = monotonicNow();
       if (result.ok && result.spoke) path.speaksFirst.add(targetKey);
       if (signal.aborted) return undefined;
       // A crash is down at that instant, whatever the probe said.
@@ -166,7 +167,7 @@ export class Supervisor {
       if (result.ok) {
         this.consecutiveSuccesses += 1;
         this.consecutiveFailures = 0;
-      } else {
+      } else if (!result.inconclusive) {
         this.fail();
       }
       path.probed(result, this.consecutiveFailures);
@@ -176,7 +177,7 @@ export class Supervisor {
         path.settled();
       } else if (this.consecutiveFailures >= s.fall) {
         const reason = `${this.consecutiveFailures} failures in a row: ${result.error ?? 'unknown error'}`;
-        drainingSince ??= Date.now();
+        drainingSince ??= monotonicNow();
         if (!path.holdForDrain(reason, drainingSince)) return reason;
         path.settled();
       }
@@ -192,7 +193,7 @@ export class Supervisor {
       // Passive failures may have pushed the path over the edge while it slept.
       if (this.consecutiveFailures >= s.fall) {
         const reason = `${this.consecutiveFailures} failures in a row, including failed dials of live traffic`;
-        drainingSince ??= Date.now();
+        drainingSince ??= monotonicNow();
         if (!path.holdForDrain(reason, drainingSince)) return reason;
       }
     }
@@ -225,8 +226,8 @@ export class Supervisor {
   }
 
   private async runCheck(tunnel: Tunnel, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (!tunnel.check || Date.now() - this.lastCheckAt < CHECK_EVERY_MS) return;
-    this.lastCheckAt = Date.now();
+    if (!tunnel.check || monotonicNow() - this.lastCheckAt < CHECK_EVERY_MS) return;
+    this.lastCheckAt = monotonicNow();
     const limit = deadline(timeoutMs * 5, signal);
     try {
       this.hint = await tunnel.check(limit.signal);

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { monotonicNow } from '../async/monotonic';
 import { TunnelmuxError } from '../errors';
 import type { Target } from '../provider/types';
 
@@ -63,7 +64,7 @@ export async function waitForPort(
   options: { signal?: AbortSignal; timeoutMs?: number; until?: Promise<unknown> } = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicNow() + timeoutMs;
   let settled: { error: Error } | undefined;
   options.until?.then(
     () => {
@@ -85,7 +86,7 @@ export async function waitForPort(
       return;
     } catch (error) {
       if (options.signal?.aborted) throw abortReason(options.signal);
-      if (Date.now() >= deadline) {
+      if (monotonicNow() >= deadline) {
         throw new TunnelmuxError(
           `${formatTarget(target)} did not accept connections within ${timeoutMs} ms`,
           {

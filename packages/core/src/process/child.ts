@@ -5,6 +5,7 @@ import type { TunnelEnd } from '../provider/tunnel-end';
 import { childEnv } from './child-env';
 import { describeExit, type ExitInfo, processEnd } from './exit';
 import { LineSplitter, RingBuffer } from './line-splitter';
+import { capReadRate } from './read-cap';
 import { guardPid } from './reaper';
 
 export interface SpawnOptions {
@@ -92,7 +93,12 @@ export function spawnChild(
     if (!source) continue;
     const splitter = new LineSplitter(emit(stream), options.maxLineLength ?? 4096);
     source.on('data', (chunk: Buffer) => splitter.push(chunk));
-    source.on('end', () => splitter.end());
+    // A flooding tool is read at a bounded pace: its pipe fills and it waits, our memory and CPU stay bounded.
+    const uncap = capReadRate(source);
+    source.on('end', () => {
+      uncap();
+      splitter.end();
+    });
   }
 
   // Settled by whichever comes first: the process 'exit' event (a crash is known at once; stdio gets up to 500 ms

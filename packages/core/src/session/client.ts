@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { monotonicNow } from '../async/monotonic';
 import { errorMessage } from '../errors';
 import { SessionError } from './errors';
 import { type CarrierKeys, clientHandshake } from './handshake';
@@ -128,14 +129,14 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
         session: idHex,
         from: resume.from,
         to: resume.to,
-        stallMs: Date.now() - resume.startedAt,
+        stallMs: monotonicNow() - resume.startedAt,
         replayedBytes,
       });
     }
   });
   stream.on('carrier-lost', ({ reason }) => {
     emit({ type: 'carrier-lost', session: idHex ?? '', path, reason });
-    void reconnect(path, Date.now());
+    void reconnect(path, monotonicNow());
   });
   stream.on('done', (outcome) => {
     controller.abort();
@@ -174,7 +175,7 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
       pendingResume = {
         ...pendingResume,
         to: carrier.path,
-        startedAt: pendingResume?.startedAt ?? Date.now(),
+        startedAt: pendingResume?.startedAt ?? monotonicNow(),
       };
     path = carrier.path;
     stream.attach(carrier.socket, keys);
@@ -203,7 +204,7 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
           if (purpose === 'open' && attempts >= (options.openAttempts ?? 3)) {
             return lose('open-failed', `could not open a session to the relay: ${errorMessage(error)}`);
           }
-          if (purpose === 'resume' && Date.now() - since >= windowMs) {
+          if (purpose === 'resume' && monotonicNow() - since >= windowMs) {
             return lose(
               'window-expired',
               `no resume within the ${windowMs} ms window: ${errorMessage(error)}`,
@@ -212,7 +213,7 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, RETRY_MAX_MS);
-        if (purpose === 'resume' && Date.now() - since >= windowMs) {
+        if (purpose === 'resume' && monotonicNow() - since >= windowMs) {
           return lose('window-expired', `no resume within the ${windowMs} ms window`);
         }
       }
@@ -221,7 +222,7 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
     }
   };
 
-  void reconnect(undefined, Date.now());
+  void reconnect(undefined, monotonicNow());
 
   return {
     get id() {
@@ -233,7 +234,7 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
     async migrate() {
       if (connecting || stream.done || !id) return;
       connecting = true;
-      pendingResume = { from: path, startedAt: Date.now() };
+      pendingResume = { from: path, startedAt: monotonicNow() };
       try {
         await connectOnce('resume', path);
       } catch {
@@ -242,7 +243,7 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
       } finally {
         connecting = false;
         // The old carrier may have died while we moved: resume as after any loss.
-        if (!stream.attached && !stream.done) void reconnect(path, Date.now());
+        if (!stream.attached && !stream.done) void reconnect(path, monotonicNow());
       }
     },
     close(reason = 'closed by the client') {

@@ -1,3 +1,5 @@
+import { monotonicNow } from '../async/monotonic';
+
 /** Per-peer slow-down after failed key proofs: doubling delay, forgotten after a quiet minute, bounded map. */
 export function createPeerPenalty(
   options: { baseMs?: number; maxMs?: number; forgetMs?: number; maxPeers?: number } = {},
@@ -20,11 +22,11 @@ export function createPeerPenalty(
 
   return {
     /** How long a new handshake from `peer` waits before it is read. */
-    delayFor(peer: string, now = Date.now()): number {
+    delayFor(peer: string, now = monotonicNow()): number {
       return delayOf(current(peer, now)?.failures ?? 0);
     },
     /** Record a failed proof; returns the failures so far and the delay before the refusal. */
-    fail(peer: string, now = Date.now()): { failures: number; delayMs: number } {
+    fail(peer: string, now = monotonicNow()): { failures: number; delayMs: number } {
       const failures = (current(peer, now)?.failures ?? 0) + 1;
       peers.delete(peer);
       if (peers.size >= maxPeers) peers.delete(peers.keys().next().value as string);

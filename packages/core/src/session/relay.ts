@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { monotonicNow } from '../async/monotonic';
 import { errorMessage } from '../errors';
 import { dialTcp, formatTarget } from '../net/tcp';
 import type { Target } from '../provider/types';
@@ -170,7 +171,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     sessions.set(session.hex, session);
     metrics.sessionsOpened++;
     stream.on('carrier-lost', ({ reason }) => {
-      session.detachedAt = Date.now();
+      session.detachedAt = monotonicNow();
       emit({ type: 'carrier-lost', session: session.hex, reason });
       if (detachedCount() > maxDetached) {
         return lose(session, 'too-many-detached', `more than ${maxDetached} sessions wait for a resume`);
@@ -195,7 +196,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         return;
       }
       // The stall as the relay saw it: from noticing the loss to the verified resume (0 if it never noticed).
-      const stallMs = session.detachedAt === undefined ? 0 : Date.now() - session.detachedAt;
+      const stallMs = session.detachedAt === undefined ? 0 : monotonicNow() - session.detachedAt;
       session.detachedAt = undefined;
       session.resumes++;
       metrics.resumes++;
@@ -335,7 +336,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         peer: s.peer,
         attached: s.stream.attached,
         openedAt: s.openedAt,
-        detachedForMs: s.detachedAt === undefined ? undefined : Date.now() - s.detachedAt,
+        detachedForMs: s.detachedAt === undefined ? undefined : monotonicNow() - s.detachedAt,
         resumes: s.resumes,
         bytesIn: s.stream.stats.received,
         bytesOut: s.stream.stats.sent,

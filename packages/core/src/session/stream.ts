@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { monotonicNow } from '../async/monotonic';
 import type { FrameOpener, FrameSealer } from './crypto';
 import { FrameReader } from './crypto';
 import { SessionError } from './errors';
@@ -110,7 +111,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
       return;
     }
     this.#dropCarrier();
-    const now = Date.now();
+    const now = monotonicNow();
     const carrier: Carrier = {
       socket,
       sealer: keys.sealer,
@@ -214,7 +215,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     this.#localBlocked = false;
     const carrier = this.#carrier;
     if (carrier) {
-      carrier.lastIn = Date.now();
+      carrier.lastIn = monotonicNow();
       carrier.socket.resume();
     }
   };
@@ -235,7 +236,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
         const next = carrier.reader.nextParts();
         if (!next) return;
         const plain = carrier.opener.openParts(next.header, next.pieces);
-        carrier.lastIn = Date.now();
+        carrier.lastIn = monotonicNow();
         const head = plain[0] as Buffer;
         if (plain.length > 1 && carrier.ready && head[0] === FrameType.data && head.length >= DATA_HEAD) {
           // A data frame that arrived in pieces: deliver them in turn rather than join 64 KiB.
@@ -473,7 +474,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
 
   /** Seal and queue one frame; false once the socket's queue is past WRITE_AHEAD (wait for 'drain'). */
   #send(carrier: Carrier, frame: Frame): boolean {
-    carrier.lastOut = Date.now();
+    carrier.lastOut = monotonicNow();
     const socket = carrier.socket;
     const pieces = carrier.sealer.sealParts(encodeFrameParts(frame));
     socket.cork();
@@ -500,7 +501,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
       () => {
         const carrier = this.#carrier;
         if (!carrier) return;
-        const now = Date.now();
+        const now = monotonicNow();
         // While the local reader is slow we stop reading the carrier ourselves: silence is not death then.
         if (!this.#localBlocked && now - carrier.lastIn > deadAfterMs) {
           this.#carrierFailed(carrier, `no frame for ${deadAfterMs} ms: the carrier went silent`);

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { readFaults, watchFaults } from '../forwarder/faults';
 import { Forwarder } from '../forwarder/forwarder';
+import { startNoise } from '../forwarder/noise';
 
 const { values } = parseArgs({
   options: { target: { type: 'string' }, faults: { type: 'string' } },
@@ -45,7 +46,18 @@ if (startup === 'hang') {
 } else {
   const address = await forwarder.start();
   let first = true;
+  let noise: { kind: string; stop: () => void } | undefined;
   watchFaults(faultFile, (faults) => {
+    const kind = faults.noise ? `${faults.noise}:${faults.floodBytesPerSec ?? ''}` : '';
+    if ((noise?.kind ?? '') !== kind) {
+      noise?.stop();
+      noise = faults.noise
+        ? {
+            kind,
+            stop: startNoise(process.stdout, faults.noise, { floodBytesPerSec: faults.floodBytesPerSec }),
+          }
+        : undefined;
+    }
     if (faults.mode === 'crash') console.error('fatal: crashing now (fault: crash)');
     // Say what changed; a clean start says nothing.
     else if (!first || Object.keys(faults).length > 0) console.log(`faults: ${JSON.stringify(faults)}`);

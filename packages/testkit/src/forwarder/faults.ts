@@ -13,6 +13,10 @@ export interface Faults {
   flapMs?: number;
   /** At start: `hang` never becomes ready, `auth` fails like a bad credential, `crash` exits at once. */
   startup?: 'ok' | 'hang' | 'auth' | 'crash';
+  /** While set, the tool prints junk on stdout: random bytes, 10 MB lines, or a flood of short lines. */
+  noise?: 'binary' | 'long-lines' | 'flood';
+  /** Bytes per second of `noise: flood` (default 100 MB/s). */
+  floodBytesPerSec?: number;
 }
 
 /** Write a fault plan atomically, for a running forwarder to pick up. */

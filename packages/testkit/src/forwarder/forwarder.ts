@@ -31,6 +31,8 @@ export class Forwarder {
       server.once('error', reject);
       server.listen({ host: this.options.listen.host, port: this.options.listen.port }, () => {
         server.off('error', reject);
+        // Like a real tunnel tool, an accept error (e.g. out of file descriptors) is logged, not fatal.
+        server.on('error', (error) => this.options.onUpstreamError?.(error));
         resolve();
       });
     });

@@ -132,6 +132,25 @@ describe('local provider faults', () => {
     await manager.shutdown();
   });
 
+  it('noise: binary junk and 10 MB lines on stdout reach the log truncated, and the path keeps forwarding', async () => {
+    const { manager, status } = await open('noisy');
+    const logs: string[] = [];
+    manager.events.on((e) => e.type === 'log' && e.pathId === 'noisy' && logs.push(e.message));
+    const port = Number(status.endpoint!.split(':')[1]);
+    plan.set('noisy', { noise: 'long-lines' });
+    await expect
+      .poll(() => logs.some((m) => m.startsWith('xxxx') && m.endsWith('[truncated]')), { timeout: 20_000 })
+      .toBe(true);
+    expect(Math.max(...logs.map((m) => m.length))).toBeLessThan(5000);
+    expect(await readBanner(port)).toBe(target.banner);
+    plan.set('noisy', { noise: 'binary' });
+    const before = logs.length;
+    await expect.poll(() => logs.length, { timeout: 20_000 }).toBeGreaterThan(before + 10);
+    expect(await readBanner(port)).toBe(target.banner);
+    expect(manager.status('noisy').state).toBe('connected');
+    await manager.shutdown();
+  });
+
   it('startup hang: open gives up after readyTimeoutMs and leaves no process', async () => {
     plan.set('hang', { startup: 'hang' });
     const { manager, status } = await open('hang', { readyTimeoutMs: 500 });
