@@ -79,7 +79,8 @@ export class ControlServer {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.file, () => {
+        // Node's default backlog (511) makes a burst of connects fail with EAGAIN before we can answer ERR_BUSY.
+        server.listen({ path: this.file, backlog: 2048 }, () => {
           server.off('error', reject);
           resolve();
         });
