@@ -154,6 +154,32 @@ describe('loadConfig', () => {
   });
 });
 
+describe('inputs the fuzzer found (load.fuzz.test.ts)', () => {
+  it('refuses an alias without its anchor, and an alias bomb, as YAML errors (they threw a ReferenceError)', () => {
+    expect(problems('listen: 2222\ntarget: *host\n')).toEqual([
+      'tunnelmux.yaml:2:9: is not valid YAML: Unresolved alias (the anchor must be set before the alias): host',
+    ]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 6; level++) {
+      const prev = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      bomb.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    }
+    expect(problems(`${bomb.join('\n')}\n`)[0]).toMatch(
+      /^tunnelmux\.yaml:2:\d+: is not valid YAML: Excessive alias count/,
+    );
+  });
+
+  it('names an empty key instead of leaving the field blank', () => {
+    expect(problems('"": 1\npaths: [{ id: a, provider: ssh }]\n')[0]).toMatch(
+      /^tunnelmux\.yaml:1:1: "" is not a known field; expected one of /,
+    );
+    expect(problems('target: a:22\npaths: [{ id: a, provider: ssh, options: {} }]\nx.y: 1\n')[0]).toMatch(
+      /^tunnelmux\.yaml:3:1: "x\.y" is not a known field/,
+    );
+  });
+});
+
 describe('the expose section', () => {
   it('expands into one expose path per provider, publishing the same local port', () => {
     const loaded = loadConfig(

@@ -14,6 +14,8 @@ import { type ControlManager, ControlServer } from './server';
 // Property-based fuzzing of the control protocol; fast-check prints the seed and the shrunk input of a failure.
 // TUNNELMUX_FUZZ_RUNS lowers the runs for `pnpm mutation` only; CI runs the default.
 const RUNS = Number(process.env.TUNNELMUX_FUZZ_RUNS ?? 10_000);
+// Only a hang is caught: on a loaded two-core machine 10,000 runs may take a minute.
+const FUZZ_TIMEOUT = 300_000;
 
 const manager = {
   status: () => ({ primary: 'a', autoFailover: true, degraded: false, paths: [] }),
@@ -60,57 +62,65 @@ const line = fc.oneof(
 const socketLine = line.map((text) => text.replace(/\n/g, ' '));
 
 describe('the control protocol, fuzzed', () => {
-  it('parses any line into a request or a clear refusal, without throwing', () => {
-    fc.assert(
-      fc.property(line, (text) => {
-        const parsed = parseRequest(text);
-        if (parsed.ok) {
-          expect(CONTROL_METHODS).toContain(parsed.request.method);
-          expect(Number.isSafeInteger(parsed.request.id) && parsed.request.id >= 0).toBe(true);
-        } else {
-          expect(parsed.message).toMatch(/^\[tunnelmux\] bad control request: \S/);
-          // A bad value is echoed clipped, so an answer stays short whatever the line held.
-          expect(parsed.message.length).toBeLessThan(1200);
-          expect(parsed.id === null || (Number.isSafeInteger(parsed.id) && parsed.id >= 0)).toBe(true);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('splits lines the same way however the bytes are chunked, and refuses a line over the limit', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 8 }),
-        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
-        fc.integer({ min: 1, max: 64 }),
-        (parts, cuts, limit) => {
-          const whole = Buffer.from(parts.join('\n'));
-          const splitter = new LineSplitter(limit);
-          const got: string[] = [];
-          let tooLong = false;
-          let at = 0;
-          for (let i = 0; at < whole.length && !tooLong; i++) {
-            const size = cuts[i % cuts.length]!;
-            const result = splitter.push(whole.subarray(at, at + size));
-            got.push(...result.lines);
-            tooLong = result.tooLong;
-            at += size;
+  it(
+    'parses any line into a request or a clear refusal, without throwing',
+    () => {
+      fc.assert(
+        fc.property(line, (text) => {
+          const parsed = parseRequest(text);
+          if (parsed.ok) {
+            expect(CONTROL_METHODS).toContain(parsed.request.method);
+            expect(Number.isSafeInteger(parsed.request.id) && parsed.request.id >= 0).toBe(true);
+          } else {
+            expect(parsed.message).toMatch(/^\[tunnelmux\] bad control request: \S/);
+            // A bad value is echoed clipped, so an answer stays short whatever the line held.
+            expect(parsed.message.length).toBeLessThan(1200);
+            expect(parsed.id === null || (Number.isSafeInteger(parsed.id) && parsed.id >= 0)).toBe(true);
           }
-          const lines = whole.toString('utf8').split('\n');
-          const complete = lines.slice(0, -1).map((text) => Buffer.from(text));
-          const firstLong = [...complete, Buffer.from(lines.at(-1) ?? '')].findIndex(
-            (bytes) => bytes.length > limit,
-          );
-          // Everything before the first long line comes out intact; that line, and nothing after, is refused.
-          const expected = firstLong === -1 ? complete : complete.slice(0, firstLong);
-          expect(got.map((text) => Buffer.from(text))).toEqual(expected);
-          expect(tooLong).toBe(firstLong !== -1);
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  });
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT,
+  );
+
+  it(
+    'splits lines the same way however the bytes are chunked, and refuses a line over the limit',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 8 }),
+          fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
+          fc.integer({ min: 1, max: 64 }),
+          (parts, cuts, limit) => {
+            const whole = Buffer.from(parts.join('\n'));
+            const splitter = new LineSplitter(limit);
+            const got: string[] = [];
+            let tooLong = false;
+            let at = 0;
+            for (let i = 0; at < whole.length && !tooLong; i++) {
+              const size = cuts[i % cuts.length]!;
+              const result = splitter.push(whole.subarray(at, at + size));
+              got.push(...result.lines);
+              tooLong = result.tooLong;
+              at += size;
+            }
+            const lines = whole.toString('utf8').split('\n');
+            const complete = lines.slice(0, -1).map((text) => Buffer.from(text));
+            const firstLong = [...complete, Buffer.from(lines.at(-1) ?? '')].findIndex(
+              (bytes) => bytes.length > limit,
+            );
+            // Everything before the first long line comes out intact; that line, and nothing after, is refused.
+            const expected = firstLong === -1 ? complete : complete.slice(0, firstLong);
+            expect(got.map((text) => Buffer.from(text))).toEqual(expected);
+            expect(tooLong).toBe(firstLong !== -1);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT,
+  );
 });
 
 describe('a live control server, fuzzed', () => {
@@ -132,32 +142,36 @@ describe('a live control server, fuzzed', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('answers every line on one connection, bad ones with ERR_BAD_REQUEST, and stays open', async () => {
-    const client = reader(net.connect(server.file));
-    await fc.assert(
-      fc.asyncProperty(socketLine, async (text) => {
-        const before = client.replies.length;
-        client.socket.write(`${text}\n`);
-        if (!text.trim()) {
-          // A blank line earns no answer: check with a request that does.
-          client.socket.write('{"id":0,"method":"info"}\n');
+  it(
+    'answers every line on one connection, bad ones with ERR_BAD_REQUEST, and stays open',
+    async () => {
+      const client = reader(net.connect(server.file));
+      await fc.assert(
+        fc.asyncProperty(socketLine, async (text) => {
+          const before = client.replies.length;
+          client.socket.write(`${text}\n`);
+          if (!text.trim()) {
+            // A blank line earns no answer: check with a request that does.
+            client.socket.write('{"id":0,"method":"info"}\n');
+            const [reply] = await client.next(before + 1);
+            expect(reply).toMatchObject({ id: 0, ok: true });
+            return;
+          }
           const [reply] = await client.next(before + 1);
-          expect(reply).toMatchObject({ id: 0, ok: true });
-          return;
-        }
-        const [reply] = await client.next(before + 1);
-        if (parseRequest(text).ok) expect(reply).toHaveProperty('id', JSON.parse(text).id);
-        if (reply?.ok === false) {
-          expect(reply.error?.code).toMatch(/^ERR_(BAD_REQUEST|NO_PATHS|TUNNELMUX)$/);
-          expect(reply.error?.message).toMatch(/^\[tunnelmux\] /);
-        } else expect(reply?.ok).toBe(true);
-        expect(client.isClosed()).toBe(false);
-      }),
-      // Events with follow are not generated: a stream owns its connection (server.test.ts covers it).
-      { numRuns: RUNS },
-    );
-    client.socket.destroy();
-  });
+          if (parseRequest(text).ok) expect(reply).toHaveProperty('id', JSON.parse(text).id);
+          if (reply?.ok === false) {
+            expect(reply.error?.code).toMatch(/^ERR_(BAD_REQUEST|NO_PATHS|TUNNELMUX)$/);
+            expect(reply.error?.message).toMatch(/^\[tunnelmux\] /);
+          } else expect(reply?.ok).toBe(true);
+          expect(client.isClosed()).toBe(false);
+        }),
+        // Events with follow are not generated: a stream owns its connection (server.test.ts covers it).
+        { numRuns: RUNS },
+      );
+      client.socket.destroy();
+    },
+    FUZZ_TIMEOUT,
+  );
 
   it('refuses a 100 MB line after reading little of it, closes that client, and serves others', async () => {
     const client = net.connect(server.file);
