@@ -23,11 +23,11 @@ afterEach(() => {
 });
 
 /**
- * Start an owner process that spawns one tunnel stand-in per name, each ignoring SIGTERM (it notes it in
+ * Start an owner process (in a process group of its own when `ownGroup`) that spawns one tunnel stand-in per name, each ignoring SIGTERM (it notes it in
  * `<name>.term`), guards them all with the reaper, withdraws the guard of those in `withdrawn`, registers an
  * undo that writes `undone` and one it withdraws (would write `kept`); resolves with the stand-ins' pids.
  */
-async function startOwner(names: string[], withdrawn: string[] = []) {
+async function startOwner(names: string[], withdrawn: string[] = [], ownGroup = false) {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
   const stubborn = (name: string) =>
     `process.on('SIGTERM', () => require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, `${name}.term`))}, 'TERM\\n'));` +
@@ -55,6 +55,8 @@ async function startOwner(names: string[], withdrawn: string[] = []) {
     reject: false,
     buffer: false,
     stderr: 'inherit',
+    // Its own process group, so a test can kill the group as a terminal's Ctrl-C or a service manager does.
+    detached: ownGroup,
   });
   const pids = await new Promise<Record<string, number>>((resolve, reject) => {
     owner.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
@@ -92,5 +94,33 @@ describe('the reaper, when its owner is SIGKILLed', () => {
     // A withdrawn pid may belong to someone else by now (reused): it must not even get a SIGTERM.
     expect(await isAlive(pids.released!)).toBe(true);
     expect(existsSync(path.join(dir, 'released.term'))).toBe(false);
+  });
+});
+
+describe('the reaper, when its owner goes another way', () => {
+  it("outlives a SIGKILL of its owner's whole process group, and still ends the tunnels", async () => {
+    const { owner, pids } = await startOwner(['grouped'], [], true);
+    process.kill(-owner.pid!, 'SIGKILL');
+    await owner;
+    await expect.poll(() => isAlive(pids.grouped!), { timeout: 10_000, interval: 100 }).toBe(false);
+  });
+
+  it('lets its owner exit on its own, then runs an undo the owner left registered, quotes and all', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
+    // Registers an undo and returns: only the reaper could keep this process alive, and it must not.
+    const script = `
+      const { undoIfOrphaned } = await import(${JSON.stringify(REAPER)});
+      undoIfOrphaned('/bin/sh', ['-c', 'printf "%s" "$1" > "$OUT/undone"', 'undo', "it's 'quoted'"], { OUT: ${JSON.stringify(dir)} });`;
+    const owner = await execa(process.execPath, ['--input-type=module', '-e', script], {
+      reject: false,
+      timeout: 10_000,
+    });
+    expect(owner.timedOut).toBe(false);
+    expect(owner.exitCode).toBe(0);
+    // A normal exit without withdrawing the undo is an orphaned publication too: the undo still runs.
+    await expect
+      .poll(() => existsSync(path.join(dir, 'undone')), { timeout: 10_000, interval: 100 })
+      .toBe(true);
+    await expect.poll(() => readFileSync(path.join(dir, 'undone'), 'utf8')).toBe("it's 'quoted'");
   });
 });
