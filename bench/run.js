@@ -15,6 +15,7 @@ const ALL = [
   'failover-race',
   'sessions',
   'resume',
+  'control-socket',
   // Owned by the CLI work; run when it is there.
   'cli-startup',
 ];

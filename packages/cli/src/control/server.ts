@@ -105,6 +105,8 @@ export class ControlServer {
         'ERR_BUSY',
         `[tunnelmux] ${this.clients.size} control connections are open, the most this instance serves at once; ` +
           'close one (an `events --follow` left running?) and try again',
+        null,
+        { drain: true },
       );
       return;
     }
