@@ -123,4 +123,48 @@ describe('the reaper, when its owner goes another way', () => {
       .toBe(true);
     await expect.poll(() => readFileSync(path.join(dir, 'undone'), 'utf8')).toBe("it's 'quoted'");
   });
+  it('starts a new reaper when the first one died, so a pid guarded later is still ended', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
+    const script = `
+      const { guardPid } = await import(${JSON.stringify(REAPER)});
+      const { spawn } = await import('node:child_process');
+      const { existsSync, readdirSync, readFileSync } = await import('node:fs');
+      const { setTimeout: wait } = await import('node:timers/promises');
+      const tunnel = () => {
+        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+        child.unref();
+        return child.pid;
+      };
+      const first = tunnel();
+      guardPid(first);
+      // The reaper: our child running the reaper script.
+      const reaperPid = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).find((p) => {
+        try {
+          return readFileSync('/proc/' + p + '/stat', 'utf8').split(') ')[1].split(' ')[1] === String(process.pid)
+            && readFileSync('/proc/' + p + '/cmdline', 'utf8').includes('tunnelmux-reaper');
+        } catch { return false; }
+      });
+      process.kill(Number(reaperPid), 'SIGKILL');
+      while (existsSync('/proc/' + reaperPid)) await wait(20);
+      await wait(0);
+      const second = tunnel();
+      guardPid(second);
+      console.log(JSON.stringify({ first, second }));
+      setInterval(() => {}, 1000);`;
+    const owner = execa(process.execPath, ['--input-type=module', '-e', script], {
+      reject: false,
+      buffer: false,
+      stderr: 'inherit',
+    });
+    const pids = await new Promise<{ first: number; second: number }>((resolve, reject) => {
+      owner.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
+      owner.nodeChildProcess.once('exit', () =>
+        reject(new Error('the owner exited before starting its tunnels')),
+      );
+    });
+    spawned.push(pids.first, pids.second);
+    owner.kill('SIGKILL');
+    await owner;
+    await expect.poll(() => isAlive(pids.second), { timeout: 10_000, interval: 100 }).toBe(false);
+  });
 });
