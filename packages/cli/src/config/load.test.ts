@@ -189,6 +189,16 @@ describe('the wording and place of each kind of problem', () => {
       'tunnelmux.yaml:2:28: paths.0.provider must be a provider id such as tailscale, cloudflare, ngrok or ssh, got "Bad!" (string)',
     ],
     [
+      'a number for a path id',
+      'target: a:22\npaths: [{ id: 5, provider: ssh }]\n',
+      'tunnelmux.yaml:2:15: paths.0.id must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit), got 5 (number)',
+    ],
+    [
+      'a number for a provider',
+      'target: a:22\npaths: [{ id: a, provider: 5 }]\n',
+      'tunnelmux.yaml:2:28: paths.0.provider must be a provider id such as tailscale, cloudflare, ngrok or ssh, got 5 (number)',
+    ],
+    [
       'an empty paths list',
       'target: a:22\npaths: []\n',
       'tunnelmux.yaml:2:8: paths must list at least one path, got a list of 0',
