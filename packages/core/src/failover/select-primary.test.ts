@@ -171,4 +171,43 @@ describe('selectPrimary', () => {
       selectPrimary({ ...base, current: 'b', candidates: [path('a', 1, { recovered: true }), path('b', 2)] }),
     ).toEqual({ primary: 'b', clearPin: false });
   });
+  it('copes with ids that name no candidate, and with nothing healthy at the start', () => {
+    // A pin or a primary whose path is gone from the list.
+    expect(selectPrimary({ ...base, pinned: 'gone', candidates: [path('a', 1)] })).toEqual({
+      primary: 'a',
+      reason: 'initial',
+      clearPin: true,
+    });
+    expect(selectPrimary({ ...base, current: 'gone', candidates: [path('a', 1)] })).toEqual({
+      primary: 'a',
+      reason: 'failover',
+      clearPin: false,
+    });
+    expect(selectPrimary({ ...base, current: 'gone', candidates: [] })).toEqual({
+      primary: undefined,
+      reason: 'failover',
+      clearPin: false,
+    });
+    // No primary before and none now: nothing changed, so no reason.
+    expect(selectPrimary({ ...base, candidates: [path('a', 1, { healthy: false })] })).toEqual({
+      primary: undefined,
+      clearPin: false,
+    });
+    expect(selectPrimary({ ...base, autoFailover: false, candidates: [path('a', 1)] })).toEqual({
+      primary: 'a',
+      reason: 'initial',
+      clearPin: false,
+    });
+  });
+
+  it('calls leaving a pinned primary that was stopped a failover, as the pin no longer holds', () => {
+    const stopped = path('a', 1, { healthy: false, running: false });
+    expect(
+      selectPrimary({ ...base, current: 'a', pinned: 'a', candidates: [stopped, path('b', 2)] }),
+    ).toEqual({
+      primary: 'b',
+      reason: 'failover',
+      clearPin: true,
+    });
+  });
 });
