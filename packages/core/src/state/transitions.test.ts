@@ -23,6 +23,7 @@ describe('path state transitions', () => {
   });
   it('lets a reconnecting path come back, and names the path on a refused transition', () => {
     expect(canTransition('reconnecting', 'connected')).toBe(true);
+    expect(canTransition('reconnecting', 'failed')).toBe(true);
     let caught: unknown;
     try {
       assertTransition('failed', 'connected', 'b');
