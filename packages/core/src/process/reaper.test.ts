@@ -167,4 +167,33 @@ describe('the reaper, when its owner goes another way', () => {
     await owner;
     await expect.poll(() => isAlive(pids.second), { timeout: 10_000, interval: 100 }).toBe(false);
   });
+  it("keeps undo scripts private, and removes a dead reaper's folder when its owner exits", async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
+    const script = `
+      const { undoIfOrphaned } = await import(${JSON.stringify(REAPER)});
+      const { existsSync, readdirSync, readFileSync, statSync } = await import('node:fs');
+      const { setTimeout: wait } = await import('node:timers/promises');
+      undoIfOrphaned('/bin/true', []);
+      const reaperPid = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).find((p) => {
+        try {
+          return readFileSync('/proc/' + p + '/stat', 'utf8').split(') ')[1].split(' ')[1] === String(process.pid);
+        } catch { return false; }
+      });
+      // The reaper's last argument is its folder.
+      const folder = readFileSync('/proc/' + reaperPid + '/cmdline', 'utf8').split('\\0').filter(Boolean).at(-1);
+      const modes = readdirSync(folder).map((name) => (statSync(folder + '/' + name).mode & 0o777).toString(8));
+      process.kill(Number(reaperPid), 'SIGKILL');
+      while (existsSync('/proc/' + reaperPid)) await wait(20);
+      await wait(0);
+      console.log(JSON.stringify({ folder, modes }));`;
+    const owner = await execa(process.execPath, ['--input-type=module', '-e', script], {
+      reject: false,
+      timeout: 10_000,
+    });
+    expect(owner.exitCode).toBe(0);
+    const { folder, modes } = JSON.parse(owner.stdout) as { folder: string; modes: string[] };
+    expect(modes).toEqual(['600']);
+    // Killed before it could clean up after itself: the owner's exit handler removes the folder instead.
+    expect(existsSync(folder)).toBe(false);
+  });
 });
