@@ -17,6 +17,7 @@ const ALL = [
   'sessions',
   'resume',
   'history-writes',
+  'control-socket',
   // Owned by the CLI work; run when it is there.
   'cli-startup',
 ];

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import ms from 'ms';
+import { shown } from './control/shown';
 import { reportError } from './util/report-error';
 import { VERSION } from './version';
 
@@ -88,11 +89,11 @@ Examples:
 // Within what a timer can hold (about 24 days); a day is already far past any sane wait.
 const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
-function parseTimeout(value: string): number {
+export function parseTimeout(value: string): number {
   const parsed = /^\s*\d/.test(value) ? ms(value.trim() as ms.StringValue) : undefined;
   if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0 || parsed > MAX_TIMEOUT_MS) {
     throw new InvalidArgumentError(
-      `expected a duration from 1ms to 24h such as 500ms, 10s or 1m, got ${JSON.stringify(value)}`,
+      `expected a duration from 1ms to 24h such as 500ms, 10s or 1m, got ${shown(value)}`,
     );
   }
   return parsed;

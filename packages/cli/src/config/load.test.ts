@@ -154,6 +154,191 @@ describe('loadConfig', () => {
   });
 });
 
+// Each kind of problem in the words a user reads, with its position: mutation testing (docs/mutation.md) showed
+// that a reworded or misplaced message went unnoticed.
+describe('the wording and place of each kind of problem', () => {
+  it.each([
+    [
+      'a document that is a number',
+      '42\n',
+      'tunnelmux.yaml:1:1: must be a mapping with listen, target and paths, got 42 (number)',
+    ],
+    [
+      'a document that is a list',
+      '- a\n- b\n',
+      'tunnelmux.yaml:1:1: must be a mapping with listen, target and paths, got a list of 2',
+    ],
+    [
+      'a missing provider',
+      'target: a:22\npaths: [{ id: a }]\n',
+      'tunnelmux.yaml:2:9: paths.0.provider is required, got nothing',
+    ],
+    [
+      'a bad listen',
+      'listen: nope\ntarget: a:22\npaths: [{ id: a, provider: ssh }]\n',
+      'tunnelmux.yaml:1:9: listen must be host:port such as 127.0.0.1:2222, or a port number, got "nope" (string)',
+    ],
+    [
+      'a bad path id',
+      'target: a:22\npaths: [{ id: "-x", provider: ssh }]\n',
+      'tunnelmux.yaml:2:15: paths.0.id must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit), got "-x" (string)',
+    ],
+    [
+      'a bad provider id',
+      'target: a:22\npaths: [{ id: a, provider: "Bad!" }]\n',
+      'tunnelmux.yaml:2:28: paths.0.provider must be a provider id such as tailscale, cloudflare, ngrok or ssh, got "Bad!" (string)',
+    ],
+    [
+      'a number for a path id',
+      'target: a:22\npaths: [{ id: 5, provider: ssh }]\n',
+      'tunnelmux.yaml:2:15: paths.0.id must be letters, digits, dot, dash or underscore (max 63, starting with a letter or digit), got 5 (number)',
+    ],
+    [
+      'a number for a provider',
+      'target: a:22\npaths: [{ id: a, provider: 5 }]\n',
+      'tunnelmux.yaml:2:28: paths.0.provider must be a provider id such as tailscale, cloudflare, ngrok or ssh, got 5 (number)',
+    ],
+    [
+      'an empty paths list',
+      'target: a:22\npaths: []\n',
+      'tunnelmux.yaml:2:8: paths must list at least one path, got a list of 0',
+    ],
+    [
+      'a number too small',
+      'expose: { port: 0, via: [ngrok] }\n',
+      'tunnelmux.yaml:1:17: expose.port must be at least 1, got 0 (number)',
+    ],
+    [
+      'a number too big',
+      'expose: { port: 70000, via: [ngrok] }\n',
+      'tunnelmux.yaml:1:17: expose.port must be at most 65535, got 70000 (number)',
+    ],
+    [
+      'a fraction for a whole number',
+      'expose: { port: 1.5, via: [ngrok] }\n',
+      'tunnelmux.yaml:1:17: expose.port must be a whole number, got 1.5 (number)',
+    ],
+    [
+      'a mapping for a list',
+      'target: a:22\npaths: { a: 1 }\n',
+      'tunnelmux.yaml:2:8: paths must be a list, got {"a":1} (mapping)',
+    ],
+    [
+      'a list for a mapping',
+      'target: a:22\nfailover: [1]\npaths: [{ id: a, provider: ssh }]\n',
+      'tunnelmux.yaml:2:11: failover must be a mapping, got a list of 1',
+    ],
+    [
+      'a list for an enum',
+      'target: a:22\nprotocol: [ssh]\npaths: [{ id: a, provider: ssh }]\n',
+      'tunnelmux.yaml:2:11: protocol must be one of "ssh", "tcp", got a list of 1',
+    ],
+    [
+      'a long mapping, clipped',
+      'target: a:22\nplugins: { aaaaaaaaaaaaaaaaaaaa: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, c: d }\npaths: [{ id: a, provider: ssh }]\n',
+      'tunnelmux.yaml:2:10: plugins must be a list, got {"aaaaaaaaaaaaaaaaaaaa":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb... (mapping)',
+    ],
+    [
+      'a value breaking two rules, once',
+      'target: a:22\npaths: [{ id: a, provider: ssh, priority: -1.5 }]\n',
+      'tunnelmux.yaml:2:43: paths.0.priority must be a whole number, got -1.5 (number)',
+    ],
+    [
+      'a second path with bad options',
+      'target: a:22\npaths:\n  - { id: a, provider: ssh }\n  - { id: b, provider: ssh, options: [1] }\n',
+      'tunnelmux.yaml:4:38: paths.1.options must be a record, got a list of 1',
+    ],
+    [
+      'an unknown failover field',
+      'target: a:22\nfailover: { intervall: 1s }\npaths: [{ id: a, provider: ssh }]\n',
+      'tunnelmux.yaml:2:13: failover.intervall is not a known field; expected one of interval, fastInterval, jitter, timeout, maxLatency, fall, rise, autoRecover, minDwell, firstByteTimeout, openTimeout, backoffInitial, backoffMax, stableAfter, drainBeforeRestart',
+    ],
+    [
+      'an unknown path field',
+      'target: a:22\npaths: [{ id: a, provider: ssh, prio: 1 }]\n',
+      'tunnelmux.yaml:2:33: paths.0.prio is not a known field; expected one of id, provider, priority, mode, target, protocol, options',
+    ],
+    [
+      'an unknown expose field',
+      'expose: { port: 22, via: [ngrok], nope: 1 }\n',
+      'tunnelmux.yaml:1:35: expose.nope is not a known field',
+    ],
+  ])('%s', (_what, text, expected) => {
+    expect(problems(text)).toEqual(expected.split('\n'));
+  });
+
+  it('points at each path without a target, on its own line', () => {
+    expect(
+      problems('listen: 2222\npaths:\n  - id: a\n    provider: ssh\n  - { id: b, provider: ssh }\n'),
+    ).toEqual([
+      'tunnelmux.yaml:3:5: paths.0.target is missing: set a top-level target (host:port such as devbox.internal:22 or [::1]:22) or a target on this path',
+      'tunnelmux.yaml:5:5: paths.1.target is missing: set a top-level target (host:port such as devbox.internal:22 or [::1]:22) or a target on this path',
+    ]);
+  });
+
+  it('clips a long unknown key at 120 characters, and not one shorter', () => {
+    const base = 'target: a:22\npaths: [{ id: a, provider: ssh }]\n';
+    expect(problems(`${base}${'k'.repeat(120)}: 1\n`)[0]).toMatch(
+      /^tunnelmux\.yaml:3:1: k{120} is not a known field/,
+    );
+    expect(problems(`${base}${'k'.repeat(130)}: 1\n`)[0]).toMatch(
+      /^tunnelmux\.yaml:3:1: k{120}… \(10 more\) is not a known field/,
+    );
+  });
+
+  it("locates fields of an accepted config, and where each path's options were written", () => {
+    const loaded = loadConfig(
+      write(
+        'tunnelmux.yaml',
+        'paths: [{ id: a, provider: ssh, target: b:22 }]\nexpose: { port: 22, via: [ngrok, tailscale] }\n',
+      ),
+    );
+    const shown = path.relative(process.cwd(), path.join(dir, 'tunnelmux.yaml'));
+    expect(loaded.position(['paths', 0])).toEqual({ file: shown, line: 1, col: 9 });
+    expect(loaded.locate(['expose', 'via', 1])).toBe(`${shown}:2:34`);
+    expect(loaded.optionsField(0)).toEqual(['paths', 0, 'options']);
+    expect(loaded.optionsField(2)).toEqual(['expose', 'options', 'tailscale']);
+  });
+
+  it('names the file relative to the working folder, and the error class', () => {
+    const error = (() => {
+      try {
+        loadConfig(write('tunnelmux.yaml', '42\n'));
+      } catch (caught) {
+        return caught as ConfigFileError;
+      }
+    })();
+    expect(error?.name).toBe('ConfigFileError');
+    expect(error?.problems[0]?.file).toBe(path.relative(process.cwd(), path.join(dir, 'tunnelmux.yaml')));
+  });
+});
+
+describe('inputs the fuzzer found (load.fuzz.test.ts)', () => {
+  it('refuses an alias without its anchor, and an alias bomb, as YAML errors (they threw a ReferenceError)', () => {
+    expect(problems('listen: 2222\ntarget: *host\n')).toEqual([
+      'tunnelmux.yaml:2:9: is not valid YAML: Unresolved alias (the anchor must be set before the alias): host',
+    ]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 6; level++) {
+      const prev = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      bomb.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    }
+    expect(problems(`${bomb.join('\n')}\n`)[0]).toMatch(
+      /^tunnelmux\.yaml:2:\d+: is not valid YAML: Excessive alias count/,
+    );
+  });
+
+  it('names an empty key instead of leaving the field blank', () => {
+    expect(problems('"": 1\npaths: [{ id: a, provider: ssh }]\n')[0]).toMatch(
+      /^tunnelmux\.yaml:1:1: "" is not a known field; expected one of /,
+    );
+    expect(problems('target: a:22\npaths: [{ id: a, provider: ssh, options: {} }]\nx.y: 1\n')[0]).toMatch(
+      /^tunnelmux\.yaml:3:1: "x\.y" is not a known field/,
+    );
+  });
+});
+
 describe('the expose section', () => {
   it('expands into one expose path per provider, publishing the same local port', () => {
     const loaded = loadConfig(

@@ -1,7 +1,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeValue } from '@tunnelmux/core/config';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { z } from 'zod';
 import { redactHookField } from '../hooks/redact';
 import { ON_KEYS } from '../hooks/schema';
@@ -60,11 +72,16 @@ export function formatProblem(problem: ConfigProblem): string {
 
 /** Read, parse and validate a config file; every problem names the file, line, field, value and expectation. */
 export function loadConfig(file: string): LoadedConfig {
-  const text = readFileSync(file, 'utf8');
+  return loadConfigText(readFileSync(file, 'utf8'), file);
+}
+
+/** The same as `loadConfig` for text already read from `file` (`file` names it in messages). */
+export function loadConfigText(text: string, file: string): LoadedConfig {
   const shown = path.relative(process.cwd(), file) || file;
   const lineCounter = new LineCounter();
   // YAML 1.2 is a superset of JSON, so one parser gives line numbers for both.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel: a mapping used as a key must not print a Node warning; the schema refuses the key anyway.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const position = (offset: number) => {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, col: pos.col };
@@ -80,7 +97,22 @@ export function loadConfig(file: string): LoadedConfig {
       })),
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // Throws for an alias without its anchor (`*a`) and for an alias bomb (more than 100 alias expansions).
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const alias = firstAlias(doc);
+    throw new ConfigFileError([
+      {
+        file: shown,
+        ...position(alias?.range?.[0] ?? 0),
+        field: '',
+        value: alias ? `*${alias.source}` : undefined,
+        message: `is not valid YAML: ${clip((error as Error).message, 300)}`,
+      },
+    ]);
+  }
   const at = (fieldPath: readonly PropertyKey[], key = false) => {
     const found = nodeAt(doc.contents, fieldPath, key);
     return position(found?.range?.[0] ?? 0);
@@ -232,7 +264,10 @@ function article(type: string): string {
 }
 
 function fieldName(fieldPath: readonly PropertyKey[]): string {
-  return clip(fieldPath.map(String).join('.'), 120);
+  // A key that is empty or holds a dot or blank is quoted, so `"": 1` names a field the user can find.
+  const segment = (key: PropertyKey) =>
+    /^[^\s."]+$/.test(String(key)) ? String(key) : JSON.stringify(String(key));
+  return clip(fieldPath.map(segment).join('.'), 120);
 }
 
 /** Cut echoed text (a field name, a parser's message) to `limit` characters, saying how many were left out. */
@@ -273,6 +308,18 @@ function nodeAt(root: unknown, fieldPath: readonly PropertyKey[], wantKey = fals
     }
   }
   return best;
+}
+
+/** The first alias in the document, to point a YAML alias error at. */
+function firstAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** A value as messages quote it: clipped, with its type. */

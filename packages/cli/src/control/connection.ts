@@ -167,10 +167,22 @@ export function refuse(
   code: ControlErrorCode,
   message: string,
   id: number | null = null,
+  { drain = false }: { drain?: boolean } = {},
 ) {
   socket.on('error', () => socket.destroy());
   const response: ControlResponse = { id, ok: false, error: { message, code } };
-  socket.end(`${JSON.stringify(response)}\n`, () => socket.destroy());
+  const line = `${JSON.stringify(response)}\n`;
+  if (drain) {
+    // Refused on arrival: the client is still writing its request. Closing at once would fail that write with
+    // EPIPE and throw the answer away unread; read and drop a little (at most 64 KiB) until the client closes.
+    let dropped = 0;
+    socket.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > 64 * 1024) socket.destroy();
+    });
+    socket.on('end', () => socket.destroy());
+    socket.end(line);
+  } else socket.end(line, () => socket.destroy());
   // A client that reads nothing must not hold the socket open by leaving the line unsent.
   setTimeout(() => socket.destroy(), 1000).unref();
 }

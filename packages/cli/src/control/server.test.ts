@@ -222,6 +222,25 @@ describe('the control server bounds its connections', () => {
     for (const client of held) client.socket.destroy();
   });
 
+  it('lets a client refused on arrival finish writing its request, so ERR_BUSY is not lost to EPIPE', async () => {
+    await start({ maxConnections: 1 });
+    const held = connect(server.file);
+    held.socket.write('{"id":1,"method":"status"}\n');
+    await held.replyCount(1);
+    const extra = connect(server.file);
+    const errors: string[] = [];
+    extra.socket.on('error', (error: NodeJS.ErrnoException) => errors.push(String(error.code)));
+    // The refusal is already here when the request goes out, as with a server busy in another process.
+    await extra.replyCount(1);
+    extra.socket.write('{"id":2,"method":"status"}\n');
+    await extra.closed();
+    expect(errors).toEqual([]);
+    expect(extra.replies).toEqual([
+      expect.objectContaining({ error: expect.objectContaining({ code: 'ERR_BUSY' }) }),
+    ]);
+    held.socket.destroy();
+  });
+
   it('closes a connection that sends no request within the idle timeout, with an error line', async () => {
     await start({ idleTimeoutMs: 200 });
     const client = connect(server.file);

@@ -86,7 +86,8 @@ export class ControlServer {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.file, () => {
+        // Node's default backlog (511) makes a burst of connects fail with EAGAIN before we can answer ERR_BUSY.
+        server.listen({ path: this.file, backlog: 2048 }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -111,6 +112,8 @@ export class ControlServer {
         'ERR_BUSY',
         `[tunnelmux] ${this.clients.size} control connections are open, the most this instance serves at once; ` +
           'close one (an `events --follow` left running?) and try again',
+        null,
+        { drain: true },
       );
       return;
     }

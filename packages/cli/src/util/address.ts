@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { shown } from '../control/shown';
 import { usageError } from './errors';
 
 /** `host:port`, `[v6]:port` or a bare port (host 127.0.0.1). */
@@ -9,7 +10,8 @@ export function parseAddress(value: string | number, what: string): { host: stri
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw usageError(
-      `[tunnelmux] ${what} must be host:port such as 127.0.0.1:2222 (or a port number), got "${text}"`,
+      // Clipped: a pasted megabyte must not come back as a megabyte of error.
+      `[tunnelmux] ${what} must be host:port such as 127.0.0.1:2222 (or a port number), got ${shown(text)}`,
     );
   }
   return { host: match[1] || '127.0.0.1', port };

@@ -4,9 +4,10 @@ import { z } from 'zod';
 /** The longest timer Node can set (2^31-1 ms, about 24.8 days); a longer one fires at once. */
 export const TIMER_MAX_MS = 2 ** 31 - 1;
 
-// The text forms `ms` understands, without a sign (a negative duration is never meant).
+// The text forms `ms` understands, without a sign (a negative duration is never meant); `ms` allows only
+// spaces between number and unit, so a tab or form feed there would pass this check and then fail to parse.
 const DURATION_TEXT =
-  /^\s*(?:\d+(?:\.\d+)?|\.\d+)\s*(?:ms|msecs?|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|y|yrs?|years?)?\s*$/i;
+  /^\s*(?:\d+(?:\.\d+)?|\.\d+) *(?:ms|msecs?|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|y|yrs?|years?)?\s*$/i;
 
 const EXPECTED = 'must be a duration such as 500ms, 2s or 1m (or a number of milliseconds)';
 

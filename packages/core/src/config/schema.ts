@@ -10,7 +10,9 @@ const shortWait = boundedDuration({ max: 10 * MINUTE });
 const longWait = boundedDuration({ max: DAY });
 
 const TARGET_HINT = 'must be host:port such as 127.0.0.1:22 or [::1]:22, or { host, port }';
-const HOST_PORT = /^(?:\[[^\]]+\]|[^:[\]\s]+):\d{1,5}$/;
+// The port is 1 to 65535 in the pattern itself, so the JSON Schema refuses what the loader refuses.
+const HOST_PORT =
+  /^(?:\[[^\]]+\]|[^:[\]\s]+):(?:6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})$/;
 
 /** `host:port`, `[v6]:port` or `{ host, port }`. */
 export const target = z

@@ -14,7 +14,8 @@ describe('Backoff', () => {
   });
 
   it('makes repeat offenders wait longer, and forgives a stable path', () => {
-    let now = 0;
+    // An epoch-sized clock, as Date.now() gives: a run's length is a difference, never a sum.
+    let now = 1_700_000_000_000;
     const backoff = new Backoff(
       settings,
       () => 1,

@@ -106,4 +106,110 @@ describe('selectPrimary', () => {
     });
     expect(out.primary).toBe('y');
   });
+  // Reasons and pins, pinned down by mutation testing (docs/mutation.md).
+  it('says "stopped" when the primary was stopped, with or without a path to move to', () => {
+    const stopped = path('a', 1, { healthy: false, running: false });
+    expect(selectPrimary({ ...base, current: 'a', candidates: [stopped, path('b', 2)] })).toEqual({
+      primary: 'b',
+      reason: 'stopped',
+      clearPin: false,
+    });
+    expect(selectPrimary({ ...base, current: 'a', candidates: [stopped] })).toEqual({
+      primary: undefined,
+      reason: 'stopped',
+      clearPin: false,
+    });
+  });
+
+  it('clears a pin whose path went down and calls the move a failover', () => {
+    const down = path('a', 1, { healthy: false });
+    expect(selectPrimary({ ...base, current: 'a', pinned: 'a', candidates: [down, path('b', 2)] })).toEqual({
+      primary: 'b',
+      reason: 'failover',
+      clearPin: true,
+    });
+    // A pin on another path than the primary: cleared, and the primary stays.
+    expect(selectPrimary({ ...base, current: 'b', pinned: 'a', candidates: [down, path('b', 2)] })).toEqual({
+      primary: 'b',
+      clearPin: true,
+    });
+    // The pin holds while its path is healthy; no change reported when it is already primary.
+    expect(
+      selectPrimary({ ...base, current: 'b', pinned: 'b', candidates: [path('a', 1), path('b', 2)] }),
+    ).toEqual({
+      primary: 'b',
+      clearPin: false,
+    });
+  });
+
+  it('in manual mode keeps a supervised primary that is down, and leaves one that was stopped', () => {
+    const manual = { ...base, autoFailover: false };
+    expect(
+      selectPrimary({
+        ...manual,
+        current: 'a',
+        candidates: [path('a', 1, { healthy: false }), path('b', 2)],
+      }),
+    ).toEqual({ primary: 'a', clearPin: false });
+    expect(
+      selectPrimary({
+        ...manual,
+        current: 'a',
+        candidates: [path('a', 2, { healthy: false, running: false }), path('b', 1)],
+      }),
+    ).toEqual({ primary: 'b', reason: 'stopped', clearPin: false });
+  });
+
+  it('moves at once to a better path that was never down, calling it initial', () => {
+    expect(selectPrimary({ ...base, current: 'b', candidates: [path('a', 1), path('b', 2)] })).toEqual({
+      primary: 'a',
+      reason: 'initial',
+      clearPin: false,
+    });
+  });
+
+  it('never fails back to a recovered path that has no up time yet', () => {
+    expect(
+      selectPrimary({ ...base, current: 'b', candidates: [path('a', 1, { recovered: true }), path('b', 2)] }),
+    ).toEqual({ primary: 'b', clearPin: false });
+  });
+  it('copes with ids that name no candidate, and with nothing healthy at the start', () => {
+    // A pin or a primary whose path is gone from the list.
+    expect(selectPrimary({ ...base, pinned: 'gone', candidates: [path('a', 1)] })).toEqual({
+      primary: 'a',
+      reason: 'initial',
+      clearPin: true,
+    });
+    expect(selectPrimary({ ...base, current: 'gone', candidates: [path('a', 1)] })).toEqual({
+      primary: 'a',
+      reason: 'failover',
+      clearPin: false,
+    });
+    expect(selectPrimary({ ...base, current: 'gone', candidates: [] })).toEqual({
+      primary: undefined,
+      reason: 'failover',
+      clearPin: false,
+    });
+    // No primary before and none now: nothing changed, so no reason.
+    expect(selectPrimary({ ...base, candidates: [path('a', 1, { healthy: false })] })).toEqual({
+      primary: undefined,
+      clearPin: false,
+    });
+    expect(selectPrimary({ ...base, autoFailover: false, candidates: [path('a', 1)] })).toEqual({
+      primary: 'a',
+      reason: 'initial',
+      clearPin: false,
+    });
+  });
+
+  it('calls leaving a pinned primary that was stopped a failover, as the pin no longer holds', () => {
+    const stopped = path('a', 1, { healthy: false, running: false });
+    expect(
+      selectPrimary({ ...base, current: 'a', pinned: 'a', candidates: [stopped, path('b', 2)] }),
+    ).toEqual({
+      primary: 'b',
+      reason: 'failover',
+      clearPin: true,
+    });
+  });
 });

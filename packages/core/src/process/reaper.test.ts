@@ -23,11 +23,11 @@ afterEach(() => {
 });
 
 /**
- * Start an owner process that spawns one tunnel stand-in per name, each ignoring SIGTERM (it notes it in
+ * Start an owner process (in a process group of its own when `ownGroup`) that spawns one tunnel stand-in per name, each ignoring SIGTERM (it notes it in
  * `<name>.term`), guards them all with the reaper, withdraws the guard of those in `withdrawn`, registers an
  * undo that writes `undone` and one it withdraws (would write `kept`); resolves with the stand-ins' pids.
  */
-async function startOwner(names: string[], withdrawn: string[] = []) {
+async function startOwner(names: string[], withdrawn: string[] = [], ownGroup = false) {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
   const stubborn = (name: string) =>
     `process.on('SIGTERM', () => require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, `${name}.term`))}, 'TERM\\n'));` +
@@ -55,6 +55,8 @@ async function startOwner(names: string[], withdrawn: string[] = []) {
     reject: false,
     buffer: false,
     stderr: 'inherit',
+    // Its own process group, so a test can kill the group as a terminal's Ctrl-C or a service manager does.
+    detached: ownGroup,
   });
   const pids = await new Promise<Record<string, number>>((resolve, reject) => {
     owner.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
@@ -92,5 +94,106 @@ describe('the reaper, when its owner is SIGKILLed', () => {
     // A withdrawn pid may belong to someone else by now (reused): it must not even get a SIGTERM.
     expect(await isAlive(pids.released!)).toBe(true);
     expect(existsSync(path.join(dir, 'released.term'))).toBe(false);
+  });
+});
+
+describe('the reaper, when its owner goes another way', () => {
+  it("outlives a SIGKILL of its owner's whole process group, and still ends the tunnels", async () => {
+    const { owner, pids } = await startOwner(['grouped'], [], true);
+    process.kill(-owner.pid!, 'SIGKILL');
+    await owner;
+    await expect.poll(() => isAlive(pids.grouped!), { timeout: 10_000, interval: 100 }).toBe(false);
+  });
+
+  it('lets its owner exit on its own, then runs an undo the owner left registered, quotes and all', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
+    // Registers an undo and returns: only the reaper could keep this process alive, and it must not.
+    const script = `
+      const { undoIfOrphaned } = await import(${JSON.stringify(REAPER)});
+      undoIfOrphaned('/bin/sh', ['-c', 'printf "%s" "$1" > "$OUT/undone"', 'undo', "it's 'quoted'"], { OUT: ${JSON.stringify(dir)} });`;
+    const owner = await execa(process.execPath, ['--input-type=module', '-e', script], {
+      reject: false,
+      timeout: 10_000,
+    });
+    expect(owner.timedOut).toBe(false);
+    expect(owner.exitCode).toBe(0);
+    // A normal exit without withdrawing the undo is an orphaned publication too: the undo still runs.
+    await expect
+      .poll(() => existsSync(path.join(dir, 'undone')), { timeout: 10_000, interval: 100 })
+      .toBe(true);
+    await expect.poll(() => readFileSync(path.join(dir, 'undone'), 'utf8')).toBe("it's 'quoted'");
+  });
+  it('starts a new reaper when the first one died, so a pid guarded later is still ended', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
+    const script = `
+      const { guardPid } = await import(${JSON.stringify(REAPER)});
+      const { spawn } = await import('node:child_process');
+      const { existsSync, readdirSync, readFileSync } = await import('node:fs');
+      const { setTimeout: wait } = await import('node:timers/promises');
+      const tunnel = () => {
+        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+        child.unref();
+        return child.pid;
+      };
+      const first = tunnel();
+      guardPid(first);
+      // The reaper: our child running the reaper script.
+      const reaperPid = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).find((p) => {
+        try {
+          return readFileSync('/proc/' + p + '/stat', 'utf8').split(') ')[1].split(' ')[1] === String(process.pid)
+            && readFileSync('/proc/' + p + '/cmdline', 'utf8').includes('tunnelmux-reaper');
+        } catch { return false; }
+      });
+      process.kill(Number(reaperPid), 'SIGKILL');
+      while (existsSync('/proc/' + reaperPid)) await wait(20);
+      await wait(0);
+      const second = tunnel();
+      guardPid(second);
+      console.log(JSON.stringify({ first, second }));
+      setInterval(() => {}, 1000);`;
+    const owner = execa(process.execPath, ['--input-type=module', '-e', script], {
+      reject: false,
+      buffer: false,
+      stderr: 'inherit',
+    });
+    const pids = await new Promise<{ first: number; second: number }>((resolve, reject) => {
+      owner.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
+      owner.nodeChildProcess.once('exit', () =>
+        reject(new Error('the owner exited before starting its tunnels')),
+      );
+    });
+    spawned.push(pids.first, pids.second);
+    owner.kill('SIGKILL');
+    await owner;
+    await expect.poll(() => isAlive(pids.second), { timeout: 10_000, interval: 100 }).toBe(false);
+  });
+  it("keeps undo scripts private, and removes a dead reaper's folder when its owner exits", async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
+    const script = `
+      const { undoIfOrphaned } = await import(${JSON.stringify(REAPER)});
+      const { existsSync, readdirSync, readFileSync, statSync } = await import('node:fs');
+      const { setTimeout: wait } = await import('node:timers/promises');
+      undoIfOrphaned('/bin/true', []);
+      const reaperPid = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).find((p) => {
+        try {
+          return readFileSync('/proc/' + p + '/stat', 'utf8').split(') ')[1].split(' ')[1] === String(process.pid);
+        } catch { return false; }
+      });
+      // The reaper's last argument is its folder.
+      const folder = readFileSync('/proc/' + reaperPid + '/cmdline', 'utf8').split('\\0').filter(Boolean).at(-1);
+      const modes = readdirSync(folder).map((name) => (statSync(folder + '/' + name).mode & 0o777).toString(8));
+      process.kill(Number(reaperPid), 'SIGKILL');
+      while (existsSync('/proc/' + reaperPid)) await wait(20);
+      await wait(0);
+      console.log(JSON.stringify({ folder, modes }));`;
+    const owner = await execa(process.execPath, ['--input-type=module', '-e', script], {
+      reject: false,
+      timeout: 10_000,
+    });
+    expect(owner.exitCode).toBe(0);
+    const { folder, modes } = JSON.parse(owner.stdout) as { folder: string; modes: string[] };
+    expect(modes).toEqual(['600']);
+    // Killed before it could clean up after itself: the owner's exit handler removes the folder instead.
+    expect(existsSync(folder)).toBe(false);
   });
 });

@@ -25,10 +25,13 @@ rm -rf "$dir"
 exit 0`;
 
 let reaper: { child: ChildProcess; dir: string } | undefined;
+
+// A child killed by a signal has no exit code, only a signal code.
+const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 let undoCount = 0;
 
 function start(): { child: ChildProcess; dir: string } | undefined {
-  if (reaper && reaper.child.exitCode === null && reaper.child.stdin?.writable) return reaper;
+  if (reaper && !ended(reaper.child) && reaper.child.stdin?.writable) return reaper;
   try {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-'));
     const child = spawn('/bin/sh', ['-c', SCRIPT, 'tunnelmux-reaper', dir], {
@@ -89,5 +92,5 @@ export function undoIfOrphaned(
 
 process.once('exit', () => {
   // A clean exit with nothing registered leaves no folder behind; the reaper still handles what is registered.
-  if (reaper && reaper.child.exitCode !== null) rmSync(reaper.dir, { recursive: true, force: true });
+  if (reaper && ended(reaper.child)) rmSync(reaper.dir, { recursive: true, force: true });
 });

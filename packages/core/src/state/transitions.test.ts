@@ -21,4 +21,15 @@ describe('path state transitions', () => {
       '[tunnelmux] path "a" cannot go from disconnected to connected; allowed from disconnected: connecting',
     );
   });
+  it('lets a reconnecting path come back, and names the path on a refused transition', () => {
+    expect(canTransition('reconnecting', 'connected')).toBe(true);
+    expect(canTransition('reconnecting', 'failed')).toBe(true);
+    let caught: unknown;
+    try {
+      assertTransition('failed', 'connected', 'b');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ pathId: 'b' });
+  });
 });
