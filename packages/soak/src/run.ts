@@ -88,7 +88,14 @@ interface Sample {
   fds?: number;
   heapUsedBytes?: number;
   activeResources?: number;
+  // Reported beside the judged figures, to tell a leak from V8 or the allocator keeping memory it once needed.
+  heapTotalBytes?: number;
+  externalBytes?: number;
+  arrayBuffersBytes?: number;
 }
+
+/** Sampled and fitted like the limited figures, but reported only: they explain RSS, they are not judged. */
+const EXPLAINING = ['heapTotalBytes', 'externalBytes', 'arrayBuffersBytes'] as const;
 
 export interface SoakResult {
   ok: boolean;
@@ -383,6 +390,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             fds: outside?.fds,
             heapUsedBytes: inside?.heapUsedBytes,
             activeResources: inside?.activeResources,
+            heapTotalBytes: inside?.heapTotalBytes,
+            externalBytes: inside?.externalBytes,
+            arrayBuffersBytes: inside?.arrayBuffersBytes,
           });
         }),
       );
@@ -546,6 +556,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           failures.push(
             `${who}: ${metric} grows ${round(perMinute)} per minute over the last two thirds (limit ${round(allowedPerMinute)})`,
           );
+      }
+      for (const metric of EXPLAINING) {
+        const points = lastPart(
+          mine.filter((s) => typeof s[metric] === 'number').map((s) => ({ x: s.t, y: s[metric] as number })),
+          2 / 3,
+        );
+        if (points.length < 5) continue;
+        const perMs = robustSlope(points);
+        const windowMs = points[points.length - 1]!.x - points[0]!.x;
+        slopes[who]![metric] = {
+          perMinute: round(perMs * 60_000),
+          window: round(perMs * windowMs),
+          limit: 'reported only',
+          ok: true,
+        };
       }
     }
 

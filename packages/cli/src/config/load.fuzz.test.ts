@@ -46,14 +46,21 @@ function expectWellFormed(refusal: ConfigFileError, text: string, file: string) 
 
 /**
  * Rules the JSON Schema cannot state, so a document it accepts may still be refused for them: path ids unique
- * across paths and expose.via, a target for every path, and duration text within its bounds ("25h" for 1h).
+ * across paths and expose.via, a target for every path (top-level or the service's), duration text within its
+ * bounds ("25h" for 1h), and with `services:`, no single-service field beside it, a merged failover block that is
+ * still valid, no service named like the expose one, and `strategy:` agreeing with `failover.strategy`.
  */
 function isCrossFieldRule(refusal: ConfigFileError): boolean {
   return refusal.problems.every(
     (problem) =>
       /^must be unique, got /.test(problem.message) ||
-      /^is missing: set a top-level target/.test(problem.message) ||
-      (typeof problem.value === 'string' && /^must be at (most|least) \d/.test(problem.message)),
+      /^is missing: set a (top-level target|target on the service)/.test(problem.message) ||
+      /^belongs to one service when services: is used/.test(problem.message) ||
+      /^with the top-level defaults merged in, /.test(problem.message) ||
+      /^would run as a service named /.test(problem.message) ||
+      /^is "\w+" but failover\.strategy says /.test(problem.message) ||
+      (typeof problem.value === 'string' &&
+        /^must be (at (most|least) \d|a size of at least |a duration from )/.test(problem.message)),
   );
 }
 

@@ -251,7 +251,7 @@ describe('the wording and place of each kind of problem', () => {
     [
       'an unknown failover field',
       'target: a:22\nfailover: { intervall: 1s }\npaths: [{ id: a, provider: ssh }]\n',
-      'tunnelmux.yaml:2:13: failover.intervall is not a known field; expected one of interval, fastInterval, jitter, timeout, maxLatency, fall, rise, autoRecover, minDwell, firstByteTimeout, openTimeout, backoffInitial, backoffMax, stableAfter, drainBeforeRestart',
+      'tunnelmux.yaml:2:13: failover.intervall is not a known field; expected one of interval, fastInterval, jitter, timeout, maxLatency, fall, rise, autoRecover, minDwell, firstByteTimeout, openTimeout, backoffInitial, backoffMax, stableAfter, drainBeforeRestart, strategy, latencyMargin, latencyMarginPercent, latencyDwell',
     ],
     [
       'an unknown path field',

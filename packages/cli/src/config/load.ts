@@ -133,7 +133,7 @@ export function loadConfigText(text: string, file: string): LoadedConfig {
   const problems: ConfigProblem[] = [];
   let config: Config | undefined;
   if (!parsed.success) {
-    for (const issue of onePerField(parsed.error.issues))
+    for (const issue of onePerField(parsed.error.issues.flatMap(unwrapUnion)))
       problems.push(...toProblems(issue, data, shown, at));
   } else {
     const { services, problems: found } = toServices(parsed.data, data as Record<string, unknown>, shown, at);
@@ -224,6 +224,24 @@ function expectation(issue: z.core.$ZodIssue, issuePath: PropertyKey[], value: u
   if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}`;
   if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}`;
   return issue.message.replace(/^Invalid input: /, 'must be ').replace(/^Invalid /, 'must be a valid ');
+}
+
+/**
+ * A value that fits neither form of a union (`expose:` as one port or a list) is reported by the form its shape
+ * matches, so the message names the bad field inside it rather than "must be a valid input".
+ */
+function unwrapUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const shaped = issue.errors.filter(
+    (branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
+  );
+  // Of the forms the value's shape fits, the one it misses by the fewest problems (a tie says nothing).
+  const fewest = Math.min(...shaped.map((branch) => branch.length));
+  const closest = shaped.filter((branch) => branch.length === fewest);
+  if (closest.length !== 1) return [issue];
+  return closest[0]!.flatMap((inner) =>
+    unwrapUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue),
+  );
 }
 
 /** One issue per field (the first), so a value breaking two rules is reported once. */

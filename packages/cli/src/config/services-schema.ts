@@ -53,6 +53,8 @@ export function serviceSchema<
 /** `services:` keyed by service name. */
 export function servicesSchema<S extends z.ZodType>(service: S) {
   return z.record(z.string().regex(SERVICE_NAME, `must be ${SERVICE_NAME_EXPECTED}`), service).meta({
+    // The loader refuses an empty map (services.ts); said here so editors and the schema agree with it.
+    minProperties: 1,
     description:
       'Several services in one process, keyed by name (e.g. ssh, postgres, web). Without it, the top-level listen, target and paths are one service named "default".',
   });

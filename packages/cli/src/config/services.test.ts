@@ -81,7 +81,7 @@ describe('services:', () => {
   it('refuses a bad service name, naming the rule', () => {
     const [line] = problems(TWO.replace('  db:', '  "my db":'));
     expect(line).toMatch(
-      /^tunnelmux\.yaml:12:3: services\.my db must be letters, digits, dot, dash or underscore \(max 63, starting with a letter or digit\), got "my db"/,
+      /^tunnelmux\.yaml:12:3: services\."my db" must be letters, digits, dot, dash or underscore \(max 63, starting with a letter or digit\), got "my db"/,
     );
   });
 

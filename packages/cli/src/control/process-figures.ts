@@ -6,6 +6,7 @@ export function processFigures(): Record<string, number> {
     heapUsedBytes: memory.heapUsed,
     heapTotalBytes: memory.heapTotal,
     externalBytes: memory.external,
+    arrayBuffersBytes: memory.arrayBuffers,
     // Handles, requests and timers keeping the event loop alive: a leak of sockets or timers shows here.
     activeResources: process.getActiveResourcesInfo().length,
     uptimeSeconds: Math.round(process.uptime()),

@@ -12,7 +12,10 @@ const SIZE_MIN = 1024 * 1024;
 
 /** How long history is kept: `30d`, `12w`, `720h` or milliseconds; one hour to ten years. */
 export const retention = z
-  .union([z.number(), z.string().regex(DURATION_TEXT, 'must be a duration such as 30d, 12w or 720h')])
+  .union([
+    z.number().min(RETENTION_MIN).max(RETENTION_MAX),
+    z.string().regex(DURATION_TEXT, 'must be a duration such as 30d, 12w or 720h'),
+  ])
   .transform((value, ctx) => {
     const parsed = typeof value === 'number' ? value : ms(value.trim() as ms.StringValue);
     if (
@@ -35,7 +38,10 @@ export const retention = z
 
 /** The history file's size cap: `100MB`, `1GB` or bytes; at least 1MB. */
 export const maxSize = z
-  .union([z.number().int(), z.string().regex(SIZE_TEXT, 'must be a size such as 100MB, 512MB or 1GB')])
+  .union([
+    z.number().int().min(SIZE_MIN),
+    z.string().regex(SIZE_TEXT, 'must be a size such as 100MB, 512MB or 1GB'),
+  ])
   .transform((value, ctx) => {
     const parsed = typeof value === 'number' ? value : bytes.parse(value.trim());
     if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < SIZE_MIN) {

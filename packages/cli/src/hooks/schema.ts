@@ -42,6 +42,9 @@ export const webhookHook = z
         message: 'must be an http:// or https:// URL such as https://hooks.example.com/tunnelmux',
       })
       .meta({
+        // What the refine checks, as far as a pattern can say it, so editors and the JSON Schema agree with it.
+        pattern:
+          '^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][!-~]*)?$',
         description: 'Where to POST the event; userinfo and query values are redacted wherever shown.',
       }),
     headers: z

@@ -76,3 +76,31 @@ describe('EventBus', () => {
     expect(bus.wants('probe')).toBe(false);
   });
 });
+
+describe('a listener that throws', () => {
+  it('is contained: the emitter and the other listeners carry on, and the failure is counted', () => {
+    const bus = new EventBus();
+    const seen: number[] = [];
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => {
+      written.push(String(text));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      bus.on(() => {
+        throw new Error('disk full');
+      });
+      bus.on((event) => seen.push(event.seq));
+      expect(() => bus.emit({ type: 'warning', message: 'one' })).not.toThrow();
+      bus.emit({ type: 'warning', message: 'two' });
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(seen).toEqual([1, 2]);
+    expect(bus.listenerErrors).toBe(2);
+    // Said once per listener, with what it threw.
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^\[tunnelmux\] an event listener threw .*disk full/);
+  });
+});

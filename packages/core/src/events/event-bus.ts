@@ -111,7 +111,14 @@ export class EventBus {
       seq: ++this.seq,
     } as TunnelmuxEvent;
     if (this.closed) return event;
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      // A listener's failure is its own: it must not unwind into the engine code that emitted the event.
+      try {
+        listener(event);
+      } catch (error) {
+        this.listenerFailed(listener, error);
+      }
+    }
     for (const { accepts, subscription } of this.subscribers) {
       if (accepts(event)) subscription.deliver(event);
     }
@@ -175,6 +182,21 @@ export class EventBus {
   }
 
   /** A synchronous listener for internal wiring; returns an unsubscribe function. */
+  /** Listener calls that threw (each was contained; the first per listener is also written to stderr). */
+  listenerErrors = 0;
+  private readonly failedListeners = new WeakSet<object>();
+
+  private listenerFailed(listener: object, error: unknown): void {
+    this.listenerErrors += 1;
+    if (this.failedListeners.has(listener)) return;
+    this.failedListeners.add(listener);
+    process.stderr.write(
+      `[tunnelmux] an event listener threw (later failures of the same listener are only counted): ${
+        error instanceof Error ? (error.stack ?? error.message) : String(error)
+      }\n`,
+    );
+  }
+
   on(listener: (event: TunnelmuxEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -113,11 +113,13 @@ describe('selectPrimary', () => {
       primary: 'b',
       reason: 'stopped',
       clearPin: false,
+      betterSince: {},
     });
     expect(selectPrimary({ ...base, current: 'a', candidates: [stopped] })).toEqual({
       primary: undefined,
       reason: 'stopped',
       clearPin: false,
+      betterSince: {},
     });
   });
 
@@ -127,11 +129,13 @@ describe('selectPrimary', () => {
       primary: 'b',
       reason: 'failover',
       clearPin: true,
+      betterSince: {},
     });
     // A pin on another path than the primary: cleared, and the primary stays.
     expect(selectPrimary({ ...base, current: 'b', pinned: 'a', candidates: [down, path('b', 2)] })).toEqual({
       primary: 'b',
       clearPin: true,
+      betterSince: {},
     });
     // The pin holds while its path is healthy; no change reported when it is already primary.
     expect(
@@ -139,6 +143,7 @@ describe('selectPrimary', () => {
     ).toEqual({
       primary: 'b',
       clearPin: false,
+      betterSince: {},
     });
   });
 
@@ -150,14 +155,14 @@ describe('selectPrimary', () => {
         current: 'a',
         candidates: [path('a', 1, { healthy: false }), path('b', 2)],
       }),
-    ).toEqual({ primary: 'a', clearPin: false });
+    ).toEqual({ primary: 'a', clearPin: false, betterSince: {} });
     expect(
       selectPrimary({
         ...manual,
         current: 'a',
         candidates: [path('a', 2, { healthy: false, running: false }), path('b', 1)],
       }),
-    ).toEqual({ primary: 'b', reason: 'stopped', clearPin: false });
+    ).toEqual({ primary: 'b', reason: 'stopped', clearPin: false, betterSince: {} });
   });
 
   it('moves at once to a better path that was never down, calling it initial', () => {
@@ -165,13 +170,14 @@ describe('selectPrimary', () => {
       primary: 'a',
       reason: 'initial',
       clearPin: false,
+      betterSince: {},
     });
   });
 
   it('never fails back to a recovered path that has no up time yet', () => {
     expect(
       selectPrimary({ ...base, current: 'b', candidates: [path('a', 1, { recovered: true }), path('b', 2)] }),
-    ).toEqual({ primary: 'b', clearPin: false });
+    ).toEqual({ primary: 'b', clearPin: false, betterSince: {} });
   });
   it('copes with ids that name no candidate, and with nothing healthy at the start', () => {
     // A pin or a primary whose path is gone from the list.
@@ -179,26 +185,31 @@ describe('selectPrimary', () => {
       primary: 'a',
       reason: 'initial',
       clearPin: true,
+      betterSince: {},
     });
     expect(selectPrimary({ ...base, current: 'gone', candidates: [path('a', 1)] })).toEqual({
       primary: 'a',
       reason: 'failover',
       clearPin: false,
+      betterSince: {},
     });
     expect(selectPrimary({ ...base, current: 'gone', candidates: [] })).toEqual({
       primary: undefined,
       reason: 'failover',
       clearPin: false,
+      betterSince: {},
     });
     // No primary before and none now: nothing changed, so no reason.
     expect(selectPrimary({ ...base, candidates: [path('a', 1, { healthy: false })] })).toEqual({
       primary: undefined,
       clearPin: false,
+      betterSince: {},
     });
     expect(selectPrimary({ ...base, autoFailover: false, candidates: [path('a', 1)] })).toEqual({
       primary: 'a',
       reason: 'initial',
       clearPin: false,
+      betterSince: {},
     });
   });
 
@@ -210,6 +221,7 @@ describe('selectPrimary', () => {
       primary: 'b',
       reason: 'failover',
       clearPin: true,
+      betterSince: {},
     });
   });
 });
