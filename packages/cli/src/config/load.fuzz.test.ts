@@ -53,7 +53,7 @@ function expectWellFormed(refusal: ConfigFileError, text: string, file: string) 
 function isCrossFieldRule(refusal: ConfigFileError): boolean {
   return refusal.problems.every(
     (problem) =>
-      /^must be unique, got /.test(problem.message) ||
+      /^must be unique( within the service)?, got /.test(problem.message) ||
       /^is missing: set a (top-level target|target on the service)/.test(problem.message) ||
       /^belongs to one service when services: is used/.test(problem.message) ||
       /^with the top-level defaults merged in, /.test(problem.message) ||
