@@ -94,6 +94,24 @@ interface Sample {
   arrayBuffersBytes?: number;
 }
 
+/**
+ * The Theil–Sen slope of one figure over the last two thirds of a process's samples (in time order): per minute, over
+ * the window, and the window's length; or how few samples there were when under 5 cannot make a fit.
+ */
+function fitSlope(
+  samples: readonly Sample[],
+  metric: Exclude<keyof Sample, 't' | 'who'>,
+): { perMinute: number; window: number; windowMs: number } | { few: number } {
+  const points = lastPart(
+    samples.filter((s) => typeof s[metric] === 'number').map((s) => ({ x: s.t, y: s[metric] as number })),
+    2 / 3,
+  );
+  if (points.length < 5) return { few: points.length };
+  const perMs = robustSlope(points);
+  const windowMs = points[points.length - 1]!.x - points[0]!.x;
+  return { perMinute: perMs * 60_000, window: perMs * windowMs, windowMs };
+}
+
 /** Sampled and fitted like the limited figures, but reported only: they explain RSS, they are not judged. */
 const EXPLAINING = ['heapTotalBytes', 'externalBytes', 'arrayBuffersBytes'] as const;
 
@@ -529,26 +547,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const mine = samples.filter((s) => s.who === who).sort((a, b) => a.t - b.t);
       slopes[who] = {};
       for (const [metric, limit] of Object.entries(LIMITS)) {
-        const points = lastPart(
-          mine
-            .filter((s) => typeof s[metric as keyof Sample] === 'number')
-            .map((s) => ({ x: s.t, y: s[metric as keyof Sample] as number })),
-          2 / 3,
-        );
-        if (points.length < 5) {
-          failures.push(`${who}: too few ${metric} samples (${points.length}) for a fit`);
+        const fit = fitSlope(mine, metric as keyof typeof LIMITS);
+        if ('few' in fit) {
+          failures.push(`${who}: too few ${metric} samples (${fit.few}) for a fit`);
           continue;
         }
-        const perMs = robustSlope(points);
-        const windowMs = points[points.length - 1]!.x - points[0]!.x;
-        const perMinute = perMs * 60_000;
+        const { perMinute, windowMs } = fit;
         const memory = metric === 'rssBytes' || metric === 'heapUsedBytes';
         const perWindow = memory && options.minutes < 10 ? SHORT_RUN_MEMORY_WINDOW : limit.perWindow;
         const allowedPerMinute = Math.max(limit.perMinute, perWindow / (windowMs / 60_000));
         const ok = perMinute <= allowedPerMinute;
         slopes[who]![metric] = {
           perMinute: round(perMinute),
-          window: round(perMs * windowMs),
+          window: round(fit.window),
           limit: `${round(allowedPerMinute)}/min`,
           ok,
         };
@@ -558,16 +569,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           );
       }
       for (const metric of EXPLAINING) {
-        const points = lastPart(
-          mine.filter((s) => typeof s[metric] === 'number').map((s) => ({ x: s.t, y: s[metric] as number })),
-          2 / 3,
-        );
-        if (points.length < 5) continue;
-        const perMs = robustSlope(points);
-        const windowMs = points[points.length - 1]!.x - points[0]!.x;
+        const fit = fitSlope(mine, metric);
+        if ('few' in fit) continue;
         slopes[who]![metric] = {
-          perMinute: round(perMs * 60_000),
-          window: round(perMs * windowMs),
+          perMinute: round(fit.perMinute),
+          window: round(fit.window),
           limit: 'reported only',
           ok: true,
         };

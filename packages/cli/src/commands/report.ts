@@ -1,5 +1,6 @@
 import { loadHistory, openHistory, parseWhen } from '../history/open';
 import { BAR_LEGEND, renderReport } from '../history/render';
+import { reportRange } from '../history/report-range';
 import { usageError } from '../util/errors';
 import { colors, printJson } from '../util/output';
 import { stamp } from './history';
@@ -27,11 +28,12 @@ export async function report(options: ReportOptions): Promise<void> {
   const store = await openHistory(options);
   const { computeReport, SCHEMA_VERSION } = await loadHistory();
   try {
-    const rows = store.reportRows(since, until, options.name);
-    const result = computeReport({ ...rows, since, until });
-    const services = options.service
-      ? result.services.filter((s) => s.service === options.service)
-      : result.services;
+    const { rows, result, services } = reportRange(store, computeReport, {
+      since,
+      until,
+      instance: options.name,
+      service: options.service,
+    });
     // A file from an older schema was migrated on open; rows from before runs existed cannot be placed in time.
     const migrated = store.openedAt > 0 && store.openedAt < SCHEMA_VERSION;
     const notes: string[] = [];

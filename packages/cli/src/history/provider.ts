@@ -1,6 +1,7 @@
 // Types only: the dashboard package itself is loaded lazily, and only when asked for.
 import type { HistoryProvider, HistoryQuery } from '@tunnelmux/dashboard';
 import type { HistoryStore } from '@tunnelmux/history';
+import { reportRange } from './report-range';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 // A page asking for everything still gets a bounded answer.
@@ -33,10 +34,12 @@ export function historyProvider(
     report(query: HistoryQuery) {
       const until = query.until ?? now();
       const since = query.since ?? until - 7 * DAY_MS;
-      const result = computeReport({ ...store.reportRows(since, until, instance), since, until });
-      const services = query.service
-        ? result.services.filter((s) => s.service === query.service)
-        : result.services;
+      const { result, services } = reportRange(store, computeReport, {
+        since,
+        until,
+        instance,
+        service: query.service,
+      });
       return {
         ...result,
         services,
