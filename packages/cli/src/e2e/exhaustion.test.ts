@@ -259,8 +259,9 @@ describe('hostile tools and peers', () => {
     expect(bytes).toBeLessThan((seconds + 3) * 4 * 1024 * 1024 * 1.25);
     // Only a trickle became events: the rest was counted.
     expect(linesFrom(/^flood/, () => 1) * 10).toBeLessThan(taken());
-    // Bounded memory: at most 128 MiB above the same load without the flood (about 70 MB seen here).
-    expect(peak - before, `RSS ${before} -> ${peak}`).toBeLessThan(128 * 1024 * 1024);
+    // Bounded memory: at most 64 MiB above the same load without the flood (about 20 MB seen here; 70 MB when
+    // each kept line still pinned its whole decoded 64 KiB chunk, which grew V8's young generation).
+    expect(peak - before, `RSS ${before} -> ${peak}`).toBeLessThan(64 * 1024 * 1024);
     // Still supervised: the manager kept probing it.
     expect(probesOfA()).toBeGreaterThan(probesBefore + 3);
     // And killable: stopping the path ends the flooding tool, and stopping everything leaves no process.

@@ -27,3 +27,25 @@ describe('RingBuffer', () => {
     expect(ring.toArray()).toEqual([7, 8, 9]);
   });
 });
+
+describe('LineSplitter on bytes', () => {
+  it('keeps a character split across chunks whole, and caps by bytes', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line), 8);
+    const euro = Buffer.from('€'); // three bytes
+    splitter.push(Buffer.concat([Buffer.from('a'), euro.subarray(0, 1)]));
+    splitter.push(Buffer.concat([euro.subarray(1), Buffer.from('b\r\n')]));
+    splitter.push(Buffer.from('0123456789\n'));
+    splitter.push(Buffer.from('tail'));
+    splitter.end();
+    expect(lines).toEqual(['a€b', '01234567… [truncated]', 'tail']);
+  });
+
+  it('emits an empty line for a bare newline, and nothing more at end', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line));
+    splitter.push(Buffer.from('\n\r\n'));
+    splitter.end();
+    expect(lines).toEqual(['', '']);
+  });
+});

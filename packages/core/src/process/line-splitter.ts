@@ -1,44 +1,53 @@
-/** Splits a byte stream into lines with a hard cap, so a tool printing junk cannot grow memory. */
+/**
+ * Splits a byte stream into lines with a hard cap, so a tool printing junk cannot grow memory. It works on bytes
+ * and decodes each line on its own: a line sliced from a decoded chunk would keep the whole chunk alive.
+ */
 export class LineSplitter {
-  private partial = '';
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
   private dropping = false;
 
   constructor(
     private readonly onLine: (line: string) => void,
+    /** The longest line kept, in bytes; the rest of a longer line is dropped unread. */
     private readonly maxLineLength = 4096,
   ) {}
 
   push(chunk: string | Buffer): void {
-    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let start = 0;
-    for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', start)) {
-      this.append(text.slice(start, index));
+    for (let index = bytes.indexOf(10); index !== -1; index = bytes.indexOf(10, start)) {
+      this.append(bytes, start, index, false);
       this.flushLine();
       start = index + 1;
     }
-    this.append(text.slice(start));
+    this.append(bytes, start, bytes.length, true);
   }
 
   /** Emit whatever is left when the stream ends. */
   end(): void {
-    if (this.partial.length > 0 || this.dropping) this.flushLine();
+    if (this.partialBytes > 0 || this.dropping) this.flushLine();
   }
 
-  private append(piece: string): void {
-    if (this.dropping || piece.length === 0) return;
-    const room = this.maxLineLength - this.partial.length;
-    if (piece.length <= room) {
-      this.partial += piece;
-      return;
-    }
-    this.partial += piece.slice(0, room);
-    this.dropping = true;
+  private append(bytes: Buffer, from: number, to: number, carried: boolean): void {
+    if (this.dropping || to <= from) return;
+    const room = this.maxLineLength - this.partialBytes;
+    const end = Math.min(to, from + room);
+    if (end < to) this.dropping = true;
+    if (end <= from) return;
+    // A piece carried to the next chunk is copied, so it does not keep the whole chunk alive.
+    const piece = carried ? Buffer.from(bytes.subarray(from, end)) : bytes.subarray(from, end);
+    this.partial.push(piece);
+    this.partialBytes += piece.length;
   }
 
   private flushLine(): void {
-    const line = this.partial.replace(/\r$/, '');
+    const bytes = this.partial.length === 1 ? this.partial[0]! : Buffer.concat(this.partial, this.partialBytes);
+    const length = bytes.length > 0 && bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
+    const line = bytes.toString('utf8', 0, length);
     const truncated = this.dropping;
-    this.partial = '';
+    this.partial = [];
+    this.partialBytes = 0;
     this.dropping = false;
     this.onLine(truncated ? `${line}… [truncated]` : line);
   }
