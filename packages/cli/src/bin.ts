@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import module from 'node:module';
+import { daemonExecArgv } from './util/daemon-heap';
 import { VERSION } from './version';
 
 // Cache compiled code between runs (Node >= 22.1), so every command after the first starts faster.
@@ -12,7 +13,11 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+const daemon = daemonExecArgv(process.execPath, process.execArgv, process.argv, process.env.NODE_OPTIONS);
+if (daemon && typeof process.execve === 'function') {
+  // Same pid, same stdio: the caller never sees the second exec, only a daemon with a bounded young generation.
+  process.execve(process.execPath, daemon, process.env);
+} else if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // The one answer scripts ask for most needs no argument parser.
   process.stdout.write(`${VERSION}\n`);
 } else {

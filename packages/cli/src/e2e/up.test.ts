@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { type BannerServer, isAlive, startBannerServer } from '@tunnelmux/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEMI_SPACE_MB } from '../util/daemon-heap';
 import { cli, eventually, localConfig, type Running, startUp, testdir } from './harness';
 
 type Status = {
@@ -63,6 +65,13 @@ describe('tunnelmux up and the commands that query it', () => {
     const human = await run('status');
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/▶\s+a\s+local\s+connected/);
+  });
+
+  it('runs as the same pid with a capped young generation, so its RSS does not ratchet up over hours', async () => {
+    const argv = readFileSync(`/proc/${up.ready.pid}/cmdline`, 'utf8').split('\0');
+    expect(up.process.pid).toBe(up.ready.pid);
+    expect(argv).toContain(`--max-semi-space-size=${SEMI_SPACE_MB}`);
+    expect(argv).toContain('up');
   });
 
   it('carries a client through the front door to the target', async () => {
