@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startBannerServer } from '@tunnelmux/core/testing';
@@ -28,8 +29,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The canary sweep: a random value for every secret a provider or the CLI takes, then every command, failing
 // ones too; no canary may show in any child's command line, any output, event, status, metric or file written.
-// Not here yet: webhook URL secrets of `on:` hooks (add them once the config has hooks). ssh identity
-// passphrases are refused as options (ssh-agent holds them), so only that refusal is swept.
+// Webhook secrets of `on:` hooks (userinfo, query value, fragment, header value) are swept through a webhook
+// that answers and one that fails. ssh identity passphrases are refused as options (ssh-agent holds them), so
+// only that refusal is swept.
 const require = createRequire(import.meta.url);
 const BIN = path.join(path.dirname(require.resolve('@tunnelmux/cli/package.json')), 'dist', 'bin.js');
 // Loaded the way a user's own module would be (`plugins:`): the built provider packages.
@@ -111,15 +113,37 @@ describe.runIf(process.platform === 'linux')('the canary sweep', () => {
     ngrokAuthtoken: fakeNgrokAuthtoken(),
     ngrokApiKey: canary('ngrokapi'),
     sshPassphrase: canary('passphrase'),
+    hookPassword: canary('hookpw'),
+    hookQuery: canary('hookquery'),
+    hookFragment: canary('hookfrag'),
+    hookHeader: canary('hookheader'),
+    failingHookQuery: canary('failquery'),
   };
+  // Where the webhooks go: one answers 204 and records what reached it, the other answers 500 (a failure to report).
+  const hookCalls: { url: string; authorization?: string; apiKey?: string }[] = [];
+  let hooks: http.Server;
+  let hookPort = 0;
   const cfTunnelToken = makeTunnelToken({ s: secrets.cfTunnelSecret });
 
   beforeAll(async () => {
     target = await startBannerServer('SSH-2.0-canary\r\n');
     jump = await startSshd();
     api = await startFakeNgrokApi({ apiKey: secrets.ngrokApiKey });
+    hooks = http.createServer((request, response) => {
+      hookCalls.push({
+        url: String(request.url),
+        authorization: request.headers.authorization,
+        apiKey: request.headers['x-api-key'] as string | undefined,
+      });
+      request.resume();
+      response.statusCode = request.url?.startsWith('/fail') ? 500 : 204;
+      response.end();
+    });
+    await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+    hookPort = (hooks.address() as { port: number }).port;
   });
   afterAll(async () => {
+    await new Promise((resolve) => (hooks ? hooks.close(resolve) : resolve(undefined)));
     await api?.close();
     await jump?.close();
     await target?.close();
@@ -143,6 +167,18 @@ describe.runIf(process.platform === 'linux')('the canary sweep', () => {
         `  - { id: jump, provider: ssh, options: ${JSON.stringify(jumpPathOptions(jump))} }`,
         `  - { id: cf-expose, provider: cloudflare, mode: expose, options: { tunnelTokenEnv: CF_TUNNEL_TOKEN, publicAddress: "127.0.0.1:${edgePort}" } }`,
         '  - { id: ngrok-expose, provider: ngrok, mode: expose }',
+        'on:',
+        '  "*":',
+        `    - { webhook: "http://ops:${secrets.hookPassword}@127.0.0.1:${hookPort}/in?token=${secrets.hookQuery}#${secrets.hookFragment}", headers: { X-Api-Key: ${secrets.hookHeader} }, rateLimit: 0s }`,
+        `    - { webhook: "http://127.0.0.1:${hookPort}/fail?token=${secrets.failingHookQuery}", retries: 0, rateLimit: 0s }`,
+      ].join('\n'),
+      // A hook refused by the loader must not echo its URL's secrets either.
+      'badhook.yaml': [
+        `target: 127.0.0.1:${target.port}`,
+        'paths: [{ id: a, provider: ssh, options: { host: 127.0.0.1 } }]',
+        `plugins: ${JSON.stringify([plugin('ssh')])}`,
+        'on:',
+        `  failover: [{ webhook: "https://ops:${secrets.hookPassword}@hooks.example.com/?token=${secrets.hookQuery}", retries: 99 }]`,
       ].join('\n'),
       // A config whose refusal must not echo the secret it carries.
       'bad.yaml': [
@@ -206,6 +242,8 @@ describe.runIf(process.platform === 'linux')('the canary sweep', () => {
       await run(['doctor', '--json']);
       await run(['doctor', '--config', 'bad.yaml']);
       expect((await run(['up', '--config', 'bad.yaml'])).exitCode).toBe(2);
+      await run(['doctor', '--config', 'badhook.yaml']);
+      expect((await run(['up', '--config', 'badhook.yaml'])).exitCode).toBe(2);
 
       // `up`, piped: one log line per event, as a service manager would record it.
       const up = background(['up', '--metrics-listen', `127.0.0.1:${metricsPort}`]);
@@ -288,17 +326,28 @@ describe.runIf(process.platform === 'linux')('the canary sweep', () => {
       expect(refused.exitCode).not.toBe(0);
       // The lookup path used the API key (and found nothing to reach): the key was exercised, not idle.
       expect(api.requests.some((request) => request.authorized)).toBe(true);
+      // Both webhooks were called with their secrets, which reached the receiver and nothing else.
+      const basic = `Basic ${Buffer.from(`ops:${secrets.hookPassword}`).toString('base64')}`;
+      expect(hookCalls).toContainEqual({
+        url: `/in?token=${secrets.hookQuery}`,
+        authorization: basic,
+        apiKey: secrets.hookHeader,
+      });
+      expect(hookCalls.some((call) => call.url === `/fail?token=${secrets.failingHookQuery}`)).toBe(true);
+      expect(seen.some((where) => where.text.includes('hook-failed'))).toBe(true);
 
       seen.push(...sampler.stop());
       seen.push(
         ...filesUnder(work.dir, [
           path.join(work.dir, 'tunnelmux.yaml'),
           path.join(work.dir, 'bad.yaml'),
+          path.join(work.dir, 'badhook.yaml'),
           keyFile,
         ]),
       );
       const canaries: Record<string, string> = {
         ...secrets,
+        hookBasicAuth: Buffer.from(`ops:${secrets.hookPassword}`).toString('base64'),
         cfTunnelToken,
         resumeKey: keyText,
       };
