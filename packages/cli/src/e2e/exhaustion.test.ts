@@ -122,10 +122,9 @@ async function world(prefix: string, paths = ['a', 'b']) {
   const port = await freePortOf();
   writeFileSync(
     path.join(t.dir, 'tunnelmux.yaml'),
-    // History off: its file holds 3 fds, which moves where the limit bites. When accept() is what runs out, libuv
-    // turns the extra clients away itself and Node never hears of it, so no warning can be given; the warning
-    // below comes from dials that run out. This budget makes the dials run out (see the closing note of issue 18).
-    `${localConfig(target, paths).replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`)}\nhistory: { enabled: false }\n`,
+    // History on, as by default: its file holds descriptors too. The front door's descriptor budget turns clients
+    // away before accept() runs out (libuv would drop them silently), so the warning comes whichever runs out first.
+    localConfig(target, paths).replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`),
   );
   const up = startUnder(prefix, t.dir, t.env);
   await expect

@@ -6,7 +6,9 @@ const bin = '/opt/tunnelmux/dist/bin.js';
 
 describe('daemonExecArgv', () => {
   it('execs a daemon again with the young-generation cap, keeping node flags and arguments in order', () => {
-    expect(daemonExecArgv(node, ['--enable-source-maps'], [node, bin, 'up', '--json', '-c', 'x.yaml'])).toEqual([
+    expect(
+      daemonExecArgv(node, ['--enable-source-maps'], [node, bin, 'up', '--json', '-c', 'x.yaml']),
+    ).toEqual([
       node,
       `--max-semi-space-size=${SEMI_SPACE_MB}`,
       '--enable-source-maps',
@@ -16,7 +18,9 @@ describe('daemonExecArgv', () => {
       '-c',
       'x.yaml',
     ]);
-    expect(daemonExecArgv(node, [], [node, bin, 'relay', '127.0.0.1:22'])?.[1]).toMatch(/^--max-semi-space-size=/);
+    expect(daemonExecArgv(node, [], [node, bin, 'relay', '127.0.0.1:22'])?.[1]).toMatch(
+      /^--max-semi-space-size=/,
+    );
     expect(daemonExecArgv(node, [], [node, bin, 'expose', '22'])?.[1]).toMatch(/^--max-semi-space-size=/);
   });
 

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
+import { DescriptorBudget } from '../net/descriptor-budget';
 import { isOutOfDescriptors } from '../net/local-exhaustion';
 import { formatTarget } from '../net/tcp';
 import { BurstWarning } from './burst-warning';
@@ -132,6 +133,7 @@ export async function openFrontDoor(
     (count) => `front door: serving again after turning away ${count} client(s) for lack of file descriptors`,
   );
   settings.outOfDescriptors = () => exhausted.hit();
+  const budget = new DescriptorBudget();
   const carrier = options.carrier ?? carryWithFailover;
   const drainTimeout = options.drainTimeout ?? 5000;
   const live = new Map<number, { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> }>();
@@ -156,6 +158,8 @@ export async function openFrontDoor(
     };
     const sockets = new Set<net.Socket | Duplex>([socket]);
     live.set(info.id, { info, sockets });
+    // Every 16th client, so a limit lowered while running is followed before a burst can exhaust it.
+    if (info.id % 16 === 0) capConnections();
     socket.on('error', () => socket.destroy());
     const gone = new AbortController();
     socket.once('close', () => {
@@ -176,6 +180,14 @@ export async function openFrontDoor(
       source.refused(`internal error: ${errorMessage(error)}`, info.client);
     });
   });
+
+  // Past the descriptor budget Node turns a client away itself ('drop'): counted in the same warning.
+  const capConnections = () => {
+    const cap = budget.cap(live.size);
+    if (cap !== undefined) server.maxConnections = cap;
+  };
+  capConnections();
+  server.on('drop', () => exhausted.hit());
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));

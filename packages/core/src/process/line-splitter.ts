@@ -42,7 +42,8 @@ export class LineSplitter {
   }
 
   private flushLine(): void {
-    const bytes = this.partial.length === 1 ? this.partial[0]! : Buffer.concat(this.partial, this.partialBytes);
+    const bytes =
+      this.partial.length === 1 ? this.partial[0]! : Buffer.concat(this.partial, this.partialBytes);
     const length = bytes.length > 0 && bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
     const line = bytes.toString('utf8', 0, length);
     const truncated = this.dropping;
