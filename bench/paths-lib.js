@@ -63,6 +63,8 @@ export async function startManagerChild(
   const file = path.join(dir, `ports-${paths}.txt`);
   writeFileSync(file, ports.slice(0, Math.max(1, paths)).join(','));
   const args = [
+    // The young-generation cap `tunnelmux up` runs with (packages/cli/src/util/daemon-heap.ts): measure it as run.
+    '--max-semi-space-size=8',
     path.join(here, 'children/manager.js'),
     `--ports-file=${file}`,
     `--paths=${paths}`,

@@ -46,9 +46,14 @@ describe('fast path', () => {
       ['providers', '--json=yes'],
       ['up'],
       ['constructor'],
+      ['--help', 'up'],
       [],
     ]) {
       expect(await runFast(args)).toBeUndefined();
     }
+  });
+
+  it('leaves --help to commander where no help text was built beside it (running from source)', async () => {
+    expect(await runFast(['--help'])).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { reportError } from './util/report-error';
 
@@ -24,8 +25,25 @@ const COMMANDS: Record<string, { options: Options; run: (values: never) => Promi
   },
 };
 
+/** `--help` as written at build time (scripts/write-help.js renders it with commander, 80 columns). */
+const HELP_FILE = new URL('./help.txt', import.meta.url);
+
+/** Print the prebuilt top-level help, unless it is missing or a terminal is too narrow for its 80 columns. */
+function printHelp(): number | undefined {
+  if (process.stdout.isTTY && process.stdout.columns < 80) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(HELP_FILE, 'utf8');
+  } catch {
+    return undefined;
+  }
+  process.stdout.write(text);
+  return 0;
+}
+
 /** Run `args` (without node and the script) if it is a plain form of a light command; undefined otherwise. */
 export async function runFast(args: readonly string[]): Promise<number | undefined> {
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) return printHelp();
   const command = Object.hasOwn(COMMANDS, args[0] ?? '') ? COMMANDS[args[0]!] : undefined;
   if (!command) return undefined;
   let values: Record<string, unknown>;

@@ -215,5 +215,10 @@ describe('doctor, providers, init and help', () => {
     }
     expect(help.stdout).toContain('Examples:');
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 runtime failure, 2 usage or config error');
+    // `--help` prints the text built with the package; `help` and `-h` render it with commander: the same.
+    const live = await cli(['help'], { cwd: work.dir, env: work.env });
+    expect(live.exitCode).toBe(0);
+    expect(help.stdout).toBe(live.stdout);
+    expect((await cli(['-h'], { cwd: work.dir, env: work.env })).stdout).toBe(live.stdout);
   });
 });
