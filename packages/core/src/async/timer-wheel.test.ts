@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TimerWheel } from './timer-wheel';
 
 describe('TimerWheel', () => {
-  beforeEach(() => vi.useFakeTimers());
+  // The wheel reads performance.now (monotonic): fake it with the timers so both advance together.
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] }));
   afterEach(() => vi.useRealTimers());
 
   it('runs many callbacks of different delays on one timer, each no earlier than asked and at most a slot late', async () => {
@@ -49,5 +50,16 @@ describe('TimerWheel', () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(order).toEqual(['first', 'second', 'added']);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('is not held back by a wall clock set back an hour', async () => {
+    const wheel = new TimerWheel(10);
+    const fn = vi.fn();
+    wheel.add(1000, fn);
+    wheel.add(2000, fn);
+    vi.setSystemTime(Date.now() - 3_600_000);
+    await vi.advanceTimersByTimeAsync(2010);
+    expect(fn).toHaveBeenCalledTimes(2);
+    expect(wheel.pending).toBe(0);
   });
 });

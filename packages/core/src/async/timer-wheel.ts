@@ -1,3 +1,5 @@
+import { monotonicNow } from './monotonic';
+
 /** One pending callback on a wheel; pass it to `cancel`. */
 export interface WheelEntry {
   readonly slot: number;
@@ -8,7 +10,8 @@ export interface WheelEntry {
  * Many sleepers, one timer: callbacks are bucketed by due time into slots of `slotMs`, and a single global
  * setTimeout is armed for the earliest slot. A thousand paths' jittered sleeps would otherwise be a thousand
  * timers of distinct durations, and Node keeps a list and a priority-queue entry per distinct duration.
- * Uses the global timers and Date.now (fakeable in tests); a callback fires at most one slot late.
+ * Uses the global timers and a monotonic clock (a wall clock set back must not hold every sleeper for an hour);
+ * a callback fires at most one slot late.
  */
 export class TimerWheel {
   private readonly slots = new Map<number, WheelEntry[]>();
@@ -18,7 +21,10 @@ export class TimerWheel {
   private armedSlot = Number.POSITIVE_INFINITY;
   private size = 0;
 
-  constructor(private readonly slotMs = 10) {}
+  constructor(
+    private readonly slotMs = 10,
+    private readonly now: () => number = monotonicNow,
+  ) {}
 
   /** Pending callbacks. */
   get pending(): number {
@@ -27,7 +33,7 @@ export class TimerWheel {
 
   /** Call `fn` after `ms` (rounded up to the next slot boundary). */
   add(ms: number, fn: () => void): WheelEntry {
-    const slot = Math.ceil((Date.now() + Math.max(0, ms)) / this.slotMs);
+    const slot = Math.ceil((this.now() + Math.max(0, ms)) / this.slotMs);
     const entry: WheelEntry = { slot, fn };
     const bucket = this.slots.get(slot);
     if (bucket) bucket.push(entry);
@@ -54,7 +60,7 @@ export class TimerWheel {
   private arm(slot: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedSlot = slot;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, slot * this.slotMs - Date.now()));
+    this.timer = setTimeout(() => this.fire(), Math.max(0, slot * this.slotMs - this.now()));
   }
 
   private disarm(): void {
@@ -67,7 +73,7 @@ export class TimerWheel {
 
   /** Run every slot up to the one armed (by slot, not by clock, so a faked Date cannot strand it). */
   private fire(): void {
-    const due = Math.max(this.armedSlot, Math.floor(Date.now() / this.slotMs));
+    const due = Math.max(this.armedSlot, Math.floor(this.now() / this.slotMs));
     this.timer = undefined;
     this.armedSlot = Number.POSITIVE_INFINITY;
     while (this.order.length > 0 && this.order[0]! <= due) {
