@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
-import { DescriptorBudget } from '../net/descriptor-budget';
+import { DescriptorBudget, type DescriptorSource } from '../net/descriptor-budget';
 import { isOutOfDescriptors } from '../net/local-exhaustion';
 import { formatTarget } from '../net/tcp';
 import { BurstWarning } from './burst-warning';
@@ -107,6 +107,8 @@ export async function openFrontDoor(
     /** A function follows the manager's failover settings as they are reconfigured. */
     defaultFirstByteTimeout: number | (() => number);
     carrier?: Carrier;
+    /** Where the descriptor limit and count are read (tests); /proc by default. */
+    descriptors?: DescriptorSource;
   },
 ): Promise<FrontDoor> {
   const host = options.host ?? '127.0.0.1';
@@ -133,7 +135,7 @@ export async function openFrontDoor(
     (count) => `front door: serving again after turning away ${count} client(s) for lack of file descriptors`,
   );
   settings.outOfDescriptors = () => exhausted.hit();
-  const budget = new DescriptorBudget();
+  const budget = new DescriptorBudget(options.descriptors);
   const carrier = options.carrier ?? carryWithFailover;
   const drainTimeout = options.drainTimeout ?? 5000;
   const live = new Map<number, { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> }>();
