@@ -108,9 +108,10 @@ describe('command hooks', () => {
 
   it('kills a hanging hook and its children at the timeout, and reports it once', async () => {
     const script = 'echo $$ > leader.pid; sleep 300 & echo $! > child.pid; wait';
-    const hooks = dispatcher({ '*': [{ command: ['sh', '-c', script], timeout: 500 }] });
+    // 3 s: long enough for sh to write both pid files on a loaded machine before it is killed.
+    const hooks = dispatcher({ '*': [{ command: ['sh', '-c', script], timeout: 3000 }] });
     hooks.handle(pathEvent('disconnected'));
-    await expect.poll(() => failures.length, { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => failures.length, { timeout: 20_000 }).toBe(1);
     expect(failures[0]).toMatchObject({
       type: 'hook-failed',
       hook: 'command sh',
@@ -118,7 +119,7 @@ describe('command hooks', () => {
       pathId: 'cf',
       count: 1,
     });
-    expect(failures[0]?.reason).toMatch(/timed out after 500ms/);
+    expect(failures[0]?.reason).toMatch(/timed out after 3000ms/);
     const leader = Number(readFileSync(path.join(dir, 'leader.pid'), 'utf8'));
     const child = Number(readFileSync(path.join(dir, 'child.pid'), 'utf8'));
     await expect.poll(() => alive(leader) || alive(child), { timeout: 10_000 }).toBe(false);
