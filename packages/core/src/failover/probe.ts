@@ -25,6 +25,8 @@ export interface ProbeOptions {
   /** Called once the probe starts, with a function that aborts it (e.g. when its supervisor stops). */
   onStart?: (abort: (reason: Error) => void) => void;
   now?: () => number;
+  /** tcp only: how long to watch a fresh connection for an early close (default 50 ms; tests widen it). */
+  settleMs?: number;
 }
 
 // A tcp target says nothing first, so a broken tunnel shows as an early close; watch this long for one.
@@ -68,7 +70,7 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
     }
     const latencyMs = now() - started;
     if (spoke === undefined) {
-      const settled = await settle(stream, Math.min(TCP_SETTLE_MS, timeoutMs), signal);
+      const settled = await settle(stream, Math.min(options.settleMs ?? TCP_SETTLE_MS, timeoutMs), signal);
       if (settled.closed)
         return { ok: false, latencyMs, error: `the path closed the connection at once (${settled.closed})` };
       spoke = settled.spoke;
