@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dialTcp, freePort } from '../net/tcp';
 import { firstBytes, firstChunk, probeTunnel } from './probe';
 
@@ -17,17 +17,30 @@ afterEach(async () => {
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
 });
 
+// The real timers, kept for the bounds below while a test fakes the global ones.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
 // Every wait in these tests is bounded: a probe that hangs fails here, long before vitest's own timeout.
 const HANG = 10_000;
 async function within<T>(promise: Promise<T>, ms = HANG): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms);
+    timer = realSetTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([promise, hang]);
   } finally {
-    clearTimeout(timer);
+    realClearTimeout(timer);
+  }
+}
+
+/** Wait, on the real clock and within `HANG`, until `condition()` holds. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + HANG;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`still waiting after ${HANG} ms`);
+    await new Promise((resolve) => realSetTimeout(resolve, 5));
   }
 }
 
@@ -319,6 +332,27 @@ describe('probeTunnel over tcp', () => {
     expect(listenerCounts(stream)).toEqual(listeners);
   });
 
+  it('fails when the tunnel closes its stream at once, with no end of stream', async () => {
+    const { port } = await serve(silent);
+    const tunnel = tcpTunnel(port);
+    // A provider that drops the stream it handed out (a channel refused at the far end, say): close, no end.
+    const dropping = {
+      dial: async (signal: AbortSignal) => {
+        const stream = await tunnel.dial(signal);
+        setImmediate(() => stream.destroy());
+        return stream;
+      },
+    };
+    const result = await within(
+      probeTunnel(dropping, { protocol: 'tcp', timeoutMs: 60_000, maxLatencyMs: 60_000, settleMs: 60_000 }),
+    );
+    expect(result).toEqual({
+      ok: false,
+      latencyMs: expect.any(Number),
+      error: 'the path closed the connection at once (end of stream)',
+    });
+  });
+
   it('stops settling when the probe times out first', async () => {
     const { port } = await serve(silent);
     const result = await within(
@@ -386,6 +420,91 @@ describe('probeTunnel over tcp', () => {
       }),
     );
     expect(result).toEqual({ ok: false, error: 'no answer within 200 ms', inconclusive: false });
+  });
+});
+
+describe('probeTunnel over tcp, its settle window on a fake clock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  // Only the timers are fake: the sockets are real, and the window is measured in fake milliseconds.
+  const fakeTimers = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+
+  /** A tcp probe of a silent target, started, with its connection made and its two timers armed. */
+  async function settling(options: { settleMs?: number; timeoutMs: number }) {
+    const { port } = await serve(silent);
+    const tunnel = tcpTunnel(port);
+    fakeTimers();
+    let result: Awaited<ReturnType<typeof probeTunnel>> | undefined;
+    let stop: ((reason: Error) => void) | undefined;
+    const probe = probeTunnel(tunnel, {
+      protocol: 'tcp',
+      maxLatencyMs: 60_000,
+      onStart: (abort) => {
+        stop = abort;
+      },
+      ...options,
+    }).then((value) => {
+      result = value;
+      return value;
+    });
+    // The probe's timeout and its settle window.
+    await until(() => tunnel.dialled.length === 1 && vi.getTimerCount() === 2);
+    return { probe, tunnel, stop: (reason: Error) => stop?.(reason), done: () => result !== undefined };
+  }
+
+  it('watches a silent connection for settleMs, no less and no more', async () => {
+    const { probe, done } = await settling({ settleMs: 1000, timeoutMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(done()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await within(probe)).toMatchObject({ ok: true, spoke: false });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('watches for 50 ms by default', async () => {
+    const { probe, done } = await settling({ timeoutMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(49);
+    expect(done()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await within(probe)).toMatchObject({ ok: true, spoke: false });
+  });
+
+  it('never watches longer than the probe timeout', async () => {
+    const { probe, done } = await settling({ settleMs: 60_000, timeoutMs: 300 });
+    await vi.advanceTimersByTimeAsync(299);
+    expect(done()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await within(probe)).toMatchObject({ ok: true, spoke: false });
+  });
+
+  it('stops watching at once when the probe is stopped, and leaves no timer and no listener behind', async () => {
+    const { probe, tunnel, stop } = await settling({ settleMs: 60_000, timeoutMs: 60_000 });
+    stop(new Error('supervisor stopped'));
+    // No fake time passes: only the abort can end the wait.
+    expect(await within(probe)).toMatchObject({ ok: true, spoke: false });
+    expect(vi.getTimerCount()).toBe(0);
+    expect(getEventListeners(tunnel.dialled[0]!.signal, 'abort')).toEqual([]);
+  });
+
+  it('clears its window when the connection closes within it', async () => {
+    const accepted: net.Socket[] = [];
+    const { port } = await serve((socket) => accepted.push(socket));
+    const tunnel = tcpTunnel(port);
+    fakeTimers();
+    const probe = probeTunnel(tunnel, {
+      protocol: 'tcp',
+      timeoutMs: 60_000,
+      maxLatencyMs: 60_000,
+      settleMs: 1000,
+    });
+    await until(() => accepted.length === 1 && vi.getTimerCount() === 2);
+    accepted[0]?.end();
+    expect(await within(probe)).toMatchObject({
+      ok: false,
+      error: 'the path closed the connection at once (end of stream)',
+    });
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
@@ -523,6 +642,21 @@ describe('firstChunk', () => {
     socket.removeAllListeners('data');
     expect(listenerCounts(socket)).toEqual(before);
     expect(getEventListeners(signal, 'abort')).toEqual([]);
+  });
+
+  it('keeps what comes after the first chunk for whoever reads the stream next', async () => {
+    let server: net.Socket | undefined;
+    const socket = await connected((accepted) => {
+      server = accepted;
+      accepted.write('first');
+    });
+    expect((await within(firstChunk(socket, new AbortController().signal))).toString()).toBe('first');
+    server?.write('second');
+    // Paused, the stream holds the bytes until someone reads; flowing with no reader, it would drop them.
+    await until(() => socket.readableLength > 0);
+    socket.resume();
+    const [next] = (await within(once(socket, 'data'))) as [Buffer];
+    expect(next.toString()).toBe('second');
   });
 
   it('turns a string chunk back into the bytes it came from', async () => {

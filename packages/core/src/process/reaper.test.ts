@@ -18,6 +18,10 @@ import { createReaper } from './reaper';
 // tested without a build, so a stale dist/ cannot hide it.
 const REAPER = new URL('./reaper.ts', import.meta.url).pathname;
 
+// Every process these tests start ends by itself after this long, even when the test run is killed before its
+// clean-up (as a mutation run's timeout does); the reaper's work takes a few seconds.
+const LIFETIME_MS = 120_000;
+
 let dir: string;
 const spawned: number[] = [];
 afterEach(() => {
@@ -40,7 +44,7 @@ async function startOwner(names: string[], withdrawn: string[] = [], ownGroup = 
   dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
   const stubborn = (name: string) =>
     `process.on('SIGTERM', () => require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, `${name}.term`))}, 'TERM\\n'));` +
-    "console.log('up'); setInterval(() => {}, 1000);";
+    `console.log('up'); setTimeout(() => {}, ${LIFETIME_MS});`;
   const script = `
     const { guardPid, undoIfOrphaned } = await import(${JSON.stringify(REAPER)});
     const { spawn } = await import('node:child_process');
@@ -59,7 +63,7 @@ async function startOwner(names: string[], withdrawn: string[] = [], ownGroup = 
     undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/kept"'], { OUT: ${JSON.stringify(dir)} })();
     undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/undone"'], { OUT: ${JSON.stringify(dir)} });
     console.log(JSON.stringify(pids));
-    setInterval(() => {}, 1000);`;
+    setTimeout(() => {}, ${LIFETIME_MS});`;
   const owner = execa(process.execPath, ['--input-type=module', '-e', script], {
     reject: false,
     buffer: false,
@@ -140,7 +144,7 @@ describe('the reaper, when its owner goes another way', () => {
       const { existsSync, readdirSync, readFileSync } = await import('node:fs');
       const { setTimeout: wait } = await import('node:timers/promises');
       const tunnel = () => {
-        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+        const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, ${LIFETIME_MS})'], { detached: true, stdio: 'ignore' });
         child.unref();
         return child.pid;
       };
@@ -159,7 +163,7 @@ describe('the reaper, when its owner goes another way', () => {
       const second = tunnel();
       guardPid(second);
       console.log(JSON.stringify({ first, second }));
-      setInterval(() => {}, 1000);`;
+      setTimeout(() => {}, ${LIFETIME_MS});`;
     const owner = execa(process.execPath, ['--input-type=module', '-e', script], {
       reject: false,
       buffer: false,
