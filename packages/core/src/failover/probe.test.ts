@@ -453,13 +453,14 @@ describe('probeTunnel over tcp, its settle window on a fake clock', () => {
     return { probe, tunnel, stop: (reason: Error) => stop?.(reason), done: () => result !== undefined };
   }
 
-  it('watches a silent connection for settleMs, no less and no more', async () => {
-    const { probe, done } = await settling({ settleMs: 1000, timeoutMs: 60_000 });
+  it('watches a silent connection for settleMs, no less and no more, then unhooks itself', async () => {
+    const { probe, tunnel, done } = await settling({ settleMs: 1000, timeoutMs: 60_000 });
     await vi.advanceTimersByTimeAsync(999);
     expect(done()).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
     expect(await within(probe)).toMatchObject({ ok: true, spoke: false });
     expect(vi.getTimerCount()).toBe(0);
+    expect(getEventListeners(tunnel.dialled[0]!.signal, 'abort')).toEqual([]);
   });
 
   it('watches for 50 ms by default', async () => {
