@@ -157,19 +157,49 @@ describe('probeTunnel over ssh', () => {
     await expect.poll(() => endings).toEqual(['ECONNRESET']);
   });
 
-  it('fails on a banner shorter than "SSH-" and on one that differs only in its fourth byte', async () => {
-    const short = await serve(banner('SSH'));
+  it('fails on a short banner that is not the start of "SSH-", and on one that differs only in its fourth byte', async () => {
+    const short = await serve(banner('SX'));
     expect(
       await within(
         probeTunnel(tcpTunnel(short.port), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
       ),
-    ).toEqual({ ok: false, error: 'expected an SSH banner, got "SSH"' });
+    ).toEqual({ ok: false, error: 'expected an SSH banner, got "SX"' });
     const near = await serve(banner('SSH_2.0'));
     expect(
       await within(
         probeTunnel(tcpTunnel(near.port), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
       ),
     ).toEqual({ ok: false, error: 'expected an SSH banner, got "SSH_2.0"' });
+  });
+
+  it('reads on when the banner comes in pieces, as long as they are the start of "SSH-"', async () => {
+    // A tunnel stream that hands the banner over in three chunks (a framed transport may split it anywhere).
+    const stream = new PassThrough();
+    for (const piece of ['S', 'SH', '-2.0-test\r\n']) stream.write(piece);
+    const result = await within(
+      probeTunnel({ dial: async () => stream }, { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
+    );
+    expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: true });
+  });
+
+  it('waits for the rest of a banner cut short at "SSH", until the timeout', async () => {
+    const { port } = await serve(banner('SSH'));
+    const result = await within(
+      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 200, maxLatencyMs: 200 }),
+    );
+    expect(result).toEqual({ ok: false, error: 'no answer within 200 ms', inconclusive: false });
+  });
+
+  it('judges a tcp target that speaks first on its first chunk, however short', async () => {
+    const stream = new PassThrough();
+    stream.write('S');
+    const result = await within(
+      probeTunnel(
+        { dial: async () => stream },
+        { protocol: 'tcp', expectFirstByte: true, timeoutMs: 60_000, maxLatencyMs: 60_000 },
+      ),
+    );
+    expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: true });
   });
 
   it('fails with the timeout when the target says nothing', async () => {

@@ -60,7 +60,17 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
     stream = await tunnel.dial(signal);
     let spoke: boolean | undefined;
     if (options.protocol === 'ssh' || options.expectFirstByte) {
-      const banner = await firstChunk(stream, signal);
+      let banner = await firstChunk(stream, signal);
+      // A banner may come in pieces: read on while all that came is the start of `SSH-`.
+      while (
+        options.protocol === 'ssh' &&
+        banner.length < 4 &&
+        SSH_PREFIX.subarray(0, banner.length).equals(banner)
+      ) {
+        // firstChunk paused the stream; a new 'data' listener alone would not start it again.
+        stream.resume();
+        banner = Buffer.concat([banner, await firstChunk(stream, signal)]);
+      }
       spoke = true;
       // Compared as bytes: the banner is only turned into text to say what was wrong with it.
       if (options.protocol === 'ssh' && !startsWithSsh(banner)) {
