@@ -9,6 +9,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GROUPS = {
   'front-door': { dir: 'packages/core', config: 'stryker.config.mjs', env: { MUTATION_GROUP: 'front-door' } },
   failover: { dir: 'packages/core', config: 'stryker.config.mjs', env: { MUTATION_GROUP: 'failover' } },
+  probe: { dir: 'packages/core', config: 'stryker.config.mjs', env: { MUTATION_GROUP: 'probe' } },
   reaper: { dir: 'packages/core', config: 'stryker.reaper.config.mjs', env: {} },
   'config-loader': { dir: 'packages/cli', config: 'stryker.config.mjs', env: {} },
 };

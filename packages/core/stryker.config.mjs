@@ -4,10 +4,12 @@ import { createRequire } from 'node:module';
 // Stryker and its runner are root dev dependencies; pnpm does not link them into this package.
 const fromRoot = createRequire(new URL('../../package.json', import.meta.url));
 
-// One group per run, each with its own incremental file: `MUTATION_GROUP=failover` (failover/ and the state
-// machine) or `MUTATION_GROUP=front-door`; scripts/mutation.js runs them all.
+// One group per run, each with its own incremental file: `MUTATION_GROUP=failover` (failover/ but the probe, and
+// the state machine), `MUTATION_GROUP=probe` (the probe, against its own tests only: see
+// vitest.mutation.config.ts) or `MUTATION_GROUP=front-door`; scripts/mutation.js runs them all.
 const GROUPS = {
-  failover: ['src/failover/*.ts', 'src/state/transitions.ts'],
+  failover: ['src/failover/*.ts', '!src/failover/probe.ts', 'src/state/transitions.ts'],
+  probe: ['src/failover/probe.ts'],
   'front-door': ['src/front-door/*.ts'],
 };
 const group = process.env.MUTATION_GROUP ?? 'failover';

@@ -25,6 +25,8 @@ export interface ProbeOptions {
   /** Called once the probe starts, with a function that aborts it (e.g. when its supervisor stops). */
   onStart?: (abort: (reason: Error) => void) => void;
   now?: () => number;
+  /** tcp only: how long to watch a fresh connection for an early close (default 50 ms; tests widen it). */
+  settleMs?: number;
 }
 
 // A tcp target says nothing first, so a broken tunnel shows as an early close; watch this long for one.
@@ -58,7 +60,17 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
     stream = await tunnel.dial(signal);
     let spoke: boolean | undefined;
     if (options.protocol === 'ssh' || options.expectFirstByte) {
-      const banner = await firstChunk(stream, signal);
+      let banner = await firstChunk(stream, signal);
+      // A banner may come in pieces: read on while all that came is the start of `SSH-`.
+      while (
+        options.protocol === 'ssh' &&
+        banner.length < 4 &&
+        SSH_PREFIX.subarray(0, banner.length).equals(banner)
+      ) {
+        // firstChunk paused the stream; a new 'data' listener alone would not start it again.
+        stream.resume();
+        banner = Buffer.concat([banner, await firstChunk(stream, signal)]);
+      }
       spoke = true;
       // Compared as bytes: the banner is only turned into text to say what was wrong with it.
       if (options.protocol === 'ssh' && !startsWithSsh(banner)) {
@@ -68,7 +80,7 @@ export async function probeTunnel(tunnel: Pick<Tunnel, 'dial'>, options: ProbeOp
     }
     const latencyMs = now() - started;
     if (spoke === undefined) {
-      const settled = await settle(stream, Math.min(TCP_SETTLE_MS, timeoutMs), signal);
+      const settled = await settle(stream, Math.min(options.settleMs ?? TCP_SETTLE_MS, timeoutMs), signal);
       if (settled.closed)
         return { ok: false, latencyMs, error: `the path closed the connection at once (${settled.closed})` };
       spoke = settled.spoke;

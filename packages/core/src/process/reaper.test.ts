@@ -1,13 +1,26 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../testing/process-state';
+import { createReaper } from './reaper';
 
 // The source itself, run by Node's type stripping (reaper.ts imports only node: modules): a change to it is
 // tested without a build, so a stale dist/ cannot hide it.
 const REAPER = new URL('./reaper.ts', import.meta.url).pathname;
+
+// Every process these tests start ends by itself after this long, even when the test run is killed before its
+// clean-up (as a mutation run's timeout does); the reaper's work takes a few seconds.
+const LIFETIME_MS = 120_000;
 
 let dir: string;
 const spawned: number[] = [];
@@ -31,7 +44,7 @@ async function startOwner(names: string[], withdrawn: string[] = [], ownGroup = 
   dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-test-'));
   const stubborn = (name: string) =>
     `process.on('SIGTERM', () => require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, `${name}.term`))}, 'TERM\\n'));` +
-    "console.log('up'); setInterval(() => {}, 1000);";
+    `console.log('up'); setTimeout(() => {}, ${LIFETIME_MS});`;
   const script = `
     const { guardPid, undoIfOrphaned } = await import(${JSON.stringify(REAPER)});
     const { spawn } = await import('node:child_process');
@@ -50,7 +63,7 @@ async function startOwner(names: string[], withdrawn: string[] = [], ownGroup = 
     undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/kept"'], { OUT: ${JSON.stringify(dir)} })();
     undoIfOrphaned('/bin/sh', ['-c', 'echo withdrawn > "$OUT/undone"'], { OUT: ${JSON.stringify(dir)} });
     console.log(JSON.stringify(pids));
-    setInterval(() => {}, 1000);`;
+    setTimeout(() => {}, ${LIFETIME_MS});`;
   const owner = execa(process.execPath, ['--input-type=module', '-e', script], {
     reject: false,
     buffer: false,
@@ -131,7 +144,7 @@ describe('the reaper, when its owner goes another way', () => {
       const { existsSync, readdirSync, readFileSync } = await import('node:fs');
       const { setTimeout: wait } = await import('node:timers/promises');
       const tunnel = () => {
-        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+        const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, ${LIFETIME_MS})'], { detached: true, stdio: 'ignore' });
         child.unref();
         return child.pid;
       };
@@ -150,7 +163,7 @@ describe('the reaper, when its owner goes another way', () => {
       const second = tunnel();
       guardPid(second);
       console.log(JSON.stringify({ first, second }));
-      setInterval(() => {}, 1000);`;
+      setTimeout(() => {}, ${LIFETIME_MS});`;
     const owner = execa(process.execPath, ['--input-type=module', '-e', script], {
       reject: false,
       buffer: false,
@@ -195,5 +208,149 @@ describe('the reaper, when its owner goes another way', () => {
     expect(modes).toEqual(['600']);
     // Killed before it could clean up after itself: the owner's exit handler removes the folder instead.
     expect(existsSync(folder)).toBe(false);
+  });
+});
+
+// Above any Linux pid_max (2^22): a reaper told to end it ends nothing, even if a mutant lets it loose.
+const NO_SUCH_PID = 4_194_305;
+
+/** This process's live reapers whose folder is under `tmp`, from /proc: pid and argv. */
+function reapersIn(tmp: string): { pid: number; argv: string[] }[] {
+  const found: { pid: number; argv: string[] }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').slice(0, -1);
+      if (Number(ppid) === process.pid && state !== 'Z' && argv.at(-1)?.startsWith(`${tmp}/`))
+        found.push({ pid: Number(entry), argv });
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+/** Block until `pid` is a zombie: dead, and not yet noticed by Node, which waits for it only between ticks. */
+function waitForZombie(pid: number): void {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return;
+    if (Date.now() > deadline) throw new Error(`${pid} did not die within 10 s of SIGKILL`);
+  }
+}
+
+describe('a reaper of its own (createReaper), in this process', () => {
+  let tmp: string;
+  afterEach(() => {
+    for (const { pid } of reapersIn(tmp)) process.kill(pid, 'SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  const makeTmp = () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-own-'));
+    return tmp;
+  };
+
+  it('is a process named tunnelmux-reaper, run by /bin/sh, with its folder named for it in tmpdir', async () => {
+    const reaper = createReaper({ tmpdir: makeTmp() });
+    reaper.undoIfOrphaned('/bin/true', [])();
+    const [found, ...others] = reapersIn(tmp);
+    expect(others).toEqual([]);
+    // `ps` and the shell's own messages show $0.
+    expect(found?.argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(found?.argv[3]).toBe('tunnelmux-reaper');
+    expect(readdirSync(tmp)).toEqual([expect.stringMatching(/^tunnelmux-reaper-\w{6}$/)]);
+    expect(found?.argv[4]).toBe(path.join(tmp, readdirSync(tmp)[0]!));
+    // Killed before it could clean up after itself: the exit clean-up removes its folder once Node saw it die.
+    process.kill(found!.pid, 'SIGKILL');
+    await expect
+      .poll(() => {
+        reaper.cleanUp();
+        return readdirSync(tmp);
+      })
+      .toEqual([]);
+  });
+
+  it("leaves a live reaper's folder alone at clean-up: the reaper still needs it", () => {
+    const reaper = createReaper({ tmpdir: makeTmp() });
+    reaper.undoIfOrphaned('/bin/true', []);
+    reaper.cleanUp();
+    expect(readdirSync(tmp)).toHaveLength(1);
+    expect(readdirSync(path.join(tmp, readdirSync(tmp)[0]!))).toHaveLength(1);
+  });
+
+  it('does nothing on Windows, and its guards and undos are no-ops', () => {
+    const reaper = createReaper({ platform: 'win32', tmpdir: makeTmp() });
+    const unguard = reaper.guardPid(NO_SUCH_PID);
+    const withdraw = reaper.undoIfOrphaned('/bin/true', []);
+    unguard();
+    withdraw();
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(reapersIn(tmp)).toEqual([]);
+  });
+
+  it('when it cannot make its folder, guards and undos are no-ops that throw nothing', () => {
+    const reaper = createReaper({ tmpdir: path.join(makeTmp(), 'missing') });
+    const unguard = reaper.guardPid(NO_SUCH_PID);
+    const withdraw = reaper.undoIfOrphaned('/bin/true', []);
+    unguard();
+    withdraw();
+    reaper.cleanUp();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('when its shell cannot be started, removes the folder at once and throws nothing, then or at exit', async () => {
+    const reaper = createReaper({ shell: path.join(makeTmp(), 'no-such-sh'), tmpdir: tmp });
+    const unguard = reaper.guardPid(NO_SUCH_PID);
+    reaper.undoIfOrphaned('/bin/true', []);
+    // Each call tried a reaper of its own (a failed spawn's pipe stops being writable at the first write).
+    expect(readdirSync(tmp)).toHaveLength(2);
+    // Nothing would ever run the undo scripts in it; each failed start must not leave one more folder behind.
+    await expect.poll(() => readdirSync(tmp)).toEqual([]);
+    unguard();
+    reaper.cleanUp();
+    const again = reaper.guardPid(NO_SUCH_PID);
+    expect(readdirSync(tmp)).toHaveLength(1);
+    await expect.poll(() => readdirSync(tmp)).toEqual([]);
+    again();
+  });
+
+  it('when its shell exits at once, starts anew on the next guard, and removes the folder at exit', async () => {
+    // A "shell" that exits 1 whatever it is asked: the reaper ends by an exit code, not a signal.
+    const shell = path.join(makeTmp(), 'broken-sh');
+    writeFileSync(shell, '#!/bin/sh\nexit 1\n');
+    chmodSync(shell, 0o700);
+    const reaper = createReaper({ shell, tmpdir: tmp });
+    reaper.guardPid(NO_SUCH_PID);
+    const folders = () => readdirSync(tmp).filter((name) => name.startsWith('tunnelmux-reaper-'));
+    expect(folders()).toHaveLength(1);
+    await expect
+      .poll(() => {
+        reaper.cleanUp();
+        return folders();
+      })
+      .toEqual([]);
+    reaper.guardPid(NO_SUCH_PID);
+    expect(folders()).toHaveLength(1);
+  });
+
+  it('writes quietly to a reaper that died unnoticed, then starts a new one once Node saw it die', async () => {
+    const reaper = createReaper({ tmpdir: makeTmp() });
+    reaper.guardPid(NO_SUCH_PID);
+    const [first] = reapersIn(tmp);
+    process.kill(first!.pid, 'SIGKILL');
+    // No tick between the death and these writes: Node still takes the reaper for alive, and each write hits
+    // a pipe nobody reads (EPIPE), which must not become an uncaught error.
+    waitForZombie(first!.pid);
+    reaper.guardPid(NO_SUCH_PID + 1)();
+    await expect
+      .poll(() => {
+        reaper.guardPid(NO_SUCH_PID + 2);
+        return reapersIn(tmp).map(({ pid }) => pid);
+      })
+      .toEqual([expect.any(Number)]);
+    expect(reapersIn(tmp)[0]?.pid).not.toBe(first!.pid);
   });
 });

@@ -24,47 +24,93 @@ for f in "$dir"/*.sh; do [ -f "$f" ] && sh "$f" >/dev/null 2>&1; done
 rm -rf "$dir"
 exit 0`;
 
-let reaper: { child: ChildProcess; dir: string } | undefined;
+/** What a reaper may be told about the machine; the defaults are this process's own. */
+export interface ReaperOptions {
+  /** No reaper runs on Windows (there is no POSIX shell to run it, nor process groups to end). */
+  platform?: NodeJS.Platform;
+  /** The POSIX shell that runs the reaper script. */
+  shell?: string;
+  /** Where the reaper's folder of undo scripts is made. */
+  tmpdir?: string;
+}
+
+export interface Reaper {
+  guardPid(pid: number): () => void;
+  undoIfOrphaned(command: string, args: readonly string[], env?: Record<string, string>): () => void;
+  /** At this process's exit: remove the folder of a reaper that died first (a live one removes its own). */
+  cleanUp(): void;
+}
 
 // A child killed by a signal has no exit code, only a signal code.
 const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
-let undoCount = 0;
 
-function start(): { child: ChildProcess; dir: string } | undefined {
-  if (reaper && !ended(reaper.child) && reaper.child.stdin?.writable) return reaper;
-  try {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tunnelmux-reaper-'));
-    const child = spawn('/bin/sh', ['-c', SCRIPT, 'tunnelmux-reaper', dir], {
-      detached: true,
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    child.on('error', () => {
-      reaper = undefined;
-    });
-    child.stdin?.on('error', () => undefined);
-    // Neither the reaper nor its pipe may keep our event loop alive.
-    child.unref();
-    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    reaper = { child, dir };
-    return reaper;
-  } catch {
-    return undefined;
+const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/** A reaper, started on first use; this process has one (`guardPid`, `undoIfOrphaned`), tests make their own. */
+export function createReaper(options: ReaperOptions = {}): Reaper {
+  const windows = (options.platform ?? process.platform) === 'win32';
+  let reaper: { child: ChildProcess; dir: string } | undefined;
+  let undoCount = 0;
+
+  function start(): { child: ChildProcess; dir: string } | undefined {
+    if (reaper && !ended(reaper.child) && reaper.child.stdin?.writable) return reaper;
+    try {
+      const dir = mkdtempSync(path.join(options.tmpdir ?? os.tmpdir(), 'tunnelmux-reaper-'));
+      const child = spawn(options.shell ?? '/bin/sh', ['-c', SCRIPT, 'tunnelmux-reaper', dir], {
+        detached: true,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      // The shell could not be started: nothing will ever run the undo scripts put in its folder.
+      child.on('error', () => rmSync(dir, { recursive: true, force: true }));
+      child.stdin?.on('error', () => undefined);
+      // Neither the reaper nor its pipe may keep our event loop alive.
+      child.unref();
+      (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+      reaper = { child, dir };
+      return reaper;
+    } catch {
+      return undefined;
+    }
   }
+
+  return {
+    guardPid(pid) {
+      if (windows) return () => undefined;
+      start()?.child.stdin?.write(`add ${pid}\n`);
+      return () => {
+        if (reaper?.child.stdin?.writable) reaper.child.stdin.write(`del ${pid}\n`);
+      };
+    },
+    undoIfOrphaned(command, args, env = {}) {
+      const state = windows ? undefined : start();
+      if (!state) return () => undefined;
+      const file = path.join(state.dir, `undo-${process.pid}-${++undoCount}.sh`);
+      // `env -i`: the undo sees only `env`, never the reaper's copy of tunnelmux's whole environment.
+      const words = [...Object.entries(env).map(([key, value]) => `${key}=${value}`), command, ...args];
+      writeFileSync(file, `exec env -i ${words.map(quote).join(' ')}\n`, { mode: 0o600 });
+      return () => {
+        try {
+          unlinkSync(file);
+        } catch {
+          // Already run or removed.
+        }
+      };
+    },
+    cleanUp() {
+      if (reaper && ended(reaper.child)) rmSync(reaper.dir, { recursive: true, force: true });
+    },
+  };
 }
+
+const shared = createReaper();
 
 /**
  * Have `pid` killed if this process dies without stopping it (no orphaned tunnels, even after SIGKILL); a negative
  * `pid` names a whole process group.
  */
 export function guardPid(pid: number): () => void {
-  if (process.platform === 'win32') return () => undefined;
-  start()?.child.stdin?.write(`add ${pid}\n`);
-  return () => {
-    if (reaper?.child.stdin?.writable) reaper.child.stdin.write(`del ${pid}\n`);
-  };
+  return shared.guardPid(pid);
 }
-
-const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Run `command args` if this process dies before calling the returned function: the undo of a publication
@@ -75,22 +121,8 @@ export function undoIfOrphaned(
   args: readonly string[],
   env: Record<string, string> = {},
 ): () => void {
-  const state = process.platform === 'win32' ? undefined : start();
-  if (!state) return () => undefined;
-  const file = path.join(state.dir, `undo-${process.pid}-${++undoCount}.sh`);
-  // `env -i`: the undo sees only `env`, never the reaper's copy of tunnelmux's whole environment.
-  const words = [...Object.entries(env).map(([key, value]) => `${key}=${value}`), command, ...args];
-  writeFileSync(file, `exec env -i ${words.map(quote).join(' ')}\n`, { mode: 0o600 });
-  return () => {
-    try {
-      unlinkSync(file);
-    } catch {
-      // Already run or removed.
-    }
-  };
+  return shared.undoIfOrphaned(command, args, env);
 }
 
-process.once('exit', () => {
-  // A clean exit with nothing registered leaves no folder behind; the reaper still handles what is registered.
-  if (reaper && ended(reaper.child)) rmSync(reaper.dir, { recursive: true, force: true });
-});
+// A clean exit with nothing registered leaves no folder behind; the reaper still handles what is registered.
+process.once('exit', () => shared.cleanUp());
