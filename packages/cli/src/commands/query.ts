@@ -1,5 +1,5 @@
 import type { ManagerStatus, MetricsSnapshot, PathStatus, TunnelmuxEvent } from '@tunnelmux/core';
-import { EVENT_TYPES, type EventType } from '@tunnelmux/core/events';
+import type { EventType } from '@tunnelmux/core/events';
 import { request, streamEvents } from '../control/client';
 import type { RelayStatus } from '../control/relay-instance';
 import { shown } from '../control/shown';
@@ -76,6 +76,8 @@ export async function events(
   options: ControlOptions & { follow?: boolean; type?: string[]; limit?: string; all?: boolean },
 ): Promise<void> {
   const named = (options.type ?? []).flatMap((t) => t.split(',')).filter(Boolean);
+  // Loaded here, not at the top: status and list, the commands run most, need nothing of core.
+  const { EVENT_TYPES } = await import('@tunnelmux/core/events');
   const isType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t);
   const types = named.filter(isType);
   const unknown = named.filter((t) => !isType(t));
