@@ -211,7 +211,8 @@ export async function openFrontDoor(
     address,
     connections: () => [...live.values()].map(({ info }) => ({ ...info })),
     get accepting() {
-      return !closing && !stopped;
+      // close() stops accepting first thing, so `stopped` covers it too.
+      return stopped === undefined;
     },
     async stopAccepting() {
       // server.close() releases the port at once but calls back only after the last accepted socket is gone.

@@ -98,7 +98,8 @@ export function createResumeCarrier(settings: ResumeSettings, hooks: SessionHook
         if (event.type === 'session-resumed') tracked.resumes += 1;
         settle();
         if (path) {
-          const stats = tracked.session?.stats() ?? { sent: 0, received: 0 };
+          // Events come asynchronously, after resumableSession() has returned: the session is set.
+          const stats = tracked.session.stats();
           meter = { pathId: path, meter: source.carried(path), sent: stats.sent, received: stats.received };
           client.info.pathId = path;
         }
@@ -107,7 +108,8 @@ export function createResumeCarrier(settings: ResumeSettings, hooks: SessionHook
         // A carrier that died under a live session counts against its path, as a failed dial does.
         source.dialFailed(event.path, `a session's carrier was lost: ${event.reason}`);
       }
-      if (event.type === 'session-lost' && !tracked.session?.id && event.reason === 'open-failed') {
+      // Only a session that never opened fails with open-failed: no path could carry the client.
+      if (event.type === 'session-lost' && event.reason === 'open-failed') {
         source.refused(event.message, client.info.client);
       }
       hooks.event({ ...event, session: shortSession(event.session) });
@@ -163,7 +165,8 @@ export function createResumeCarrier(settings: ResumeSettings, hooks: SessionHook
     leave(healthy: ReadonlySet<string>): void {
       for (const t of live) {
         const path = t.session.path;
-        if (path !== undefined && t.session.id !== undefined && !healthy.has(path)) void t.session.migrate();
+        // migrate() itself waits until the session has opened.
+        if (path !== undefined && !healthy.has(path)) void t.session.migrate();
       }
     },
   };

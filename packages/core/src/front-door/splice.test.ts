@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { recordingSource } from '../test-utils/recording-source';
+import { splice } from './splice';
+
+// splice() between two real 127.0.0.1 connections: `client`/`upstream` are the door's ends, `user`/`path` the
+// far ends the test drives.
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A connected pair: the accepted end (`near`, half-open like the door's sockets) and the dialling end (`far`). */
+async function pair() {
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const far = net.connect({
+    host: '127.0.0.1',
+    port: (server.address() as net.AddressInfo).port,
+    allowHalfOpen: true,
+  });
+  const near = await accepted;
+  await new Promise((resolve) => (far.connecting ? far.once('connect', resolve) : resolve(undefined)));
+  for (const socket of [near, far]) socket.on('error', () => undefined);
+  cleanups.push(async () => {
+    near.destroy();
+    far.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { near, far };
+}
+
+async function setup(lingerMs = 30_000) {
+  const c = await pair();
+  const u = await pair();
+  const { source, record } = recordingSource();
+  const counts = { bytesIn: 0, bytesOut: 0 };
+  splice(c.near, u.near, {
+    meter: source.carried('a'),
+    counts,
+    first: Buffer.from('first '),
+    held: [Buffer.from('held '), Buffer.from('bytes ')],
+    lingerMs,
+  });
+  return { client: c.near, user: c.far, upstream: u.near, path: u.far, record, counts };
+}
+
+const collect = (socket: net.Socket) => {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1');
+  });
+  return () => text;
+};
+
+describe('splice', () => {
+  it('sends the first bytes to the client and the held ones to the path, then both ways; counts and meter follow the client socket', async () => {
+    const { user, path, record, counts } = await setup();
+    const toUser = collect(user);
+    const toPath = collect(path);
+    await expect.poll(toUser, { timeout: 10_000 }).toBe('first ');
+    await expect.poll(toPath, { timeout: 10_000 }).toBe('held bytes ');
+    user.write('up');
+    path.write('down');
+    await expect.poll(toPath, { timeout: 10_000 }).toBe('held bytes up');
+    await expect.poll(toUser, { timeout: 10_000 }).toBe('first down');
+    // bytesIn: to the client (first + down); bytesOut: from the client (only what was piped here).
+    expect({ ...counts }).toEqual({ bytesIn: 10, bytesOut: 2 });
+    expect(record.meters[0]!.read!()).toEqual({ bytesIn: 10, bytesOut: 2 });
+    expect(record.meters[0]!.closed).toBe(0);
+  });
+
+  it('when the path closes cleanly, everything it sent still reaches a slow client, and the meter closes once', async () => {
+    const { user, path, client, upstream, record } = await setup();
+    const payload = randomBytes(4 * 1024 * 1024);
+    user.pause();
+    let received = 0;
+    path.end(payload);
+    // The client's end makes the door end its side to the path: the path's socket closes without error.
+    user.end();
+    await new Promise((resolve) => upstream.once('close', resolve));
+    user.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    user.resume();
+    await new Promise((resolve) => user.once('end', resolve));
+    expect(received).toBe('first '.length + payload.length);
+    await expect.poll(() => client.closed && upstream.closed, { timeout: 10_000 }).toBe(true);
+    expect(record.meters[0]!.closed).toBe(1);
+  });
+
+  it('a client that does not read is cut once lingerMs has passed after the path closed', async () => {
+    const { user, path, client, upstream } = await setup(100);
+    user.pause();
+    path.end(randomBytes(4 * 1024 * 1024));
+    user.end();
+    await new Promise((resolve) => upstream.once('close', resolve));
+    await expect.poll(() => client.destroyed, { timeout: 10_000 }).toBe(true);
+  });
+
+  it('a path that fails cuts the client at once, and the meter closes once', async () => {
+    const { user, path, client, upstream, record } = await setup();
+    const toUser = collect(user);
+    await expect.poll(toUser, { timeout: 10_000 }).toBe('first ');
+    path.resetAndDestroy();
+    await expect.poll(() => client.closed && upstream.closed, { timeout: 10_000 }).toBe(true);
+    expect(record.meters[0]!.closed).toBe(1);
+  });
+});
