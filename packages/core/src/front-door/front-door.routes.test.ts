@@ -313,6 +313,40 @@ describe('front door over a route source', () => {
     );
   });
 
+  it('past its descriptor budget, turns clients away itself and warns once; follows a limit lowered while running', async () => {
+    const quiet = await silentServer();
+    let limit = 10_000;
+    // (limit - 0 held by the rest - 16 reserve) / 2 per client: 22 leaves room for 3 clients.
+    const descriptors = { softLimit: () => limit, openCount: () => 0 };
+    const { door: d, record } = await door([tcpRoute('a', quiet.target)], { descriptors });
+    // 15 clients come and go under the high limit; the limit is lowered; the 16th makes the door read it again.
+    for (let i = 0; i < 15; i++) {
+      const c = await client(d.address.port);
+      c.socket.destroy();
+      await c.closed;
+    }
+    await expect.poll(() => d.connections().length, { timeout: 10_000 }).toBe(0);
+    limit = 22;
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await client(d.address.port));
+    await expect.poll(() => quiet.open, { timeout: 10_000 }).toBe(3);
+    const turnedAway = await client(d.address.port);
+    await turnedAway.closed;
+    expect(turnedAway.received()).toBe('');
+    expect(d.connections()).toHaveLength(3);
+    expect(record.warnings).toEqual([expect.stringMatching(/^front door: out of file descriptors/)]);
+    expect(record.dialFailed).toEqual([]);
+    for (const c of held) c.socket.destroy();
+    await expect.poll(() => d.connections().length, { timeout: 10_000 }).toBe(0);
+    // Room again: the next client is carried to the path.
+    await client(d.address.port);
+    await expect.poll(() => quiet.open, { timeout: 10_000 }).toBe(1);
+    await d.close({ drainTimeout: 0 });
+    expect(record.warnings[1]).toBe(
+      'front door: serving again after turning away 1 client(s) for lack of file descriptors',
+    );
+  });
+
   it('stopAccepting() releases the port and keeps live connections; close() then ends them', async () => {
     const t = await target();
     const { door: d } = await door([tcpRoute('a', t)]);
