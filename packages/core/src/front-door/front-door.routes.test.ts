@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { doorClient } from '../test-utils/door-client';
 import { hangingRoute, recordingSource, tcpRoute } from '../test-utils/recording-source';
 import { type BannerServer, startBannerServer } from '../testing/banner-server';
 import { type FrontDoor, type FrontDoorOptions, openFrontDoor } from './front-door';
@@ -64,19 +65,7 @@ async function door(
   return { door: opened, source, record };
 }
 
-async function client(port: number) {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  cleanups.push(async () => socket.destroy());
-  socket.setTimeout(15_000, () => socket.destroy(new Error('client timed out')));
-  socket.on('error', () => undefined);
-  let received = '';
-  socket.on('data', (chunk: Buffer) => {
-    received += chunk.toString('latin1');
-  });
-  const closed = new Promise((resolve) => socket.once('close', resolve));
-  await new Promise((resolve) => socket.once('connect', resolve));
-  return { socket, closed, received: () => received, localPort: socket.localPort };
-}
+const client = (port: number) => doorClient(port, cleanups);
 
 describe('front door over a route source', () => {
   it('carries clients through the first route, numbers them and shows each in connections()', async () => {

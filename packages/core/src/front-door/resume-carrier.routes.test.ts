@@ -4,6 +4,7 @@ import type { ClientSessionEvent } from '../session/client';
 import { generateSessionKey } from '../session/key-file';
 import { createRelay } from '../session/relay';
 import { echoTarget, killablePath } from '../session/test-harness';
+import { doorClient } from '../test-utils/door-client';
 import { hangingRoute, recordingSource, tcpRoute } from '../test-utils/recording-source';
 import { startBannerServer } from '../testing/banner-server';
 import { openFrontDoor } from './front-door';
@@ -59,27 +60,16 @@ async function setup(
   return { relay, paths, routes, source, record, events, resume, door, target };
 }
 
-/** A client of the door that collects what it reads. */
+/** A client of the door that collects what it reads, and can wait for an echo. */
 async function client(port: number) {
-  const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-  cleanups.push(async () => socket.destroy());
-  socket.setTimeout(15_000, () => socket.destroy(new Error('client timed out')));
-  socket.on('error', () => undefined);
-  let received = '';
-  socket.on('data', (chunk: Buffer) => {
-    received += chunk.toString('latin1');
-  });
-  const closed = new Promise((resolve) => socket.once('close', resolve));
-  await new Promise((resolve) => socket.once('connect', resolve));
+  const c = await doorClient(port, cleanups, { allowHalfOpen: true });
   return {
-    socket,
-    closed,
-    received: () => received,
+    ...c,
     /** Send `text` and wait until the echo target has sent it back. */
     async roundTrip(text: string) {
-      const want = received.length + text.length;
-      socket.write(text);
-      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(want);
+      const want = c.received().length + text.length;
+      c.socket.write(text);
+      await expect.poll(() => c.received().length, { timeout: 10_000 }).toBe(want);
     },
   };
 }
