@@ -109,4 +109,16 @@ describe('splice', () => {
     await expect.poll(() => client.closed && upstream.closed, { timeout: 10_000 }).toBe(true);
     expect(record.meters[0]!.closed).toBe(1);
   });
+
+  it('a client that fails cuts the path at once, though bytes are still queued for it, and the meter closes once', async () => {
+    const { user, path, client, upstream, record } = await setup();
+    path.pause();
+    user.write(randomBytes(4 * 1024 * 1024));
+    // The door has read from the client and is blocked on the path, which does not read.
+    await expect.poll(() => client.bytesRead, { timeout: 10_000 }).toBeGreaterThan(0);
+    user.resetAndDestroy();
+    // Cut at once: a clean close would wait up to lingerMs (30 s) for the path to take what is queued.
+    await expect.poll(() => upstream.destroyed && client.closed, { timeout: 10_000 }).toBe(true);
+    expect(record.meters[0]!.closed).toBe(1);
+  });
 });
