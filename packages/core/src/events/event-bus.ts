@@ -181,7 +181,6 @@ export class EventBus {
     return entry.subscription;
   }
 
-  /** A synchronous listener for internal wiring; returns an unsubscribe function. */
   /** Listener calls that threw (each was contained; the first per listener is also written to stderr). */
   listenerErrors = 0;
   private readonly failedListeners = new WeakSet<object>();
@@ -197,6 +196,7 @@ export class EventBus {
     );
   }
 
+  /** A synchronous listener for internal wiring; returns an unsubscribe function. */
   on(listener: (event: TunnelmuxEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
