@@ -52,11 +52,12 @@ export class DescriptorBudget {
     if (soft === undefined) return undefined;
     // Listing descriptors costs one entry each: do it near the limit, or now and then to follow the rest.
     const near = live * this.perConnection + this.base + this.reserve >= soft / 2;
-    if (near || this.now() - this.listedAt >= this.relistMs) {
+    const now = this.now();
+    if (near || now - this.listedAt >= this.relistMs) {
       const open = this.source.openCount();
       if (open !== undefined) {
         this.base = Math.max(0, open - live * this.perConnection);
-        this.listedAt = this.now();
+        this.listedAt = now;
       }
     }
     return Math.max(1, Math.floor((soft - this.base - this.reserve) / this.perConnection));
