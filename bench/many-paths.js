@@ -5,6 +5,8 @@
 // farm, a fourth process that answers with an SSH banner, so neither a relay hop nor a target is counted as the
 // manager's work. CPU and RSS come from /proc for each process alike; probes are the farm's accepted connections
 // (so nothing subscribes to the manager's events: a listener would make each probe event cost something).
+// A fifth process, a bare Node loop making the same checks (children/probe-floor.js), is the floor: what any
+// Node process pays for them, so the manager's figure splits into Node's share and its own.
 import { main, mib, QUICK, ratio, reporter, sleep, which } from './lib.js';
 import {
   median,
@@ -13,6 +15,7 @@ import {
   startHaproxyChecks,
   startManagerChild,
   startPortFarm,
+  startProbeFloor,
 } from './paths-lib.js';
 
 const NAME = 'many-paths';
@@ -29,13 +32,13 @@ const share = (value) => `${(value * 100).toFixed(1)}% of one core`;
 await main(NAME, 15 * 60_000, async () => {
   const out = reporter(NAME);
   out.title(
-    `${PATHS} paths probed every ${INTERVAL} ms (ssh banner); manager (own process) vs the same with 0 paths vs HAProxy ${PATHS} servers; ${ROUNDS} interleaved round(s) of ${WINDOW_MS / 1000} s, medians`,
+    `${PATHS} paths probed every ${INTERVAL} ms (ssh banner); manager (own process) vs the same with 0 paths vs a bare Node probe loop vs HAProxy ${PATHS} servers; ${ROUNDS} interleaved round(s) of ${WINDOW_MS / 1000} s, medians`,
   );
   const haproxy = which('haproxy');
   if (!haproxy) out.skipped('haproxy', 'haproxy');
   const dir = scratch();
   const farm = await startPortFarm(PATHS);
-  const runs = { base: [], ours: [], haproxy: [] };
+  const runs = { base: [], ours: [], floor: [], haproxy: [] };
   let connected = '';
 
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -49,6 +52,11 @@ await main(NAME, 15 * 60_000, async () => {
     await sleep(SETTLE_MS);
     runs.ours.push(await sampleProcess(ours.pid, WINDOW_MS, farm));
     await ours.stop(10_000);
+
+    const floor = await startProbeFloor(dir, farm.ports, { paths: PATHS, interval: INTERVAL });
+    await sleep(SETTLE_MS);
+    runs.floor.push(await sampleProcess(floor.pid, WINDOW_MS, farm));
+    await floor.stop();
 
     if (haproxy) {
       const proc = await startHaproxyChecks(haproxy, dir, farm.ports.slice(0, PATHS), INTERVAL);
@@ -83,6 +91,15 @@ await main(NAME, 15 * 60_000, async () => {
     `tunnelmux, ${PATHS} paths`,
     `CPU ${share(ours.share)} (+${(added * 100).toFixed(1)} points over the baseline), RSS ${mib(ours.rss)} mean / ${mib(ours.rssMax)} max (${ratio(ours.rss, base.rss)} of the baseline), ${addedPerProbe.toFixed(3)} ms CPU per probe over the baseline, ${ours.probeRate.toFixed(0)} probes/s (expected ~${(PATHS / (INTERVAL / 1000)).toFixed(0)}), ${ours.timeWait} TIME_WAIT to the farm; ${connected} connected (load ${ours.loads})`,
   );
+  const floor = summary(runs.floor);
+  out.figure(
+    `bare Node probe loop, ${PATHS} ports (the floor)`,
+    `CPU ${share(floor.share)}, RSS ${mib(floor.rss)}, ${floor.perProbe.toFixed(3)} ms CPU per probe, ${floor.probeRate.toFixed(0)} probes/s (load ${floor.loads})`,
+  );
+  out.figure(
+    'tunnelmux vs the bare Node loop',
+    `CPU ${ratio(ours.share, floor.share)}, CPU per probe ${ratio(ours.perProbe, floor.perProbe)}, RSS ${ratio(ours.rss, floor.rss)}`,
+  );
   if (runs.haproxy.length > 0) {
     const hap = summary(runs.haproxy);
     out.figure(
@@ -94,7 +111,7 @@ await main(NAME, 15 * 60_000, async () => {
       `CPU ${ratio(ours.share, hap.share)} (manager cost over the baseline: ${ratio(added, hap.share)}), RSS ${ratio(ours.rss, hap.rss)}, CPU per probe ${ratio(addedPerProbe, hap.perProbe)}`,
     );
     out.note(
-      `goal: < ${GOAL.share * 100}% of one core (${share(ours.share)}), < ${mib(GOAL.rss)} RSS (${mib(ours.rss)}), <= ${GOAL.vsHaproxy}x haproxy's CPU (${ratio(ours.share, hap.share)}); haproxy ${share(hap.share)}, ${mib(hap.rss)}`,
+      `goal: < ${GOAL.share * 100}% of one core (${share(ours.share)}), < ${mib(GOAL.rss)} RSS (${mib(ours.rss)}), <= ${GOAL.vsHaproxy}x haproxy's CPU (${ratio(ours.share, hap.share)}); haproxy ${share(hap.share)}, ${mib(hap.rss)}; the bare Node loop ${share(floor.share)}`,
     );
   } else {
     out.note(

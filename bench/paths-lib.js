@@ -78,6 +78,22 @@ export async function startManagerChild(
   return { ...proc, connected: ready.slice('ready '.length), door };
 }
 
+/** The bare Node probe loop (children/probe-floor.js) over the first `paths` farm ports: Node's own floor. */
+export async function startProbeFloor(dir, ports, { paths, interval = 2000 }) {
+  const file = path.join(dir, `floor-ports-${paths}.txt`);
+  writeFileSync(file, ports.slice(0, Math.max(1, paths)).join(','));
+  const proc = start(process.execPath, [
+    // The same young-generation cap as the manager child, so the two differ only in what runs.
+    '--max-semi-space-size=8',
+    path.join(here, 'children/probe-floor.js'),
+    `--ports-file=${file}`,
+    `--paths=${paths}`,
+    `--interval=${interval}`,
+  ]);
+  await proc.waitForLine(/^ready \d+/, 60_000);
+  return proc;
+}
+
 /** HAProxy checking every port with `tcp-check expect string SSH-` every `interval` ms: the anchor. */
 export async function startHaproxyChecks(haproxy, dir, ports, interval = 2000) {
   const config = path.join(dir, `haproxy-${ports.length}.cfg`);

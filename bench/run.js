@@ -48,12 +48,29 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+// Every script prints its goal beside its figure and anchor; they are repeated at the end, so one screen says
+// which goals this run met.
+const goals = [];
+function keepGoals(name, stream) {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text) => {
+    process.stdout.write(text);
+    const lines = (rest + text).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (/\bgoal\b/i.test(line)) goals.push({ name, line: line.trim() });
+  });
+}
+
 const results = [];
 for (const name of names) {
   if (interrupted) break;
   const t0 = performance.now();
   const code = await new Promise((resolve) => {
-    current = spawn(process.execPath, [path.join(here, `${name}.js`), ...flags], { stdio: 'inherit' });
+    current = spawn(process.execPath, [path.join(here, `${name}.js`), ...flags], {
+      stdio: ['inherit', 'pipe', 'inherit'],
+    });
+    keepGoals(name, current.stdout);
     const timer = setTimeout(() => {
       console.error(`bench: ${name}: still running after ${LIMIT_MS / 60_000} min; stopping it`);
       current.kill('SIGTERM');
@@ -71,5 +88,9 @@ for (const name of names) {
 console.log('\n== bench: summary');
 for (const { name, code, seconds } of results) {
   console.log(`bench: ${name}: ${code === 0 ? 'done' : `FAILED (exit ${code})`} in ${seconds.toFixed(0)} s`);
+}
+if (goals.length > 0) {
+  console.log('\n== bench: goals, each beside its figure and anchor in this run');
+  for (const { line } of goals) console.log(line);
 }
 process.exit(interrupted ? 130 : results.some((result) => result.code !== 0) ? 1 : 0);

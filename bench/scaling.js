@@ -1,11 +1,19 @@
 // Issue 19: cost as work grows. (1) Probe CPU and RSS of the manager (own process) at 10, 100, 1,000 and 5,000
 // paths probed every 2 s (ssh banner), beside an idle manager (the baseline) and HAProxy checking the same
-// ports (the anchor): is CPU per probe flat (linear total) or does it bend? (2) Connection set-up rate
+// ports (the anchor) and a bare Node loop making the same checks (the floor any Node process pays): is CPU per
+// probe flat (linear total) or does it bend? (2) Connection set-up rate
 // (connect + first byte, back to back) with 1, 10 and 100 concurrent clients: straight to the target (the
 // baseline), through the front door (own process, one path) and through HAProxy (mode tcp).
 import net from 'node:net';
 import { HOST, main, mib, QUICK, ratio, reporter, sleep, startHaproxyTcp, which } from './lib.js';
-import { sampleProcess, scratch, startHaproxyChecks, startManagerChild, startPortFarm } from './paths-lib.js';
+import {
+  sampleProcess,
+  scratch,
+  startHaproxyChecks,
+  startManagerChild,
+  startPortFarm,
+  startProbeFloor,
+} from './paths-lib.js';
 
 const NAME = 'scaling';
 const SIZES = QUICK ? [10, 100, 1000] : [10, 100, 1000, 5000];
@@ -67,6 +75,11 @@ await main(NAME, 20 * 60_000, async () => {
     await sleep(SETTLE_MS);
     const run = await sampleProcess(ours.pid, WINDOW_MS, farm);
     await ours.stop(20_000);
+    const floorProc = await startProbeFloor(dir, farm.ports, { paths: size, interval: INTERVAL });
+    await sleep(SETTLE_MS);
+    const floor = await sampleProcess(floorProc.pid, WINDOW_MS, farm);
+    await floorProc.stop();
+    const floorPerProbe = ((floor.cpuShare - base.cpuShare) * floor.wall) / Math.max(1, floor.probes);
     let anchor;
     if (haproxy) {
       const proc = await startHaproxyChecks(haproxy, dir, farm.ports.slice(0, size), INTERVAL);
@@ -76,18 +89,18 @@ await main(NAME, 20 * 60_000, async () => {
     }
     const perProbe = ((run.cpuShare - base.cpuShare) * run.wall) / Math.max(1, run.probes);
     const perPath = (run.rssMean - base.rssMean) / size;
-    rows.push({ size, perProbe, perPath });
+    rows.push({ size, perProbe, perPath, floorPerProbe });
     const hap = anchor
       ? `; haproxy CPU ${share(anchor.cpuShare)}, ${(anchor.cpuMs / Math.max(1, anchor.probes)).toFixed(3)} ms per check, RSS ${mib(anchor.rssMean)}; CPU ${ratio(run.cpuShare, anchor.cpuShare)} of haproxy`
       : '';
     out.figure(
       `${size} paths`,
-      `CPU ${share(run.cpuShare)} of one core, ${perProbe.toFixed(3)} ms per probe over the baseline, ${(run.probes / (run.wall / 1000)).toFixed(0)} probes/s (expected ~${(size / (INTERVAL / 1000)).toFixed(0)}), RSS ${mib(run.rssMean)} (+${(perPath / 1024).toFixed(1)} KiB per path), ${ours.connected} connected, load ${run.load.toFixed(2)}${hap}`,
+      `CPU ${share(run.cpuShare)} of one core, ${perProbe.toFixed(3)} ms per probe over the baseline, ${(run.probes / (run.wall / 1000)).toFixed(0)} probes/s (expected ~${(size / (INTERVAL / 1000)).toFixed(0)}), RSS ${mib(run.rssMean)} (+${(perPath / 1024).toFixed(1)} KiB per path), ${ours.connected} connected, load ${run.load.toFixed(2)}; bare Node loop CPU ${share(floor.cpuShare)}, ${floorPerProbe.toFixed(3)} ms per probe, RSS ${mib(floor.rssMean)}${hap}`,
     );
   }
   const ref = rows.find((row) => row.size === 1000) ?? rows.at(-1);
   out.note(
-    `CPU per probe relative to 1,000 paths: ${rows.map((row) => `${row.size}: ${ratio(row.perProbe, ref.perProbe)}`).join(', ')} (flat = linear total cost)`,
+    `CPU per probe relative to 1,000 paths: ${rows.map((row) => `${row.size}: ${ratio(row.perProbe, ref.perProbe)}`).join(', ')} (flat = linear total cost); against the bare Node loop at each size: ${rows.map((row) => `${row.size}: ${ratio(row.perProbe, row.floorPerProbe)}`).join(', ')}`,
   );
 
   // Set-up rate: one target port, reached directly, through the front door and through HAProxy.
