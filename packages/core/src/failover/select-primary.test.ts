@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type PrimaryCandidate, selectPrimary } from './select-primary';
+import { type PrimaryCandidate, probeMayMovePrimary, selectPrimary } from './select-primary';
 
 const path = (id: string, priority: number, extra: Partial<PrimaryCandidate> = {}): PrimaryCandidate => ({
   id,
@@ -223,5 +224,102 @@ describe('selectPrimary', () => {
       clearPin: true,
       betterSince: {},
     });
+  });
+});
+
+describe('probeMayMovePrimary', () => {
+  const damping = { marginMs: 5, marginPercent: 20, dwellMs: 10_000 };
+  const ask = (
+    probed: PrimaryCandidate,
+    primary: PrimaryCandidate | undefined,
+    extra: {
+      pinHolds?: boolean;
+      strategy?: 'priority' | 'latency';
+      betterSince?: Record<string, number>;
+    } = {},
+  ) =>
+    probeMayMovePrimary({
+      probed,
+      primary,
+      pinHolds: extra.pinHolds ?? false,
+      strategy: extra.strategy,
+      latency: damping,
+      betterSince: extra.betterSince ?? {},
+    });
+
+  it('re-runs the selection while there is no healthy primary', () => {
+    expect(ask(path('b', 2), undefined)).toBe(true);
+    expect(ask(path('b', 2), path('a', 1, { healthy: false }))).toBe(true);
+  });
+
+  it('skips it while a pin holds a healthy primary', () => {
+    expect(ask(path('a', 1, { recovered: true }), path('b', 2), { pinHolds: true })).toBe(false);
+  });
+
+  it('under strict priority, re-runs it only for a path preferred over the primary', () => {
+    expect(ask(path('a', 1, { recovered: true }), path('b', 2))).toBe(true);
+    expect(ask(path('c', 3, { recovered: true }), path('b', 2))).toBe(false);
+    expect(ask(path('b', 2), path('b', 2))).toBe(false);
+    // Same priority: the earlier start is preferred.
+    expect(ask(path('x', 2, { order: 1 }), path('b', 2, { order: 5 }))).toBe(true);
+    expect(ask(path('x', 2, { order: 9 }), path('b', 2, { order: 5 }))).toBe(false);
+  });
+
+  it('under the latency strategy, re-runs it for the primary, a path beating it, or one whose clock runs', () => {
+    const primary = path('b', 2, { latencyMs: 50 });
+    const latency = { strategy: 'latency' as const };
+    expect(ask(primary, primary, latency)).toBe(true);
+    expect(ask(path('a', 1, { latencyMs: 30 }), primary, latency)).toBe(true);
+    // Faster, but not by both margins (5 ms and 20 %).
+    expect(ask(path('a', 1, { latencyMs: 45 }), primary, latency)).toBe(false);
+    expect(ask(path('c', 3, { latencyMs: 80 }), primary, latency)).toBe(false);
+    expect(ask(path('c', 3, { latencyMs: 80 }), primary, { ...latency, betterSince: { c: 1 } })).toBe(true);
+  });
+
+  it('lets the probe of the path that would take over re-run the selection (property)', () => {
+    // From a settled selection, let time pass: whenever selectPrimary would now move the primary, the probe of
+    // the path it moves to must not be skipped, or the move would wait for ever.
+    let moves = 0;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            priority: fc.integer({ min: 1, max: 4 }),
+            latencyMs: fc.option(fc.integer({ min: 1, max: 200 }), { nil: undefined }),
+            recovered: fc.boolean(),
+            upSince: fc.integer({ min: 60_000, max: 100_000 }),
+            flaps: fc.integer({ min: 0, max: 3 }),
+          }),
+          { minLength: 2, maxLength: 6 },
+        ),
+        fc.nat(),
+        fc.constantFrom('priority' as const, 'latency' as const),
+        fc.integer({ min: 0, max: 60_000 }),
+        (rows, currentAt, strategy, elapsed) => {
+          const candidates = rows.map((row, i) => path(`p${i}`, row.priority, { ...row, order: i }));
+          const select = (now: number, current: string | undefined, betterSince = {}) =>
+            selectPrimary({ ...base, now, strategy, latency: damping, candidates, current, betterSince });
+          const first = select(base.now, candidates[currentAt % candidates.length]!.id);
+          const steady = select(base.now, first.primary, first.betterSince);
+          fc.pre(steady.primary === first.primary);
+          const later = select(base.now + elapsed, steady.primary, steady.betterSince);
+          if (later.primary === steady.primary) return;
+          moves += 1;
+          const byId = (id: string | undefined) => candidates.find((candidate) => candidate.id === id);
+          expect(
+            probeMayMovePrimary({
+              probed: byId(later.primary)!,
+              primary: byId(steady.primary),
+              pinHolds: false,
+              strategy,
+              latency: damping,
+              betterSince: steady.betterSince,
+            }),
+          ).toBe(true);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    expect(moves).toBeGreaterThan(0);
   });
 });

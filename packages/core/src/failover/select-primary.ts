@@ -1,6 +1,6 @@
 import type { RoutingStrategy } from '../config/schema';
 import type { PrimaryChangeReason } from '../events/types';
-import { byLatency, chooseByLatency, type LatencyDamping } from './latency-choice';
+import { beatsByMargin, byLatency, chooseByLatency, type LatencyDamping } from './latency-choice';
 
 /** What the selector needs to know about one path. */
 export interface PrimaryCandidate {
@@ -78,10 +78,10 @@ export function selectPrimary(input: SelectInput): SelectOutcome {
     if (pinned?.healthy) return change(pinned.id, 'manual');
     clearPin = true;
   }
-  const healthy = input.candidates
-    .filter((candidate) => candidate.healthy)
-    .sort(latency ? byLatency : byPreference);
-  const best = healthy[0];
+  const healthy = input.candidates.filter((candidate) => candidate.healthy);
+  // Only the latency choice needs them all in order; strict priority needs the best one alone.
+  if (latency) healthy.sort(byLatency);
+  const best = latency ? healthy[0] : preferred(healthy);
   const current = input.current === undefined ? undefined : byId.get(input.current);
 
   if (current?.healthy) {
@@ -115,4 +115,38 @@ export function selectPrimary(input: SelectInput): SelectOutcome {
   const reason: PrimaryChangeReason =
     input.current === undefined ? 'initial' : current?.running === false ? 'stopped' : 'failover';
   return change(best.id, clearPin && input.current === input.pinned ? 'failover' : reason, clearPin);
+}
+
+/** The most preferred candidate (lowest priority, then start order), in one pass. */
+function preferred(candidates: readonly PrimaryCandidate[]): PrimaryCandidate | undefined {
+  let best: PrimaryCandidate | undefined;
+  for (const candidate of candidates) if (!best || byPreference(candidate, best) < 0) best = candidate;
+  return best;
+}
+
+/**
+ * Whether a probe of the healthy path `probed` can change what selectPrimary would choose. While the primary is
+ * healthy: a pin that holds it holds whatever probes say; under strict priority only a path preferred over the
+ * primary can take it back (after its dwell); under the latency strategy only the primary's own latency, a path
+ * that now beats it, or a path whose dwell clock runs can move anything. Everything else would re-run the
+ * selection for nothing: with thousands of paths that is most probes, and each selection reads every path.
+ */
+export function probeMayMovePrimary(input: {
+  probed: PrimaryCandidate;
+  primary: PrimaryCandidate | undefined;
+  /** A pin is set and names the primary. */
+  pinHolds: boolean;
+  strategy?: RoutingStrategy;
+  latency?: LatencyDamping;
+  betterSince: Readonly<Record<string, number>>;
+}): boolean {
+  const { probed, primary } = input;
+  if (!primary?.healthy) return true;
+  if (input.pinHolds) return false;
+  if (input.strategy !== 'latency') return byPreference(probed, primary) < 0;
+  return (
+    probed.id === primary.id ||
+    input.betterSince[probed.id] !== undefined ||
+    beatsByMargin(probed, primary, input.latency ?? NO_LATENCY)
+  );
 }

@@ -15,7 +15,8 @@ import {
 import { ConfigError, StateError } from '../errors';
 import { EventBus, type SubscribeOptions, type Subscription } from '../events/event-bus';
 import type { EventInput, PrimaryChangeReason, TunnelmuxEvent } from '../events/types';
-import { selectPrimary } from '../failover/select-primary';
+import type { LatencyDamping } from '../failover/latency-choice';
+import { type PrimaryCandidate, probeMayMovePrimary, selectPrimary } from '../failover/select-primary';
 import { type FrontDoor, type FrontDoorOptions, openFrontDoor } from '../front-door/front-door';
 import {
   createResumeCarrier,
@@ -599,6 +600,7 @@ export class Manager implements AsyncDisposable {
         },
         random: (this.settings.random as (() => number) | undefined) ?? Math.random,
         changed: () => this.reselect(),
+        probedUp: (runner) => this.reselectAfterProbe(runner),
         speaksFirst: this.speaksFirst,
         relayKey: this.settings.resume?.key,
         wheel: this.wheel,
@@ -608,21 +610,47 @@ export class Manager implements AsyncDisposable {
     return runner;
   }
 
+  /** What the selection reads of one path; its latency only when the strategy uses it. */
+  private candidate(runner: PathRunner): PrimaryCandidate {
+    return {
+      id: runner.id,
+      priority: runner.priority,
+      order: runner.order,
+      healthy: runner.state === 'connected',
+      running: runner.running,
+      upSince: runner.upSince,
+      recovered: runner.recovered,
+      flaps: runner.flaps,
+      latencyMs: this.failover.strategy === 'latency' ? runner.recentLatency : undefined,
+    };
+  }
+
+  private reselectAfterProbe(runner: PathRunner): void {
+    const primary = this.primaryId === undefined ? undefined : this.paths.get(this.primaryId);
+    const mayMove = probeMayMovePrimary({
+      probed: this.candidate(runner),
+      primary: primary && this.candidate(primary),
+      pinHolds: this.pinnedId !== undefined && this.pinnedId === this.primaryId,
+      strategy: this.failover.strategy,
+      latency: this.latencyDamping(),
+      betterSince: this.betterSince,
+    });
+    if (mayMove) this.reselect();
+  }
+
+  private latencyDamping(): LatencyDamping {
+    return {
+      marginMs: this.failover.latencyMargin,
+      marginPercent: this.failover.latencyMarginPercent,
+      dwellMs: this.failover.latencyDwell,
+    };
+  }
+
   private reselect(hint?: PrimaryChangeReason): void {
     const now = monotonicNow();
     const runners = [...this.paths.values()];
     const outcome = selectPrimary({
-      candidates: runners.map((runner) => ({
-        id: runner.id,
-        priority: runner.priority,
-        order: runner.order,
-        healthy: runner.state === 'connected',
-        running: runner.running,
-        upSince: runner.upSince,
-        recovered: runner.recovered,
-        flaps: runner.flaps,
-        latencyMs: runner.recentLatency,
-      })),
+      candidates: runners.map((runner) => this.candidate(runner)),
       current: this.primaryId,
       pinned: this.pinnedId,
       autoFailover: this.autoFailover,
@@ -630,11 +658,7 @@ export class Manager implements AsyncDisposable {
       minDwellMs: this.failover.minDwell,
       now,
       strategy: this.failover.strategy,
-      latency: {
-        marginMs: this.failover.latencyMargin,
-        marginPercent: this.failover.latencyMarginPercent,
-        dwellMs: this.failover.latencyDwell,
-      },
+      latency: this.latencyDamping(),
       betterSince: this.betterSince,
     });
     this.betterSince = outcome.betterSince;

@@ -26,8 +26,10 @@ export interface RunnerHost {
   helpers: ProviderHelpers;
   settings: FailoverSettings;
   random: () => number;
-  /** Called after every state change and some probes, so the manager can re-choose the primary. */
+  /** Called after every state change, so the manager can re-choose the primary. */
   changed(runner: PathRunner): void;
+  /** Called after a probe of a healthy path that may move the primary (dwell, latency). */
+  probedUp(runner: PathRunner): void;
   /** tcp targets (`host:port`) seen to speak first; learned from probes, shared by the paths to them. */
   speaksFirst: Set<string>;
   /** With resume on: probes prove this key to the relay. */
@@ -308,7 +310,7 @@ export class PathRunner {
       probed: (result, consecutiveFailures) => this.probed(result, consecutiveFailures),
       comeUp: (tunnel) => this.comeUp(tunnel),
       holdForDrain: (reason, since) => this.holdForDrain(reason, since),
-      changed: () => host.changed(this),
+      changed: () => host.probedUp(this),
       settled,
     };
   }

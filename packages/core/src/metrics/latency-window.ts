@@ -1,6 +1,8 @@
 /** The last `size` latency samples, with percentiles over them. */
 export class LatencyWindow {
   private readonly samples: number[] = [];
+  /** recentMedian's last answer, until the next sample: the selection reads it for every path, often. */
+  private memo?: { n: number; median: number | undefined };
   /** Every sample ever added, and their sum: a summary's `_count` and `_sum`. */
   total = 0;
   sumMs = 0;
@@ -12,6 +14,7 @@ export class LatencyWindow {
     this.sumMs += ms;
     this.samples.push(ms);
     if (this.samples.length > this.size) this.samples.shift();
+    this.memo = undefined;
   }
 
   get last(): number | undefined {
@@ -32,10 +35,17 @@ export class LatencyWindow {
 
   /** The median of the newest `n` samples; undefined with no samples. */
   recentMedian(n: number): number | undefined {
+    if (this.memo?.n === n) return this.memo.median;
     const sorted = this.samples.slice(-n).sort((a, b) => a - b);
-    if (sorted.length === 0) return undefined;
     const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    const median =
+      sorted.length === 0
+        ? undefined
+        : sorted.length % 2 === 1
+          ? sorted[mid]
+          : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    this.memo = { n, median };
+    return median;
   }
 
   /** The newest samples, oldest first (for sparklines). */
