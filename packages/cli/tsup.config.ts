@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Options } from 'tsup';
 import { packageConfig } from '../../tsup.config.base';
 
@@ -27,7 +28,7 @@ const LIGHT = { bin: 'src/bin.ts', 'fast-path': 'src/fast-path.ts' };
 /** Small packages inlined into the light files (a bare import is resolved through node_modules each run). */
 const INLINE = ['picocolors', 'env-paths', 'is-safe-filename', 'ms'];
 
-const here = path.dirname(new URL(import.meta.url).pathname);
+const here = path.dirname(fileURLToPath(import.meta.url));
 const outputOf = new Map(
   Object.entries({ ...SPLIT, ...LIGHT }).map(([name, file]) => [path.join(here, file), `./${name}.js`]),
 );
