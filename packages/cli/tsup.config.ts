@@ -89,7 +89,7 @@ const lightImports: Plugin = {
       // One export per name, each read only if some light module imports it (unused ones are tree-shaken): reading
       // the descriptor of a lazy export (util.diff, fs.Dir, ...) loads what is behind it.
       const id = `node:${args.path}`;
-      const names = Object.keys(process.getBuiltinModule(id)).filter((name) => name !== 'default');
+      const names = Object.keys(process.getBuiltinModule(id) ?? {}).filter((name) => name !== 'default');
       return {
         loader: 'js',
         contents: [
