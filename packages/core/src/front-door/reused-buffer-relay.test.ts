@@ -58,9 +58,11 @@ async function turns(count: number) {
 }
 
 describe('relayThroughReusedBuffer', () => {
-  it('takes a connected TCP socket on this Node, and leaves any other stream to pipe()', async () => {
+  it('takes two connected TCP sockets on this Node, and leaves any other stream to pipe()', async () => {
     const { near, upstream } = await setup();
     expect(relayThroughReusedBuffer(new PassThrough(), upstream)).toBe(false);
+    // A stream that may keep a written chunk after its callback must not be handed the reused buffer.
+    expect(relayThroughReusedBuffer(near, new PassThrough())).toBe(false);
     // Caught here if a Node upgrade drops the internals it relies on: the door would quietly be 2x slower.
     expect(relayThroughReusedBuffer(near, upstream)).toBe(true);
   });

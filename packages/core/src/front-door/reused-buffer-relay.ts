@@ -12,6 +12,10 @@ interface OnreadInternals {
   kBufferCb: symbol;
 }
 
+function isPlainSocket(stream: Duplex): stream is net.Socket {
+  return stream instanceof net.Socket && (stream as { encrypted?: boolean }).encrypted !== true;
+}
+
 function onreadInternals(socket: net.Socket): OnreadInternals | undefined {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
@@ -29,10 +33,13 @@ function onreadInternals(socket: net.Socket): OnreadInternals | undefined {
  * 64 KiB allocation per read that the garbage collector must then sweep (most of pipe()'s cost on loopback).
  * The buffer is read into again only once its last write is out: a write the kernel did not take at once stops
  * reading until it completes, which is also the back-pressure. `from`'s end ends `to`. Returns false, doing
- * nothing, when `from` is not a connected TCP socket of a Node whose internals allow it; use pipe() then.
+ * nothing, unless both are plain (not TLS) sockets, `from` connected, on a Node whose internals allow it; use
+ * pipe() then.
  */
 export function relayThroughReusedBuffer(from: Duplex, to: Duplex, size = RELAY_BUFFER_BYTES): boolean {
-  if (!(from instanceof net.Socket) || from.connecting || from.destroyed) return false;
+  // Both ends plain sockets: a socket's write that completed has handed the bytes to the kernel, while any other
+  // stream may keep a written chunk after its callback (and a TLS socket is not read through a user buffer).
+  if (!isPlainSocket(from) || !isPlainSocket(to) || from.connecting || from.destroyed) return false;
   const internals = onreadInternals(from);
   if (!internals) return false;
   let waiting = false;
