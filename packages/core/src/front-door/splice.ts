@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { relayThroughReusedBuffer } from './reused-buffer-relay';
 import type { ConnectionMeter } from './route-source';
 
 /** Byte counts of one client connection, updated as bytes flow. */
@@ -37,8 +38,9 @@ export function splice(
   meter.follow(read);
   if (options.first) client.write(options.first);
   for (const chunk of options.held) upstream.write(chunk);
-  upstream.pipe(client);
-  client.pipe(upstream);
+  // Each way reads into a reused buffer where the socket allows it (a fresh buffer per read was most of the cost).
+  if (!relayThroughReusedBuffer(upstream, client)) upstream.pipe(client);
+  if (!relayThroughReusedBuffer(client, upstream)) client.pipe(upstream);
   client.resume();
   upstream.resume();
   let finished = false;

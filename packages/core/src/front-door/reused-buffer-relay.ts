@@ -1,0 +1,75 @@
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** How much one direction of a carried connection reads at once; its pages are touched only as bytes come. */
+export const RELAY_BUFFER_BYTES = 256 * 1024;
+
+// What `new net.Socket({ onread })` sets up, reached on a socket that already exists: an accepted socket cannot
+// be given `onread`. Found by description, so a Node without them is detected and the relay falls back to pipe().
+interface OnreadInternals {
+  handle: { useUserBuffer(buffer: Uint8Array): void };
+  kBuffer: symbol;
+  kBufferCb: symbol;
+}
+
+function isPlainSocket(stream: Duplex): stream is net.Socket {
+  return stream instanceof net.Socket && (stream as { encrypted?: boolean }).encrypted !== true;
+}
+
+function onreadInternals(socket: net.Socket): OnreadInternals | undefined {
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
+  const symbols = Object.getOwnPropertySymbols(socket);
+  const kBuffer = symbols.find((symbol) => symbol.description === 'kBuffer');
+  const kBufferCb = symbols.find((symbol) => symbol.description === 'kBufferCb');
+  if (!kBuffer || !kBufferCb) return undefined;
+  // Already reading into a buffer of its own (made with `onread`): leave it be.
+  if ((socket as unknown as Record<symbol, unknown>)[kBuffer] != null) return undefined;
+  return { handle: handle as OnreadInternals['handle'], kBuffer, kBufferCb };
+}
+
+/**
+ * Copy `from` into `to` by reading `from` into one reused buffer and writing it out at once, instead of one fresh
+ * 64 KiB allocation per read that the garbage collector must then sweep (most of pipe()'s cost on loopback).
+ * The buffer is read into again only once its last write is out: a write the kernel did not take at once stops
+ * reading until it completes, which is also the back-pressure. `from`'s end ends `to`. Returns false, doing
+ * nothing, unless both are plain (not TLS) sockets, `from` connected, on a Node whose internals allow it; use
+ * pipe() then.
+ */
+export function relayThroughReusedBuffer(from: Duplex, to: Duplex, size = RELAY_BUFFER_BYTES): boolean {
+  // Both ends plain sockets: a socket's write that completed has handed the bytes to the kernel, while any other
+  // stream may keep a written chunk after its callback (and a TLS socket is not read through a user buffer).
+  if (!isPlainSocket(from) || !isPlainSocket(to) || from.connecting || from.destroyed) return false;
+  const internals = onreadInternals(from);
+  if (!internals) return false;
+  let waiting = false;
+  const written = (error?: Error | null) => {
+    // Writes complete in order, so the queue is empty exactly when the write that stopped reading is out.
+    if (waiting && !error && to.writableLength === 0) {
+      waiting = false;
+      from.resume();
+    }
+  };
+  const onRead = (bytes: number, buffer: Buffer): boolean => {
+    to.write(buffer.subarray(0, bytes), written);
+    if (to.writableLength === 0) return true;
+    waiting = true;
+    return false;
+  };
+  // Bytes the socket read before now wait in its stream buffer: they go first, then everything read from here on.
+  from.pause();
+  const buffer = Buffer.allocUnsafe(size);
+  internals.handle.useUserBuffer(buffer);
+  const slots = from as unknown as Record<symbol, unknown>;
+  slots[internals.kBuffer] = buffer;
+  slots[internals.kBufferCb] = onRead;
+  if (from.readableEnded) to.end();
+  else from.once('end', () => to.end());
+  for (let chunk: Buffer | null = from.read(); chunk !== null; chunk = from.read()) to.write(chunk, written);
+  // As pipe() does when its destination closes: stop taking bytes nobody will carry.
+  to.once('close', () => from.pause());
+  // Bytes still queued on `to` (held ones, the drained ones) are separate buffers: reading may start at once, and
+  // the first read's write waits behind them, stopping reading until it is out.
+  from.resume();
+  return true;
+}
