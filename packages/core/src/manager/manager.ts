@@ -464,7 +464,8 @@ export class Manager implements AsyncDisposable {
       primary: () => this.primaryId,
       refused: (reason, client) => {
         this.refused += 1;
-        this.emit({ type: 'connection-refused', reason, client });
+        // One per refused client (every client, in an outage): built only for someone listening.
+        if (this.bus.wants('connection-refused')) this.emit({ type: 'connection-refused', reason, client });
       },
       warn: (message) => this.emit({ type: 'warning', message }),
     });
