@@ -155,11 +155,15 @@ export async function openFrontDoor(
       return;
     }
     const client = new Client(socket, nextId++, live);
-    // The dial starts here, in this turn; everything else waits until it is under way.
     if (carrier) {
+      client.watch();
       carrier(client, source, settings).catch((error: unknown) => client.internalError(source, error));
     } else {
-      new Carry(client, source, settings).start();
+      // The dial starts here, in this turn. Net connects on the next tick: what the dial does not need waits
+      // for the tick after that, so the connect goes out first.
+      const carry = new Carry(client, source, settings);
+      carry.start();
+      process.nextTick(afterDial, client, carry);
     }
     // Every 16th client, so a limit lowered while running is followed before a burst can exhaust it; after
     // the dial's own tick, as reading /proc costs more than the rest of the accept.
@@ -246,7 +250,11 @@ export function carryWithFailover(
   source: RouteSource,
   settings: CarrySettings,
 ): Promise<void> {
-  return new Promise((resolve, reject) => new Carry(client, source, settings, { resolve, reject }).start());
+  return new Promise((resolve, reject) => {
+    const carry = new Carry(client, source, settings, { resolve, reject });
+    carry.start();
+    carry.holdClientBytes();
+  });
 }
 
 // Shared by every client: an emitter calls its listeners with itself as `this`, so these are no closures.
@@ -257,6 +265,12 @@ function clientClosed(this: net.Socket & { [kClient]?: Client }): void {
   this[kClient]?.closed();
 }
 const kClient = Symbol('tunnelmux.frontDoorClient');
+
+/** The rest of a client's set-up, once its dial is under way (nothing can arrive from it before this runs). */
+function afterDial(client: Client, carry: Carry): void {
+  client.watch();
+  carry.holdClientBytes();
+}
 
 /** The live clients of one door, linked through the clients themselves. */
 class ClientList {
@@ -309,7 +323,8 @@ class Client implements ClientConnection {
   ) {
     this.info = {
       id,
-      client: `${socket.remoteAddress}:${socket.remotePort}`,
+      // Filled by address(): asking the kernel for the peer's address can wait until the dial is out.
+      client: '',
       bytesIn: 0,
       bytesOut: 0,
       heldBytes: 0,
@@ -318,8 +333,24 @@ class Client implements ClientConnection {
     };
     list.add(this);
     socket[kClient] = this;
+  }
+
+  /** Listen for the client's end (and errors); a client already cut (refused at once) is gone now. */
+  watch(): void {
+    const { socket } = this;
+    this.address();
     socket.on('error', destroyOnError);
     socket.on('close', clientClosed);
+    // Its 'close' may have been emitted before anyone listened: closed() is idempotent either way.
+    if (socket.destroyed) this.closed();
+  }
+
+  /** `host:port` of the client, read once. */
+  address(): string {
+    if (this.info.client === '') {
+      this.info.client = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    }
+    return this.info.client;
   }
 
   get signal(): AbortSignal {
@@ -352,14 +383,16 @@ class Client implements ClientConnection {
 
   /** A carrier threw: close the client and say why. */
   internalError(source: RouteSource, error: unknown): void {
+    const address = this.address();
     this.socket.destroy();
-    source.refused(`internal error: ${errorMessage(error)}`, this.info.client);
+    source.refused(`internal error: ${errorMessage(error)}`, address);
   }
 }
 
 /** One client through the default carrier: hold its bytes, connect with failover, then splice. */
 class Carry implements ConnectSink {
   private held: Buffer[] | undefined;
+  private waiting = true;
   // Only for a client that is not the door's own (a wrapping carrier's): stop watching its signal.
   private unwatch: (() => void) | undefined;
 
@@ -373,7 +406,6 @@ class Carry implements ConnectSink {
 
   start(): void {
     const { client, settings } = this;
-    client.socket.on('data', this.hold);
     // The settings are the options as they are: no copy per client.
     const connecting = new Connecting(this.source, settings, this, client.info);
     if (client instanceof Client) {
@@ -395,6 +427,11 @@ class Carry implements ConnectSink {
     connecting.start();
   }
 
+  /** Hold what the client sends until a path has answered (not needed for the dial, so after it). */
+  holdClientBytes(): void {
+    if (this.waiting) this.client.socket.on('data', this.hold);
+  }
+
   private readonly hold = (chunk: Buffer): void => {
     const { info, socket } = this.client;
     this.held ??= [];
@@ -412,6 +449,7 @@ class Carry implements ConnectSink {
   connected({ connected, reasons }: ConnectResult): void {
     const { client, source, settings } = this;
     const { socket, info } = client;
+    this.waiting = false;
     if (client instanceof Client) client.connecting = undefined;
     this.unwatch?.();
     try {
@@ -431,11 +469,14 @@ class Carry implements ConnectSink {
           reasons.length > 0
             ? `every healthy path failed (${reasons.join('; ')})`
             : `no healthy path (${source.describe()})`;
-        source.refused(why, info.client);
+        source.refused(why, client instanceof Client ? client.address() : info.client);
         socket.destroy();
         this.outcome?.resolve();
         return;
       }
+      // The path's first bytes go to the client before any bookkeeping: they are what the client waits for.
+      const { first } = connected;
+      if (first) socket.write(first);
       socket.off('data', this.hold);
       client.track(connected.stream);
       info.pathId = connected.route.id;
@@ -447,7 +488,6 @@ class Carry implements ConnectSink {
           stream.destroy();
         }),
         counts: info,
-        first: connected.first,
         held: this.held ?? NOTHING_HELD,
         lingerMs: settings.lingerMs,
       });
