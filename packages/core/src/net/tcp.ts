@@ -65,19 +65,19 @@ class TcpDial {
 
   start(): void {
     // Half-open so a client's half-close travels end to end.
-    const socket: DialSocket = net.connect({
-      host: this.target.host,
-      port: this.target.port,
-      allowHalfOpen: true,
-      noDelay: true,
-    });
+    const socket: DialSocket = new net.Socket({ allowHalfOpen: true, noDelay: true });
     this.socket = socket;
     socket[kDial] = this;
     socket.on('connect', onDialConnect);
     socket.on('error', onDialError);
     this.timer = setTimeout(onDialTimeout, this.timeoutMs, this);
-    if (this.signal?.aborted) this.handleEvent();
-    else this.signal?.addEventListener('abort', this);
+    if (this.signal?.aborted) {
+      this.handleEvent();
+      return;
+    }
+    this.signal?.addEventListener('abort', this);
+    // Last: net connects on the next tick, so whatever ran after this in the same turn would delay it.
+    socket.connect({ host: this.target.host, port: this.target.port });
   }
 
   /** The signal aborted (the dial is its listener object). */
