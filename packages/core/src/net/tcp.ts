@@ -48,8 +48,8 @@ function onDialTimeout(dial: TcpDial): void {
 }
 
 /**
- * One dial: a dial is made for every client a front door carries, so it is one object, listening through
- * shared functions and as its signal's listener object (`handleEvent`), instead of a closure per event.
+ * One dial: a dial is made for every client a front door carries, so it is one object listening through
+ * shared functions (and one closure on its signal), instead of a closure and a once-wrapper per event.
  */
 class TcpDial {
   private socket: DialSocket | undefined;
@@ -72,16 +72,19 @@ class TcpDial {
     socket.on('error', onDialError);
     this.timer = setTimeout(onDialTimeout, this.timeoutMs, this);
     if (this.signal?.aborted) {
-      this.handleEvent();
+      this.aborted();
       return;
     }
-    this.signal?.addEventListener('abort', this);
+    this.signal?.addEventListener('abort', this.onAbort);
     // Last: net connects on the next tick, so whatever ran after this in the same turn would delay it.
     socket.connect({ host: this.target.host, port: this.target.port });
   }
 
-  /** The signal aborted (the dial is its listener object). */
-  handleEvent(): void {
+  // A function, not the dial as a listener object (`handleEvent`): Node keeps more of a dial alive through the
+  // young-generation GCs when its signal's listener is an object (measured: about 0.8 KB a dial).
+  private readonly onAbort = () => this.aborted();
+
+  aborted(): void {
     this.done(abortReason(this.signal));
   }
 
@@ -96,7 +99,7 @@ class TcpDial {
     if (!socket) return;
     this.socket = undefined;
     clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this);
+    this.signal?.removeEventListener('abort', this.onAbort);
     socket[kDial] = undefined;
     socket.off('connect', onDialConnect);
     socket.off('error', onDialError);
