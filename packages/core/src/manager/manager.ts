@@ -134,6 +134,8 @@ export class Manager implements AsyncDisposable {
   private readonly bus: EventBus;
   private readonly providers = new Map<string, Provider>();
   private readonly paths = new Map<string, PathRunner>();
+  // `paths` sorted by priority, dropped whenever `paths` changes (a runner's priority and order never do).
+  private sorted: readonly PathRunner[] | undefined;
   private readonly settings: z.output<typeof managerSchema>;
   private readonly redactor = new Redactor();
   private readonly helpers;
@@ -233,6 +235,7 @@ export class Manager implements AsyncDisposable {
     const runner = this.runner(id);
     const timeoutMs = drainTimeout(options.timeoutMs, 'timeoutMs');
     this.paths.delete(id);
+    this.sorted = undefined;
     return this.drainRunner(runner, timeoutMs);
   }
 
@@ -271,6 +274,7 @@ export class Manager implements AsyncDisposable {
       );
     }
     this.paths.set(old.id, runner);
+    this.sorted = undefined;
     const drained = this.drainRunner(old, drainMs);
     return { status: this.pathStatus(runner), drained };
   }
@@ -349,6 +353,7 @@ export class Manager implements AsyncDisposable {
     const runner = this.runner(id);
     await runner.stop('removed');
     this.paths.delete(id);
+    this.sorted = undefined;
     this.reselect();
   }
 
@@ -606,6 +611,7 @@ export class Manager implements AsyncDisposable {
       },
     );
     if (!how.replacing) this.paths.set(spec.id, runner);
+    this.sorted = undefined;
     return runner;
   }
 
@@ -682,8 +688,10 @@ export class Manager implements AsyncDisposable {
     }
   }
 
-  private sortedRunners(): PathRunner[] {
-    return [...this.paths.values()].sort((a, b) => a.priority - b.priority || a.order - b.order);
+  /** Every path by priority; read per front-door client, so sorted once per change of the path set. */
+  private sortedRunners(): readonly PathRunner[] {
+    this.sorted ??= [...this.paths.values()].sort((a, b) => a.priority - b.priority || a.order - b.order);
+    return this.sorted;
   }
 
   private pathStatus(runner: PathRunner): PathStatus {
