@@ -2,7 +2,7 @@
 // and HAProxy each in their own process probing those ports, and per-process CPU/RSS read from /proc, so the
 // manager's figure is its own and HAProxy's sits beside it measured the same way.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,17 +54,22 @@ export async function startPortFarm(n) {
   };
 }
 
-/** The manager in its own process over the first `paths` farm ports; resolves once every path has started. */
+/**
+ * The manager in its own process over the first `paths` farm ports; resolves once every path has started.
+ * `nodeArgs` go to node (e.g. `--trace-gc`), `args` to the child (e.g. `--cpu-prof-steady=FILE`); `log` is a
+ * file that gets everything the child prints (the kept lines are bounded).
+ */
 export async function startManagerChild(
   dir,
   ports,
-  { paths, interval = 2000, listen = false, subscribe = false },
+  { paths, interval = 2000, listen = false, subscribe = false, nodeArgs = [], args: extra = [], log },
 ) {
   const file = path.join(dir, `ports-${paths}.txt`);
   writeFileSync(file, ports.slice(0, Math.max(1, paths)).join(','));
   const args = [
     // The young-generation cap `tunnelmux up` runs with (packages/cli/src/util/daemon-heap.ts): measure it as run.
     '--max-semi-space-size=8',
+    ...nodeArgs,
     path.join(here, 'children/manager.js'),
     `--ports-file=${file}`,
     `--paths=${paths}`,
@@ -72,7 +77,11 @@ export async function startManagerChild(
   ];
   if (listen) args.push('--listen');
   if (subscribe) args.push('--subscribe');
+  args.push(...extra);
   const proc = start(process.execPath, args);
+  if (log)
+    for (const stream of [proc.child.stdout, proc.child.stderr])
+      stream.on('data', (text) => appendFileSync(log, text));
   const ready = await proc.waitForLine(/^ready \d+\/\d+/, 10 * 60_000);
   const door = listen ? Number((await proc.waitForLine(/^door \d+/)).slice('door '.length)) : undefined;
   return { ...proc, connected: ready.slice('ready '.length), door };

@@ -170,6 +170,19 @@ describe('front door over a route source', () => {
     });
   });
 
+  it('a client refused in the same turn it was accepted leaves no connection behind in status', async () => {
+    // No route: the refusal and the cut happen before the client's listeners are set up, a tick later.
+    const { door: d, record } = await door([]);
+    for (let i = 0; i < 3; i += 1) {
+      const c = await client(d.address.port);
+      await c.closed;
+    }
+    expect(record.refused).toHaveLength(3);
+    await expect.poll(() => d.connections()).toEqual([]);
+    // With nothing live, close() has nothing to drain and returns at once.
+    await d.close({ drainTimeout: 60_000 });
+  });
+
   it('ssh: holds the client bytes while the path is silent, replays them on the next path, and stops holding once carried', async () => {
     const t = await target();
     const silent = await silentServer();

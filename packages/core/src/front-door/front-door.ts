@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { DeadlineList } from '../async/deadline-list';
 import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
 import { errorMessage, TunnelmuxError } from '../errors';
@@ -7,7 +8,7 @@ import { DescriptorBudget, type DescriptorSource } from '../net/descriptor-budge
 import { isOutOfDescriptors } from '../net/local-exhaustion';
 import { formatTarget } from '../net/tcp';
 import { BurstWarning } from './burst-warning';
-import { connectWithFailover, OUT_OF_DESCRIPTORS } from './connect';
+import { Connecting, type ConnectResult, type ConnectSink, OUT_OF_DESCRIPTORS } from './connect';
 import { checkListenHost, isLoopback } from './listen-address';
 import type { Route, RouteSource } from './route-source';
 import { splice } from './splice';
@@ -76,6 +77,8 @@ export interface CarrySettings {
   lingerMs: number;
   /** A client turned away because this process is out of file descriptors: said once per burst, not per client. */
   outOfDescriptors?: () => void;
+  /** Where the default carrier's dial and first-byte limits wait (one timer per door); a timer each without. */
+  deadlines?: DeadlineList;
 }
 
 /** One accepted client, as a carrier sees it. */
@@ -126,6 +129,7 @@ export async function openFrontDoor(
     dialTimeout: options.dialTimeout ?? 2000,
     holdLimit: options.holdLimit ?? DEFAULT_HOLD_LIMIT,
     lingerMs: LINGER_MS,
+    deadlines: new DeadlineList(),
   };
   // Out of file descriptors, accept() and dials fail for every client at once: one warning per burst.
   const exhausted = new BurstWarning(
@@ -136,9 +140,10 @@ export async function openFrontDoor(
   );
   settings.outOfDescriptors = () => exhausted.hit();
   const budget = new DescriptorBudget(options.descriptors);
-  const carrier = options.carrier ?? carryWithFailover;
+  const carrier = options.carrier;
   const drainTimeout = options.drainTimeout ?? 5000;
-  const live = new Map<number, { info: FrontDoorConnection; sockets: Set<net.Socket | Duplex> }>();
+  // Live clients, newest last, linked through the clients themselves: no table to grow and shrink per client.
+  const live = new ClientList();
   let nextId = 1;
   let closing: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
@@ -149,43 +154,25 @@ export async function openFrontDoor(
       socket.destroy();
       return;
     }
-    const info: FrontDoorConnection = {
-      id: nextId++,
-      client: `${socket.remoteAddress}:${socket.remotePort}`,
-      bytesIn: 0,
-      bytesOut: 0,
-      heldBytes: 0,
-      openedAt: Date.now(),
-      attempts: 0,
-    };
-    const sockets = new Set<net.Socket | Duplex>([socket]);
-    live.set(info.id, { info, sockets });
-    // Every 16th client, so a limit lowered while running is followed before a burst can exhaust it.
-    if (info.id % 16 === 0) capConnections();
-    socket.on('error', () => socket.destroy());
-    const gone = new AbortController();
-    socket.once('close', () => {
-      live.delete(info.id);
-      gone.abort(CLIENT_GONE);
-    });
-    const client: ClientConnection = {
-      socket,
-      info,
-      signal: gone.signal,
-      track: (stream) => {
-        sockets.add(stream);
-        stream.once('close', () => sockets.delete(stream));
-      },
-    };
-    void carrier(client, source, settings).catch((error: unknown) => {
-      socket.destroy();
-      source.refused(`internal error: ${errorMessage(error)}`, info.client);
-    });
+    const client = new Client(socket, nextId++, live);
+    if (carrier) {
+      client.watch();
+      carrier(client, source, settings).catch((error: unknown) => client.internalError(source, error));
+    } else {
+      // The dial starts here, in this turn. Net connects on the next tick: what the dial does not need waits
+      // for the tick after that, so the connect goes out first.
+      const carry = new Carry(client, source, settings);
+      carry.start();
+      process.nextTick(afterDial, client, carry);
+    }
+    // Every 16th client, so a limit lowered while running is followed before a burst can exhaust it; after
+    // the dial's own tick, as reading /proc costs more than the rest of the accept.
+    if (client.info.id % 16 === 0) process.nextTick(capConnections);
   });
 
   // Past the descriptor budget Node turns a client away itself ('drop'): counted in the same warning.
   const capConnections = () => {
-    const cap = budget.cap(live.size);
+    const cap = budget.cap(live.count);
     if (cap !== undefined) server.maxConnections = cap;
   };
   capConnections();
@@ -209,7 +196,7 @@ export async function openFrontDoor(
 
   const door: FrontDoor = {
     address,
-    connections: () => [...live.values()].map(({ info }) => ({ ...info })),
+    connections: () => live.all().map(({ info }) => ({ ...info })),
     get accepting() {
       // close() stops accepting first thing, so `stopped` covers it too.
       return stopped === undefined;
@@ -224,18 +211,21 @@ export async function openFrontDoor(
         exhausted.end();
         await door.stopAccepting();
         const deadline = monotonicNow() + (closeOptions.drainTimeout ?? drainTimeout);
-        while (live.size > 0 && monotonicNow() < deadline) {
+        while (live.count > 0 && monotonicNow() < deadline) {
           await sleep(Math.min(50, Math.max(1, deadline - monotonicNow())));
         }
-        const gone = [...live.values()].flatMap(({ sockets }) =>
-          [...sockets].map(
-            (socket) =>
-              new Promise((resolve) =>
-                socket.destroyed ? resolve(undefined) : socket.once('close', resolve),
-              ),
-          ),
+        const clients = live.all();
+        const gone = clients.flatMap((client) =>
+          client
+            .streams()
+            .map(
+              (socket) =>
+                new Promise((resolve) =>
+                  socket.destroyed ? resolve(undefined) : socket.once('close', resolve),
+                ),
+            ),
         );
-        for (const { sockets } of live.values()) for (const socket of sockets) socket.destroy();
+        for (const client of clients) for (const socket of client.streams()) socket.destroy();
         // Wait for the cut sockets to report closed, so counters are settled when close() resolves.
         const settled = new AbortController();
         await Promise.race([Promise.all(gone), sleep(1000, settled.signal)]);
@@ -255,62 +245,268 @@ export async function openFrontDoor(
  * The default carrier: hold the client's bytes (bounded by `holdLimit`), reach a path with connect-retry and
  * (ssh) first-byte failover, then replay the held bytes and splice; refuse with every reason when none answers.
  */
-export async function carryWithFailover(
+export function carryWithFailover(
   client: ClientConnection,
   source: RouteSource,
   settings: CarrySettings,
 ): Promise<void> {
-  const { socket, info } = client;
-  const held: Buffer[] = [];
-  const hold = (chunk: Buffer) => {
-    held.push(chunk);
-    info.heldBytes += chunk.length;
-    // Bounded: stop reading the client until a path has proven itself.
-    if (info.heldBytes >= settings.holdLimit) socket.pause();
-  };
-  socket.on('data', hold);
-  const { connected, reasons } = await connectWithFailover(source, {
-    protocol: settings.protocol,
-    dialTimeout: settings.dialTimeout,
-    firstByteTimeout: settings.firstByteTimeout,
-    signal: client.signal,
-    onAttempt: () => {
-      info.attempts += 1;
-    },
-  });
-  if (client.signal.aborted) {
-    connected?.stream.destroy();
-    return;
-  }
-  if (!connected && reasons.some((reason) => reason.startsWith(OUT_OF_DESCRIPTORS))) {
-    settings.outOfDescriptors?.();
-    socket.destroy();
-    return;
-  }
-  if (!connected) {
-    const why =
-      reasons.length > 0
-        ? `every healthy path failed (${reasons.join('; ')})`
-        : `no healthy path (${source.describe()})`;
-    source.refused(why, info.client);
-    socket.destroy();
-    return;
-  }
-  socket.off('data', hold);
-  client.track(connected.stream);
-  info.pathId = connected.route.id;
-  info.heldBytes = 0;
-  splice(socket, connected.stream, {
-    meter: carry(source, connected.route, () => {
-      socket.destroy();
-      connected.stream.destroy();
-    }),
-    counts: info,
-    first: connected.first,
-    held,
-    lingerMs: settings.lingerMs,
+  return new Promise((resolve, reject) => {
+    const carry = new Carry(client, source, settings, { resolve, reject });
+    carry.start();
+    carry.holdClientBytes();
   });
 }
+
+// Shared by every client: an emitter calls its listeners with itself as `this`, so these are no closures.
+function destroyOnError(this: net.Socket): void {
+  this.destroy();
+}
+function clientClosed(this: net.Socket & { [kClient]?: Client }): void {
+  this[kClient]?.closed();
+}
+const kClient = Symbol('tunnelmux.frontDoorClient');
+
+/** The rest of a client's set-up, once its dial is under way (nothing can arrive from it before this runs). */
+function afterDial(client: Client, carry: Carry): void {
+  client.watch();
+  carry.holdClientBytes();
+}
+
+/** The live clients of one door, linked through the clients themselves. */
+class ClientList {
+  head: Client | undefined;
+  tail: Client | undefined;
+  count = 0;
+
+  add(client: Client): void {
+    client.prev = this.tail;
+    if (this.tail) this.tail.next = client;
+    else this.head = client;
+    this.tail = client;
+    this.count += 1;
+  }
+
+  remove(client: Client): void {
+    if (client.prev) client.prev.next = client.next;
+    else this.head = client.next;
+    if (client.next) client.next.prev = client.prev;
+    else this.tail = client.prev;
+    // No link left behind: a closed client must not hold on to the ones after it.
+    client.prev = undefined;
+    client.next = undefined;
+    this.count -= 1;
+  }
+
+  all(): Client[] {
+    const clients: Client[] = [];
+    for (let client = this.head; client; client = client.next) clients.push(client);
+    return clients;
+  }
+}
+
+/** One accepted client: its status, its streams, and (made only when a carrier asks) its abort signal. */
+class Client implements ClientConnection {
+  readonly info: FrontDoorConnection;
+  prev: Client | undefined;
+  next: Client | undefined;
+  /** Told at once when the client leaves (the default carrier's connect), without an AbortSignal. */
+  connecting: Connecting | undefined;
+  isClosed = false;
+  private controller: AbortController | undefined;
+  // Streams to cut with the client when the door closes; `socket` is always one of them.
+  private tracked: Duplex[] | undefined;
+
+  constructor(
+    readonly socket: net.Socket & { [kClient]?: Client },
+    id: number,
+    private readonly list: ClientList,
+  ) {
+    this.info = {
+      id,
+      // Filled by address(): asking the kernel for the peer's address can wait until the dial is out.
+      client: '',
+      bytesIn: 0,
+      bytesOut: 0,
+      heldBytes: 0,
+      openedAt: Date.now(),
+      attempts: 0,
+    };
+    list.add(this);
+    socket[kClient] = this;
+  }
+
+  /** Listen for the client's end (and errors); a client already cut (refused at once) is gone now. */
+  watch(): void {
+    const { socket } = this;
+    this.address();
+    socket.on('error', destroyOnError);
+    socket.on('close', clientClosed);
+    // Its 'close' may have been emitted before anyone listened: closed() is idempotent either way.
+    if (socket.destroyed) this.closed();
+  }
+
+  /** `host:port` of the client, read once. */
+  address(): string {
+    if (this.info.client === '') {
+      this.info.client = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    }
+    return this.info.client;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.isClosed) this.controller.abort(CLIENT_GONE);
+    }
+    return this.controller.signal;
+  }
+
+  track(stream: Duplex): void {
+    // Streams that ended already need no cutting: drop them, so a long session's resumes do not pile up.
+    this.tracked = this.tracked?.filter((s) => !s.destroyed) ?? [];
+    this.tracked.push(stream);
+  }
+
+  streams(): Duplex[] {
+    return this.tracked ? [this.socket, ...this.tracked] : [this.socket];
+  }
+
+  closed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.list.remove(this);
+    this.socket[kClient] = undefined;
+    this.connecting?.clientGone(CLIENT_GONE);
+    this.connecting = undefined;
+    this.controller?.abort(CLIENT_GONE);
+  }
+
+  /** A carrier threw: close the client and say why. */
+  internalError(source: RouteSource, error: unknown): void {
+    const address = this.address();
+    this.socket.destroy();
+    source.refused(`internal error: ${errorMessage(error)}`, address);
+  }
+}
+
+/** One client through the default carrier: hold its bytes, connect with failover, then splice. */
+class Carry implements ConnectSink {
+  private held: Buffer[] | undefined;
+  private waiting = true;
+  // Only for a client that is not the door's own (a wrapping carrier's): stop watching its signal.
+  private unwatch: (() => void) | undefined;
+
+  constructor(
+    private readonly client: ClientConnection,
+    private readonly source: RouteSource,
+    private readonly settings: CarrySettings,
+    // Set when a carrier awaits this one; otherwise errors are the door's to report.
+    private readonly outcome?: { resolve(): void; reject(error: unknown): void },
+  ) {}
+
+  start(): void {
+    const { client, settings } = this;
+    // The settings are the options as they are: no copy per client.
+    const connecting = new Connecting(this.source, settings, this, client.info);
+    if (client instanceof Client) {
+      if (client.isClosed) {
+        this.connected({ reasons: [] });
+        return;
+      }
+      client.connecting = connecting;
+    } else {
+      const { signal } = client;
+      if (signal.aborted) {
+        this.connected({ reasons: [] });
+        return;
+      }
+      const onAbort = () => connecting.clientGone(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.unwatch = () => signal.removeEventListener('abort', onAbort);
+    }
+    connecting.start();
+  }
+
+  /** Hold what the client sends until a path has answered (not needed for the dial, so after it). */
+  holdClientBytes(): void {
+    if (this.waiting) this.client.socket.on('data', this.hold);
+  }
+
+  private readonly hold = (chunk: Buffer): void => {
+    const { info, socket } = this.client;
+    this.held ??= [];
+    this.held.push(chunk);
+    info.heldBytes += chunk.length;
+    // Bounded: stop reading the client until a path has proven itself.
+    if (info.heldBytes >= this.settings.holdLimit) socket.pause();
+  };
+
+  private gone(): boolean {
+    const { client } = this;
+    return client instanceof Client ? client.isClosed : client.signal.aborted;
+  }
+
+  connected({ connected, reasons }: ConnectResult): void {
+    const { client, source, settings } = this;
+    const { socket, info } = client;
+    this.waiting = false;
+    if (client instanceof Client) client.connecting = undefined;
+    this.unwatch?.();
+    try {
+      if (this.gone()) {
+        connected?.stream.destroy();
+        this.outcome?.resolve();
+        return;
+      }
+      if (!connected && reasons.some((reason) => reason.startsWith(OUT_OF_DESCRIPTORS))) {
+        settings.outOfDescriptors?.();
+        socket.destroy();
+        this.outcome?.resolve();
+        return;
+      }
+      if (!connected) {
+        const why =
+          reasons.length > 0
+            ? `every healthy path failed (${reasons.join('; ')})`
+            : `no healthy path (${source.describe()})`;
+        source.refused(why, client instanceof Client ? client.address() : info.client);
+        socket.destroy();
+        this.outcome?.resolve();
+        return;
+      }
+      // The path's first bytes go to the client before any bookkeeping: they are what the client waits for.
+      const { first } = connected;
+      if (first) socket.write(first);
+      socket.off('data', this.hold);
+      client.track(connected.stream);
+      info.pathId = connected.route.id;
+      info.heldBytes = 0;
+      const { stream } = connected;
+      splice(socket, stream, {
+        meter: carry(source, connected.route, () => {
+          socket.destroy();
+          stream.destroy();
+        }),
+        counts: info,
+        held: this.held ?? NOTHING_HELD,
+        lingerMs: settings.lingerMs,
+      });
+      this.outcome?.resolve();
+    } catch (error) {
+      this.connectFailed(error);
+    }
+  }
+
+  connectFailed(error: unknown): void {
+    if (this.outcome) {
+      this.outcome.reject(error);
+      return;
+    }
+    (this.client as Client).internalError(this.source, error);
+  }
+}
+
+const NOTHING_HELD: readonly Buffer[] = [];
 
 /** The meter of a carried connection, from its route when the route can count it itself. */
 function carry(source: RouteSource, route: Route, cut: () => void) {

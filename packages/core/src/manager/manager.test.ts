@@ -36,6 +36,44 @@ describe('manager', () => {
     await manager.shutdown();
   });
 
+  it('lists (and routes to) a path added, replaced or removed after the paths were last read', async () => {
+    const { manager } = setup();
+    await startAll(manager, 'a');
+    // Read once, so any ordering kept between reads has been made.
+    expect(manager.list().map((p) => p.id)).toEqual(['a']);
+    const adding = manager.add({ id: 'b', provider: 'memory' });
+    await vi.advanceTimersByTimeAsync(10);
+    await adding;
+    expect(manager.list().map((p) => [p.id, p.state])).toEqual([
+      ['a', 'connected'],
+      ['b', 'connected'],
+    ]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(manager.list()).toHaveLength(2);
+    const replacing = manager.replace({ id: 'a', provider: 'memory' }, { drainMs: 0 });
+    await vi.advanceTimersByTimeAsync(10);
+    await replacing;
+    // The replacement (connected just now), not the runner it replaced.
+    expect(manager.list().map((p) => [p.id, p.state, p.since])).toEqual([
+      ['a', 'connected', manager.status('a').since],
+      ['b', 'connected', manager.status('b').since],
+    ]);
+    expect(manager.status('a').since).toBeGreaterThan(manager.status('b').since!);
+    const removing = manager.remove('b');
+    await vi.advanceTimersByTimeAsync(10);
+    await removing;
+    expect(manager.list().map((p) => p.id)).toEqual(['a']);
+    const adding2 = manager.add({ id: 'c', provider: 'memory' });
+    await vi.advanceTimersByTimeAsync(10);
+    await adding2;
+    expect(manager.list().map((p) => p.id)).toEqual(['a', 'c']);
+    const draining = manager.drain('c', { timeoutMs: 0 });
+    await vi.advanceTimersByTimeAsync(10);
+    await draining;
+    expect(manager.list().map((p) => p.id)).toEqual(['a']);
+    await manager.shutdown();
+  });
+
   it('fails over the instant the primary process exits, not at the next probe', async () => {
     const { manager, memory, of } = setup();
     await startAll(manager, 'a', 'b');

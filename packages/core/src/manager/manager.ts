@@ -135,6 +135,8 @@ export class Manager implements AsyncDisposable {
   private readonly bus: EventBus;
   private readonly providers = new Map<string, Provider>();
   private readonly paths = new Map<string, PathRunner>();
+  // `paths` sorted by priority, dropped whenever `paths` changes (a runner's priority and order never do).
+  private sorted: readonly PathRunner[] | undefined;
   private readonly settings: z.output<typeof managerSchema>;
   private readonly redactor = new Redactor();
   private readonly helpers;
@@ -234,6 +236,7 @@ export class Manager implements AsyncDisposable {
     const runner = this.runner(id);
     const timeoutMs = drainTimeout(options.timeoutMs, 'timeoutMs');
     this.paths.delete(id);
+    this.sorted = undefined;
     return this.drainRunner(runner, timeoutMs);
   }
 
@@ -272,6 +275,7 @@ export class Manager implements AsyncDisposable {
       );
     }
     this.paths.set(old.id, runner);
+    this.sorted = undefined;
     const drained = this.drainRunner(old, drainMs);
     return { status: this.pathStatus(runner), drained };
   }
@@ -350,6 +354,7 @@ export class Manager implements AsyncDisposable {
     const runner = this.runner(id);
     await runner.stop('removed');
     this.paths.delete(id);
+    this.sorted = undefined;
     this.reselect();
   }
 
@@ -465,7 +470,8 @@ export class Manager implements AsyncDisposable {
       primary: () => this.primaryId,
       refused: (reason, client) => {
         this.refused += 1;
-        this.emit({ type: 'connection-refused', reason, client });
+        // One per refused client (every client, in an outage): built only for someone listening.
+        if (this.bus.wants('connection-refused')) this.emit({ type: 'connection-refused', reason, client });
       },
       warn: (message) => this.emit({ type: 'warning', message }),
     });
@@ -607,6 +613,7 @@ export class Manager implements AsyncDisposable {
       },
     );
     if (!how.replacing) this.paths.set(spec.id, runner);
+    this.sorted = undefined;
     return runner;
   }
 
@@ -705,8 +712,10 @@ export class Manager implements AsyncDisposable {
     }
   }
 
-  private sortedRunners(): PathRunner[] {
-    return [...this.paths.values()].sort((a, b) => a.priority - b.priority || a.order - b.order);
+  /** Every path by priority; read per front-door client, so sorted once per change of the path set. */
+  private sortedRunners(): readonly PathRunner[] {
+    this.sorted ??= [...this.paths.values()].sort((a, b) => a.priority - b.priority || a.order - b.order);
+    return this.sorted;
   }
 
   private pathStatus(runner: PathRunner): PathStatus {

@@ -153,7 +153,8 @@ export class PathRunner {
   /** A live connection through this path failed: count it, emit it, and probe at once. */
   suspect(reason: string, source: 'front-door' | 'provider'): void {
     this.counters.failedDials += 1;
-    this.emit({ type: 'dial-failed', reason, source });
+    // One per failed client dial, so a burst of them in an outage costs nothing when nobody listens.
+    if (this.host.bus.wants('dial-failed')) this.emit({ type: 'dial-failed', reason, source });
     this.supervisor.suspect(source, this.state === 'connected');
   }
 

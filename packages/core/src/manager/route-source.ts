@@ -18,12 +18,17 @@ export function managerRoutes(host: RouteHost): RouteSource {
   const find = (id: string) => host.runners().find((runner) => runner.id === id);
   return {
     routes() {
+      // One pass and one array per client: the primary first, then the other healthy paths in order.
       const primary = host.primary();
-      const healthy = host
-        .runners()
-        .filter((runner) => runner.state === 'connected' && runner.tunnel !== undefined);
-      const first = healthy.filter((runner) => runner.id === primary);
-      return [...first, ...healthy.filter((runner) => runner.id !== primary)].map(routeOf);
+      const routes: Route[] = [];
+      let lead: Route | undefined;
+      for (const runner of host.runners()) {
+        if (runner.state !== 'connected' || runner.tunnel === undefined) continue;
+        if (runner.id === primary && lead === undefined) lead = routeOf(runner);
+        else routes.push(routeOf(runner));
+      }
+      if (lead) routes.unshift(lead);
+      return routes;
     },
     dialFailed(pathId, reason) {
       find(pathId)?.suspect(reason, 'front-door');
@@ -44,22 +49,34 @@ export function managerRoutes(host: RouteHost): RouteSource {
   };
 }
 
+// A path's route is made once and reused for every client it carries.
+const routesOf = new WeakMap<PathRunner, Route>();
+
 function routeOf(runner: PathRunner): Route {
-  return {
-    id: runner.id,
-    dial(signal) {
-      // The tunnel of the moment: the path may have been reopened since the routes were read.
-      const tunnel = runner.tunnel;
-      if (!tunnel) return Promise.reject(new TunnelmuxError(`path "${runner.id}" has no open tunnel`));
-      // Held until the front door has had its turn to count the connection (it does so without waiting).
-      const release = runner.counters.dialStarted();
-      const dialled = tunnel.dial(signal);
-      dialled.then(
-        () => setImmediate(release),
-        () => release(),
-      );
-      return dialled;
-    },
-    carry: (cut) => runner.counters.carry(cut),
-  };
+  let route = routesOf.get(runner);
+  if (!route) {
+    route = {
+      get id() {
+        return runner.id;
+      },
+      dial: (signal) => dialThrough(runner, signal),
+      carry: (cut) => runner.counters.carry(cut),
+    };
+    routesOf.set(runner, route);
+  }
+  return route;
+}
+
+function dialThrough(runner: PathRunner, signal: AbortSignal) {
+  // The tunnel of the moment: the path may have been reopened since the routes were read.
+  const tunnel = runner.tunnel;
+  if (!tunnel) return Promise.reject(new TunnelmuxError(`path "${runner.id}" has no open tunnel`));
+  // Held until the front door has had its turn to count the connection (it does so without waiting).
+  const release = runner.counters.dialStarted();
+  const dialled = tunnel.dial(signal);
+  dialled.then(
+    () => setImmediate(release),
+    () => release(),
+  );
+  return dialled;
 }

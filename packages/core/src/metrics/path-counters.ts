@@ -26,24 +26,26 @@ export class PathCounters {
   lastActive?: number;
   readonly latency = new LatencyWindow(100);
   // Bytes of ended connections (and of counted chunks); live followed connections are added on read.
-  private doneIn = 0;
-  private doneOut = 0;
-  private readonly readers = new Set<TrafficReader>();
-  private readonly live = new Set<{ cut: () => void }>();
+  /** @internal */
+  doneIn = 0;
+  /** @internal */
+  doneOut = 0;
+  // Carried connections, linked through their meters: no table to grow and shrink per connection.
+  private head: CarriedMeter | undefined;
   private dialing = 0;
   private readonly idleWaiters: Array<() => void> = [];
 
   /** Bytes from the path to clients, live connections included. */
   get bytesIn(): number {
     let total = this.doneIn;
-    for (const read of this.readers) total += read().bytesIn;
+    for (let meter = this.head; meter; meter = meter.next) if (meter.reader) total += meter.reader().bytesIn;
     return total;
   }
 
   /** Bytes from clients to the path, live connections included. */
   get bytesOut(): number {
     let total = this.doneOut;
-    for (const read of this.readers) total += read().bytesOut;
+    for (let meter = this.head; meter; meter = meter.next) if (meter.reader) total += meter.reader().bytesOut;
     return total;
   }
 
@@ -55,37 +57,24 @@ export class PathCounters {
     this.activeConnections += 1;
     this.totalConnections += 1;
     this.lastActive = Date.now();
-    let open = true;
-    let reader: TrafficReader | undefined;
-    const entry = { cut: cut ?? (() => undefined) };
-    this.live.add(entry);
-    return {
-      bytesIn: (count) => {
-        this.doneIn += count;
-      },
-      bytesOut: (count) => {
-        this.doneOut += count;
-      },
-      follow: (read) => {
-        if (!open || reader) return;
-        reader = read;
-        this.readers.add(read);
-      },
-      close: () => {
-        if (!open) return;
-        open = false;
-        if (reader) {
-          const last = reader();
-          this.readers.delete(reader);
-          this.doneIn += last.bytesIn;
-          this.doneOut += last.bytesOut;
-        }
-        this.activeConnections -= 1;
-        this.lastActive = Date.now();
-        this.live.delete(entry);
-        this.wakeIfIdle();
-      },
-    };
+    const meter = new CarriedMeter(this, cut);
+    meter.next = this.head;
+    if (this.head) this.head.prev = meter;
+    this.head = meter;
+    return meter;
+  }
+
+  /** @internal A carried connection ended (its meter's close). */
+  ended(meter: CarriedMeter): void {
+    if (meter.prev) meter.prev.next = meter.next;
+    else this.head = meter.next;
+    if (meter.next) meter.next.prev = meter.prev;
+    // No link left behind: an ended meter must not hold on to the connections carried after it.
+    meter.prev = undefined;
+    meter.next = undefined;
+    this.activeConnections -= 1;
+    this.lastActive = Date.now();
+    this.wakeIfIdle();
   }
 
   /**
@@ -116,8 +105,9 @@ export class PathCounters {
 
   /** Cut every carried connection; returns how many were cut. */
   cutAll(): number {
-    const live = [...this.live];
-    for (const entry of live) entry.cut();
+    const live: CarriedMeter[] = [];
+    for (let meter = this.head; meter; meter = meter.next) live.push(meter);
+    for (const meter of live) meter.cut?.();
     return live.length;
   }
 
@@ -132,5 +122,44 @@ export class PathCounters {
       total: l.total,
       sumMs: l.sumMs,
     };
+  }
+}
+
+/** The meter of one carried connection: one object, its methods shared, linked into its path's counters. */
+class CarriedMeter implements TrafficMeter {
+  prev: CarriedMeter | undefined;
+  next: CarriedMeter | undefined;
+  reader: TrafficReader | undefined;
+  private open = true;
+
+  constructor(
+    private readonly counters: PathCounters,
+    readonly cut: (() => void) | undefined,
+  ) {}
+
+  bytesIn(count: number): void {
+    this.counters.doneIn += count;
+  }
+
+  bytesOut(count: number): void {
+    this.counters.doneOut += count;
+  }
+
+  follow(read: TrafficReader): void {
+    if (!this.open || this.reader) return;
+    this.reader = read;
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    const read = this.reader;
+    if (read) {
+      const last = read();
+      this.reader = undefined;
+      this.counters.doneIn += last.bytesIn;
+      this.counters.doneOut += last.bytesOut;
+    }
+    this.counters.ended(this);
   }
 }

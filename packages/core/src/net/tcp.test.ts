@@ -1,0 +1,79 @@
+import { getEventListeners } from 'node:events';
+import net from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { dialTcp, freePort } from './tcp';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A 127.0.0.1 listener that accepts and holds its connections until the test ends. */
+async function listener() {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port };
+}
+
+describe('dialTcp', () => {
+  it('resolves a connected socket and leaves nothing listening on it or on the signal', async () => {
+    const target = await listener();
+    const controller = new AbortController();
+    const socket = await dialTcp(target, { signal: controller.signal });
+    cleanups.push(() => socket.destroy());
+    expect(socket.remotePort).toBe(target.port);
+    expect(getEventListeners(controller.signal, 'abort')).toEqual([]);
+    expect(socket.listenerCount('connect')).toBe(0);
+    expect(socket.listenerCount('error')).toBe(0);
+    // Aborting after the dial is no business of the dial's any more.
+    controller.abort(new Error('late'));
+    expect(socket.destroyed).toBe(false);
+  });
+
+  it('rejects with the refusal when nothing listens', async () => {
+    const port = await freePort();
+    await expect(dialTcp({ host: '127.0.0.1', port })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it("rejects with the signal's reason when aborted before or during the dial, and removes its listener", async () => {
+    const target = await listener();
+    const before = new AbortController();
+    before.abort(new Error('client gone'));
+    await expect(dialTcp(target, { signal: before.signal })).rejects.toThrow('client gone');
+
+    const during = new AbortController();
+    const dialling = dialTcp(target, { signal: during.signal });
+    during.abort(new Error('timed out after 2000 ms'));
+    await expect(dialling).rejects.toThrow('timed out after 2000 ms');
+    expect(getEventListeners(during.signal, 'abort')).toEqual([]);
+
+    // A reason that is no Error still comes back as one.
+    const odd = new AbortController();
+    odd.abort('just because');
+    await expect(dialTcp(target, { signal: odd.signal })).rejects.toThrow('aborted');
+  });
+
+  it('gives up after timeoutMs, naming the target and the limit', async () => {
+    const target = await listener();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const dialling = dialTcp(target, { timeoutMs: 250 });
+    const settled = expect(dialling).rejects.toThrow(
+      `connect to 127.0.0.1:${target.port} timed out after 250 ms`,
+    );
+    // The limit passes before the connect's own tick has run: the dial cannot have connected.
+    vi.advanceTimersByTime(250);
+    await settled;
+  });
+});
