@@ -1,18 +1,22 @@
 // Issues 3 and 19: what the front door adds to connect + first byte. Sequential connections to an SSH-banner
 // target (its own process): straight to it (the baseline), through the front door (protocol ssh, one path
-// whose dial goes straight to the target) and through HAProxy (mode tcp, the anchor), in alternating blocks so
+// whose dial goes straight to the target), through a bare Node proxy (accept, dial, pipe(): the floor any Node
+// process adds, children/node-proxy.js) and through HAProxy (mode tcp, the anchor), in alternating blocks so
 // all see the same machine load. The front door runs in its own process, as HAProxy does, so the clients' own
 // work here is not queued behind it on one event loop. Goal: < 1 ms added at p99, < 0.2 ms at p50.
 // To look inside the front door: `--manager-prof=FILE` writes a CPU profile of the manager's steady state,
 // `--manager-gc-log=FILE` runs it with --trace-gc and writes what it prints there.
+import path from 'node:path';
 import {
   connectFirstByte,
   main,
   ms,
   onCleanup,
   QUICK,
+  ROOT,
   ratio,
   reporter,
+  start,
   startHaproxyTcp,
   summarize,
   which,
@@ -49,6 +53,14 @@ await main(NAME, 6 * 60_000, async () => {
     { name: 'direct', port: target.port, times: [], failures: 0, reasons: new Set() },
     { name: 'front door', port: door.address.port, times: [], failures: 0, reasons: new Set() },
   ];
+  // The floor: a bare Node proxy (accept, dial, pipe) in its own process.
+  const proxy = start(process.execPath, [
+    path.join(ROOT, 'bench/children/node-proxy.js'),
+    String(target.port),
+  ]);
+  onCleanup(() => proxy.stop());
+  const proxyPort = Number((await proxy.waitForLine(/^port \d+/, 30_000)).slice('port '.length));
+  routes.push({ name: 'bare node proxy', port: proxyPort, times: [], failures: 0, reasons: new Set() });
   const haproxy = which('haproxy');
   if (haproxy) {
     const port = await startHaproxyTcp(haproxy, target.port);
@@ -88,10 +100,10 @@ await main(NAME, 6 * 60_000, async () => {
     );
   });
   const viaDoor = stats[1];
-  const anchor = stats[2]
-    ? `; haproxy adds p50 +${ms(stats[2].p50 - direct.p50, 3)}, p99 +${ms(stats[2].p99 - direct.p99, 3)}`
-    : '';
+  const added = (i) => `p50 +${ms(stats[i].p50 - direct.p50, 3)}, p99 +${ms(stats[i].p99 - direct.p99, 3)}`;
+  const floor = `; the bare node proxy adds ${added(2)}`;
+  const anchor = stats[3] ? `; haproxy adds ${added(3)}` : '';
   out.note(
-    `goal: < 0.2 ms added at p50 and < 1 ms at p99; measured +${ms(viaDoor.p50 - direct.p50, 3)} and +${ms(viaDoor.p99 - direct.p99, 3)}${anchor}`,
+    `goal: < 0.2 ms added at p50 and < 1 ms at p99; measured +${ms(viaDoor.p50 - direct.p50, 3)} and +${ms(viaDoor.p99 - direct.p99, 3)}${floor}${anchor}`,
   );
 });

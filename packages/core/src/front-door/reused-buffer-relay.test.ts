@@ -2,7 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RELAY_BUFFER_BYTES, relayThroughReusedBuffer } from './reused-buffer-relay';
+import {
+  MAX_SPARE_RELAY_BUFFERS,
+  RELAY_BUFFER_BYTES,
+  relayThroughReusedBuffer,
+  spareRelayBuffers,
+} from './reused-buffer-relay';
 
 // One direction of the door's relay between real 127.0.0.1 connections: `user` writes into `near`, which is
 // relayed into `upstream`, whose far end `path` the test reads.
@@ -108,5 +113,54 @@ describe('relayThroughReusedBuffer', () => {
     const received = drain(path);
     expect(relayThroughReusedBuffer(near, upstream)).toBe(true);
     expect(await received).toEqual({ bytes: 0, hash: sha(Buffer.alloc(0)) });
+  });
+
+  it('hands a buffer to the next connection only once both sockets of its relay have closed', async () => {
+    const first = await setup();
+    const before = spareRelayBuffers();
+    expect(relayThroughReusedBuffer(first.near, first.upstream)).toBe(true);
+    // Taken from the spares if there was one; either way none is added while the relay's sockets are open.
+    const taken = Math.max(0, before - 1);
+    expect(spareRelayBuffers()).toBe(taken);
+    const received = drain(first.path);
+    first.user.end('one');
+    expect((await received).bytes).toBe(3);
+    const closed = (socket: net.Socket) => new Promise((resolve) => socket.once('close', resolve));
+    const nearClosed = closed(first.near);
+    first.near.destroy();
+    await nearClosed;
+    // The upstream side may still be writing out of the buffer: it is not given back yet.
+    expect(spareRelayBuffers()).toBe(taken);
+    const upstreamClosed = closed(first.upstream);
+    first.upstream.destroy();
+    await upstreamClosed;
+    expect(spareRelayBuffers()).toBe(taken + 1);
+
+    // The next relay takes it, and carries its bytes through it intact.
+    const second = await setup();
+    expect(relayThroughReusedBuffer(second.near, second.upstream)).toBe(true);
+    expect(spareRelayBuffers()).toBe(taken);
+    const payload = randomBytes(3 * RELAY_BUFFER_BYTES + 17);
+    const got = drain(second.path);
+    second.user.end(payload);
+    expect(await got).toEqual({ bytes: payload.length, hash: sha(payload) });
+  });
+
+  it('keeps at most MAX_SPARE_RELAY_BUFFERS spares', async () => {
+    const relays = [];
+    for (let i = 0; i < MAX_SPARE_RELAY_BUFFERS + 3; i += 1) {
+      const { near, upstream } = await setup();
+      expect(relayThroughReusedBuffer(near, upstream)).toBe(true);
+      relays.push({ near, upstream });
+    }
+    const closes = relays.flatMap(({ near, upstream }) =>
+      [near, upstream].map((socket) => new Promise((resolve) => socket.once('close', resolve))),
+    );
+    for (const { near, upstream } of relays) {
+      near.destroy();
+      upstream.destroy();
+    }
+    await Promise.all(closes);
+    expect(spareRelayBuffers()).toBe(MAX_SPARE_RELAY_BUFFERS);
   });
 });

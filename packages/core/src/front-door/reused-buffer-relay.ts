@@ -12,6 +12,36 @@ interface OnreadInternals {
   kBufferCb: symbol;
 }
 
+// Buffers of relays whose sockets have both closed, for the next connections: a fresh 256 KiB per direction
+// counts as external memory, and a stream of short connections then pays a full GC every few dozen of them.
+const spare: Buffer[] = [];
+/** At most this many spare buffers are kept (8 MiB); more are left to the garbage collector. */
+export const MAX_SPARE_RELAY_BUFFERS = 32;
+
+/** How many relay buffers wait for reuse. */
+export function spareRelayBuffers(): number {
+  return spare.length;
+}
+
+function takeBuffer(size: number): Buffer {
+  return (size === RELAY_BUFFER_BYTES ? spare.pop() : undefined) ?? Buffer.allocUnsafe(size);
+}
+
+/** Give `buffer` back once both sockets have closed: nothing reads into it or writes out of it after that. */
+function giveBackAfterClose(buffer: Buffer, a: net.Socket, b: net.Socket): void {
+  let open = 2;
+  const closed = () => {
+    open -= 1;
+    if (open === 0 && buffer.length === RELAY_BUFFER_BYTES && spare.length < MAX_SPARE_RELAY_BUFFERS) {
+      spare.push(buffer);
+    }
+  };
+  for (const socket of [a, b]) {
+    if (socket.closed) closed();
+    else socket.once('close', closed);
+  }
+}
+
 function isPlainSocket(stream: Duplex): stream is net.Socket {
   return stream instanceof net.Socket && (stream as { encrypted?: boolean }).encrypted !== true;
 }
@@ -58,7 +88,8 @@ export function relayThroughReusedBuffer(from: Duplex, to: Duplex, size = RELAY_
   };
   // Bytes the socket read before now wait in its stream buffer: they go first, then everything read from here on.
   from.pause();
-  const buffer = Buffer.allocUnsafe(size);
+  const buffer = takeBuffer(size);
+  giveBackAfterClose(buffer, from, to);
   internals.handle.useUserBuffer(buffer);
   const slots = from as unknown as Record<symbol, unknown>;
   slots[internals.kBuffer] = buffer;
