@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingSource } from '../test-utils/recording-source';
+import { tcpPair } from '../test-utils/tcp-pair';
 import { splice } from './splice';
 
 // splice() between two real 127.0.0.1 connections: `client`/`upstream` are the door's ends, `user`/`path` the
@@ -12,25 +13,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A connected pair: the accepted end (`near`, half-open like the door's sockets) and the dialling end (`far`). */
+/** A connected pair (test-utils/tcp-pair.ts), closed after the test. */
 async function pair() {
-  const server = net.createServer({ allowHalfOpen: true });
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const far = net.connect({
-    host: '127.0.0.1',
-    port: (server.address() as net.AddressInfo).port,
-    allowHalfOpen: true,
-  });
-  const near = await accepted;
-  await new Promise((resolve) => (far.connecting ? far.once('connect', resolve) : resolve(undefined)));
-  for (const socket of [near, far]) socket.on('error', () => undefined);
-  cleanups.push(async () => {
-    near.destroy();
-    far.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return { near, far };
+  const connection = await tcpPair();
+  cleanups.push(connection.close);
+  return connection;
 }
 
 async function setup(lingerMs = 30_000) {
