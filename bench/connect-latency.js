@@ -17,11 +17,11 @@ import {
   ratio,
   reporter,
   start,
-  startHaproxyTcp,
+  startHaproxyTcpProcess,
   summarize,
   which,
 } from './lib.js';
-import { scratch, startManagerChild, startPortFarm } from './paths-lib.js';
+import { cpuMs, scratch, startManagerChild, startPortFarm } from './paths-lib.js';
 
 const NAME = 'connect-latency';
 const CONNECTIONS = QUICK ? 300 : 2000;
@@ -51,7 +51,14 @@ await main(NAME, 6 * 60_000, async () => {
 
   const routes = [
     { name: 'direct', port: target.port, times: [], failures: 0, reasons: new Set() },
-    { name: 'front door', port: door.address.port, times: [], failures: 0, reasons: new Set() },
+    {
+      name: 'front door',
+      port: door.address.port,
+      pid: child.pid,
+      times: [],
+      failures: 0,
+      reasons: new Set(),
+    },
   ];
   // The floor: a bare Node proxy (accept, dial, pipe) in its own process.
   const proxy = start(process.execPath, [
@@ -60,15 +67,24 @@ await main(NAME, 6 * 60_000, async () => {
   ]);
   onCleanup(() => proxy.stop());
   const proxyPort = Number((await proxy.waitForLine(/^port \d+/, 30_000)).slice('port '.length));
-  routes.push({ name: 'bare node proxy', port: proxyPort, times: [], failures: 0, reasons: new Set() });
+  routes.push({
+    name: 'bare node proxy',
+    port: proxyPort,
+    pid: proxy.pid,
+    times: [],
+    failures: 0,
+    reasons: new Set(),
+  });
   const haproxy = which('haproxy');
   if (haproxy) {
-    const port = await startHaproxyTcp(haproxy, target.port);
-    routes.push({ name: 'haproxy', port, times: [], failures: 0, reasons: new Set() });
+    const { port, pid } = await startHaproxyTcpProcess(haproxy, target.port);
+    routes.push({ name: 'haproxy', port, pid, times: [], failures: 0, reasons: new Set() });
   } else {
     out.skipped('haproxy', 'haproxy');
   }
   async function block(route, count, keep) {
+    // The process's CPU over the measured blocks (the door's also covers its one path's probe every 2 s).
+    const cpu0 = keep && route.pid ? cpuMs(route.pid) : 0;
     for (let i = 0; i < count; i += 1) {
       try {
         const elapsed = await connectFirstByte(route.port, 3000);
@@ -79,6 +95,7 @@ await main(NAME, 6 * 60_000, async () => {
         route.reasons.add(error.message);
       }
     }
+    if (keep && route.pid) route.cpuMs = (route.cpuMs ?? 0) + cpuMs(route.pid) - cpu0;
   }
   for (const route of routes) await block(route, WARMUP, false);
   for (let done = 0; done < CONNECTIONS; done += BLOCK) {
@@ -99,6 +116,16 @@ await main(NAME, 6 * 60_000, async () => {
       `p50 ${ms(s.p50, 3)}, p90 ${ms(s.p90, 3)}, p99 ${ms(s.p99, 3)}, max ${ms(s.max, 2)} (n=${s.n})${added}${failed}`,
     );
   });
+  const cpuRoutes = routes.filter((route) => route.cpuMs !== undefined);
+  out.figure(
+    'CPU per connection (process, /proc utime+stime over the measured blocks)',
+    cpuRoutes
+      .map(
+        (route) =>
+          `${route.name} ${((route.cpuMs / route.times.length) * 1000).toFixed(0)} µs (${ratio(route.cpuMs, cpuRoutes[0].cpuMs)} of the door's)`,
+      )
+      .join(', '),
+  );
   const viaDoor = stats[1];
   const added = (i) => `p50 +${ms(stats[i].p50 - direct.p50, 3)}, p99 +${ms(stats[i].p99 - direct.p99, 3)}`;
   const floor = `; the bare node proxy adds ${added(2)}`;

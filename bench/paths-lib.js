@@ -138,7 +138,7 @@ export async function startHaproxyChecks(haproxy, dir, ports, interval = 2000) {
 }
 
 /** utime + stime of a process (all its threads, living and dead), in ms. */
-function cpuMs(pid) {
+export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
