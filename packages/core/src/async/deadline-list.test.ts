@@ -4,8 +4,8 @@ import { DeadlineList, type DeadlineNode } from './deadline-list';
 function node(fired: string[], name: string): DeadlineNode {
   return {
     deadlineAt: 0,
-    deadlinePrev: undefined,
-    deadlineNext: undefined,
+    linkPrev: undefined,
+    linkNext: undefined,
     onDeadline: () => fired.push(name),
   };
 }

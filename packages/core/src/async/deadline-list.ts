@@ -1,8 +1,8 @@
-/** Something with a deadline on a DeadlineList; the list links it through these fields, so adding allocates nothing. */
-export interface DeadlineNode {
+import { type Linked, LinkedList } from '../collections/linked-list';
+
+/** Something with a deadline on a DeadlineList; the list links it through its own fields, so adding allocates nothing. */
+export interface DeadlineNode extends Linked<DeadlineNode> {
   deadlineAt: number;
-  deadlinePrev: DeadlineNode | undefined;
-  deadlineNext: DeadlineNode | undefined;
   /** Called once the deadline has passed, unless the node was removed first. */
   onDeadline(): void;
 }
@@ -15,8 +15,7 @@ export interface DeadlineNode {
  * most a timer's lateness after. The timer is unref'd: it never keeps the process alive by itself.
  */
 export class DeadlineList {
-  private head: DeadlineNode | undefined;
-  private tail: DeadlineNode | undefined;
+  private readonly nodes = new LinkedList<DeadlineNode>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
 
@@ -25,30 +24,20 @@ export class DeadlineList {
 
   /** Call `node.onDeadline()` in `ms`; a node already on the list is moved to its new deadline. */
   add(node: DeadlineNode, ms: number): void {
-    this.remove(node);
+    this.nodes.remove(node);
     node.deadlineAt = this.now() + Math.max(0, ms);
-    node.deadlinePrev = this.tail;
-    node.deadlineNext = undefined;
-    if (this.tail) this.tail.deadlineNext = node;
-    else this.head = node;
-    this.tail = node;
+    this.nodes.add(node);
     if (node.deadlineAt < this.armedAt) this.arm(node.deadlineAt);
   }
 
   /** Take `node` off the list; harmless when it is not on it. The timer stays armed: it finds nothing due. */
   remove(node: DeadlineNode): void {
-    if (node.deadlinePrev === undefined && this.head !== node) return;
-    if (node.deadlinePrev) node.deadlinePrev.deadlineNext = node.deadlineNext;
-    else this.head = node.deadlineNext;
-    if (node.deadlineNext) node.deadlineNext.deadlinePrev = node.deadlinePrev;
-    else this.tail = node.deadlinePrev;
-    node.deadlinePrev = undefined;
-    node.deadlineNext = undefined;
+    this.nodes.remove(node);
   }
 
   /** Whether anything is waiting (for tests and status). */
   get empty(): boolean {
-    return this.head === undefined;
+    return this.nodes.head === undefined;
   }
 
   private arm(at: number): void {
@@ -66,10 +55,10 @@ export class DeadlineList {
     // Unlink every due node first: a callback may add or remove others (a cut stream closes its peers).
     const due: DeadlineNode[] = [];
     let earliest = Number.POSITIVE_INFINITY;
-    for (let node = this.head; node; ) {
-      const next = node.deadlineNext;
+    for (let node = this.nodes.head; node; ) {
+      const next = node.linkNext;
       if (node.deadlineAt <= now) {
-        this.remove(node);
+        this.nodes.remove(node);
         due.push(node);
       } else if (node.deadlineAt < earliest) {
         earliest = node.deadlineAt;

@@ -84,8 +84,8 @@ export class Connecting implements DeadlineNode {
   private attempt: AbortController | undefined;
   private stream: Duplex | undefined;
   deadlineAt = 0;
-  deadlinePrev: DeadlineNode | undefined;
-  deadlineNext: DeadlineNode | undefined;
+  linkPrev: DeadlineNode | undefined;
+  linkNext: DeadlineNode | undefined;
   private readonly deadlines: DeadlineList;
   // 'dial' while a dial is under way, 'first-byte' while an ssh path has connected and not spoken yet.
   private phase: 'idle' | 'dial' | 'first-byte' | 'done' = 'idle';

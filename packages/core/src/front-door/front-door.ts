@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { DeadlineList } from '../async/deadline-list';
 import { monotonicNow } from '../async/monotonic';
 import { sleep } from '../async/sleep';
+import { type Linked, LinkedList } from '../collections/linked-list';
 import { errorMessage, TunnelmuxError } from '../errors';
 import { DescriptorBudget, type DescriptorSource } from '../net/descriptor-budget';
 import { isOutOfDescriptors } from '../net/local-exhaustion';
@@ -143,7 +144,8 @@ export async function openFrontDoor(
   const carrier = options.carrier;
   const drainTimeout = options.drainTimeout ?? 5000;
   // Live clients, newest last, linked through the clients themselves: no table to grow and shrink per client.
-  const live = new ClientList();
+  // The live clients, linked through the clients themselves.
+  const live = new LinkedList<Client>();
   let nextId = 1;
   let closing: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
@@ -172,7 +174,7 @@ export async function openFrontDoor(
 
   // Past the descriptor budget Node turns a client away itself ('drop'): counted in the same warning.
   const capConnections = () => {
-    const cap = budget.cap(live.count);
+    const cap = budget.cap(live.size);
     if (cap !== undefined) server.maxConnections = cap;
   };
   capConnections();
@@ -196,7 +198,7 @@ export async function openFrontDoor(
 
   const door: FrontDoor = {
     address,
-    connections: () => live.all().map(({ info }) => ({ ...info })),
+    connections: () => live.toArray().map(({ info }) => ({ ...info })),
     get accepting() {
       // close() stops accepting first thing, so `stopped` covers it too.
       return stopped === undefined;
@@ -211,10 +213,10 @@ export async function openFrontDoor(
         exhausted.end();
         await door.stopAccepting();
         const deadline = monotonicNow() + (closeOptions.drainTimeout ?? drainTimeout);
-        while (live.count > 0 && monotonicNow() < deadline) {
+        while (live.size > 0 && monotonicNow() < deadline) {
           await sleep(Math.min(50, Math.max(1, deadline - monotonicNow())));
         }
-        const clients = live.all();
+        const clients = live.toArray();
         const gone = clients.flatMap((client) =>
           client
             .streams()
@@ -272,43 +274,11 @@ function afterDial(client: Client, carry: Carry): void {
   carry.holdClientBytes();
 }
 
-/** The live clients of one door, linked through the clients themselves. */
-class ClientList {
-  head: Client | undefined;
-  tail: Client | undefined;
-  count = 0;
-
-  add(client: Client): void {
-    client.prev = this.tail;
-    if (this.tail) this.tail.next = client;
-    else this.head = client;
-    this.tail = client;
-    this.count += 1;
-  }
-
-  remove(client: Client): void {
-    if (client.prev) client.prev.next = client.next;
-    else this.head = client.next;
-    if (client.next) client.next.prev = client.prev;
-    else this.tail = client.prev;
-    // No link left behind: a closed client must not hold on to the ones after it.
-    client.prev = undefined;
-    client.next = undefined;
-    this.count -= 1;
-  }
-
-  all(): Client[] {
-    const clients: Client[] = [];
-    for (let client = this.head; client; client = client.next) clients.push(client);
-    return clients;
-  }
-}
-
 /** One accepted client: its status, its streams, and (made only when a carrier asks) its abort signal. */
-class Client implements ClientConnection {
+class Client implements ClientConnection, Linked<Client> {
   readonly info: FrontDoorConnection;
-  prev: Client | undefined;
-  next: Client | undefined;
+  linkPrev: Client | undefined;
+  linkNext: Client | undefined;
   /** Told at once when the client leaves (the default carrier's connect), without an AbortSignal. */
   connecting: Connecting | undefined;
   isClosed = false;
@@ -319,7 +289,7 @@ class Client implements ClientConnection {
   constructor(
     readonly socket: net.Socket & { [kClient]?: Client },
     id: number,
-    private readonly list: ClientList,
+    private readonly list: LinkedList<Client>,
   ) {
     this.info = {
       id,

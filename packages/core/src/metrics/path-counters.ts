@@ -1,3 +1,4 @@
+import { type Linked, LinkedList } from '../collections/linked-list';
 import { LatencyWindow } from './latency-window';
 import type { LatencyStats } from './types';
 
@@ -31,21 +32,23 @@ export class PathCounters {
   /** @internal */
   doneOut = 0;
   // Carried connections, linked through their meters: no table to grow and shrink per connection.
-  private head: CarriedMeter | undefined;
+  private readonly carried = new LinkedList<CarriedMeter>();
   private dialing = 0;
   private readonly idleWaiters: Array<() => void> = [];
 
   /** Bytes from the path to clients, live connections included. */
   get bytesIn(): number {
     let total = this.doneIn;
-    for (let meter = this.head; meter; meter = meter.next) if (meter.reader) total += meter.reader().bytesIn;
+    for (let meter = this.carried.head; meter; meter = meter.linkNext)
+      if (meter.reader) total += meter.reader().bytesIn;
     return total;
   }
 
   /** Bytes from clients to the path, live connections included. */
   get bytesOut(): number {
     let total = this.doneOut;
-    for (let meter = this.head; meter; meter = meter.next) if (meter.reader) total += meter.reader().bytesOut;
+    for (let meter = this.carried.head; meter; meter = meter.linkNext)
+      if (meter.reader) total += meter.reader().bytesOut;
     return total;
   }
 
@@ -58,20 +61,13 @@ export class PathCounters {
     this.totalConnections += 1;
     this.lastActive = Date.now();
     const meter = new CarriedMeter(this, cut);
-    meter.next = this.head;
-    if (this.head) this.head.prev = meter;
-    this.head = meter;
+    this.carried.add(meter);
     return meter;
   }
 
   /** @internal A carried connection ended (its meter's close). */
   ended(meter: CarriedMeter): void {
-    if (meter.prev) meter.prev.next = meter.next;
-    else this.head = meter.next;
-    if (meter.next) meter.next.prev = meter.prev;
-    // No link left behind: an ended meter must not hold on to the connections carried after it.
-    meter.prev = undefined;
-    meter.next = undefined;
+    this.carried.remove(meter);
     this.activeConnections -= 1;
     this.lastActive = Date.now();
     this.wakeIfIdle();
@@ -105,8 +101,7 @@ export class PathCounters {
 
   /** Cut every carried connection; returns how many were cut. */
   cutAll(): number {
-    const live: CarriedMeter[] = [];
-    for (let meter = this.head; meter; meter = meter.next) live.push(meter);
+    const live = this.carried.toArray();
     for (const meter of live) meter.cut?.();
     return live.length;
   }
@@ -126,9 +121,9 @@ export class PathCounters {
 }
 
 /** The meter of one carried connection: one object, its methods shared, linked into its path's counters. */
-class CarriedMeter implements TrafficMeter {
-  prev: CarriedMeter | undefined;
-  next: CarriedMeter | undefined;
+class CarriedMeter implements TrafficMeter, Linked<CarriedMeter> {
+  linkPrev: CarriedMeter | undefined;
+  linkNext: CarriedMeter | undefined;
   reader: TrafficReader | undefined;
   private open = true;
 
