@@ -18,16 +18,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A connected pair (test-utils/tcp-pair.ts), closed after the test. */
-async function pair() {
-  const connection = await tcpPair();
-  cleanups.push(connection.close);
-  return connection;
-}
-
 async function setup() {
-  const c = await pair();
-  const u = await pair();
+  const c = await tcpPair(cleanups);
+  const u = await tcpPair(cleanups);
   return { user: c.far, near: c.near, upstream: u.near, path: u.far };
 }
 

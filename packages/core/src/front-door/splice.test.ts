@@ -13,16 +13,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A connected pair (test-utils/tcp-pair.ts), closed after the test. */
-async function pair() {
-  const connection = await tcpPair();
-  cleanups.push(connection.close);
-  return connection;
-}
-
 async function setup(lingerMs = 30_000) {
-  const c = await pair();
-  const u = await pair();
+  const c = await tcpPair(cleanups);
+  const u = await tcpPair(cleanups);
   const { source, record } = recordingSource();
   const counts = { bytesIn: 0, bytesOut: 0 };
   splice(c.near, u.near, {

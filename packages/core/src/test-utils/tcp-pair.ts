@@ -9,8 +9,11 @@ export interface TcpPair {
   close(): Promise<void>;
 }
 
-/** A connected pair over 127.0.0.1, both ends half-open and with errors swallowed (tests cut them on purpose). */
-export async function tcpPair(): Promise<TcpPair> {
+/**
+ * A connected pair over 127.0.0.1, both ends half-open and with errors swallowed (tests cut them on purpose);
+ * its `close` goes on `cleanups`, for the test's afterEach.
+ */
+export async function tcpPair(cleanups: Array<() => Promise<unknown>>): Promise<TcpPair> {
   const server = net.createServer({ allowHalfOpen: true });
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
@@ -22,13 +25,11 @@ export async function tcpPair(): Promise<TcpPair> {
   const near = await accepted;
   await new Promise((resolve) => (far.connecting ? far.once('connect', resolve) : resolve(undefined)));
   for (const socket of [near, far]) socket.on('error', () => undefined);
-  return {
-    near,
-    far,
-    async close() {
-      near.destroy();
-      far.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
+  const close = async () => {
+    near.destroy();
+    far.destroy();
+    await new Promise((resolve) => server.close(resolve));
   };
+  cleanups.push(close);
+  return { near, far, close };
 }
