@@ -10,8 +10,8 @@ export interface SpliceCounts {
 }
 
 /**
- * Join client and path both ways with back-pressure: first the path's first bytes to the client and the
- * client's held bytes to the path, then everything else. The byte counts on `counts` and `meter` are read from
+ * Join client and path both ways with back-pressure: first the client's held bytes to the path, then everything
+ * else (the door writes a path's first bytes to the client itself, before this). The byte counts on `counts` and `meter` are read from
  * the client socket's own counters when asked, not counted per chunk (a listener call per chunk costs
  * throughput); the meter is closed once, when either side ends.
  */
@@ -21,7 +21,6 @@ export function splice(
   options: {
     meter: ConnectionMeter;
     counts: SpliceCounts;
-    first?: Buffer;
     held: readonly Buffer[];
     /** How long one side may take to flush after the other has closed. */
     lingerMs: number;
@@ -36,7 +35,6 @@ export function splice(
     bytesOut: { enumerable: true, configurable: true, get: () => client.bytesRead },
   });
   meter.follow(read);
-  if (options.first) client.write(options.first);
   for (const chunk of options.held) upstream.write(chunk);
   // Each way reads into a reused buffer where the socket allows it (a fresh buffer per read was most of the cost).
   if (!relayThroughReusedBuffer(upstream, client)) upstream.pipe(client);
