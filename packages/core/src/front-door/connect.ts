@@ -67,8 +67,8 @@ export interface ConnectSink {
   connectFailed(error: unknown): void;
 }
 
-// Listeners shared by every connection: an emitter calls them with itself as `this`, so none is a closure.
-function destroyOnError(this: Duplex): void {
+// A listener shared by every connection: an emitter calls it with itself as `this`, so it is no closure.
+export function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
@@ -172,17 +172,16 @@ export class Connecting implements DeadlineNode {
     this.stream = stream;
     stream.on('error', destroyOnError);
     if (this.options.protocol === 'tcp') {
-      this.clearTimer();
       this.finish({ route: this.route!, stream });
       return;
     }
     if (this.gone) {
       // The client left while the dial was completing: nothing to wait for.
-      this.clearTimer();
       stream.destroy();
       this.finish(undefined);
       return;
     }
+    // The dial's limit ends here; the first byte's starts.
     this.clearTimer();
     this.phase = 'first-byte';
     this.deadlines.add(this, this.options.firstByteTimeout);
@@ -209,7 +208,6 @@ export class Connecting implements DeadlineNode {
     const stream = this.stream!;
     this.stopWaiting();
     stream.pause();
-    this.clearTimer();
     const first = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
     this.finish({ route: this.route!, stream, first });
   };

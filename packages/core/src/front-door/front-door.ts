@@ -9,7 +9,13 @@ import { DescriptorBudget, type DescriptorSource } from '../net/descriptor-budge
 import { isOutOfDescriptors } from '../net/local-exhaustion';
 import { formatTarget } from '../net/tcp';
 import { BurstWarning } from './burst-warning';
-import { Connecting, type ConnectResult, type ConnectSink, OUT_OF_DESCRIPTORS } from './connect';
+import {
+  Connecting,
+  type ConnectResult,
+  type ConnectSink,
+  destroyOnError,
+  OUT_OF_DESCRIPTORS,
+} from './connect';
 import { checkListenHost, isLoopback } from './listen-address';
 import type { Route, RouteSource } from './route-source';
 import { splice } from './splice';
@@ -144,7 +150,6 @@ export async function openFrontDoor(
   const carrier = options.carrier;
   const drainTimeout = options.drainTimeout ?? 5000;
   // Live clients, newest last, linked through the clients themselves: no table to grow and shrink per client.
-  // The live clients, linked through the clients themselves.
   const live = new LinkedList<Client>();
   let nextId = 1;
   let closing: Promise<void> | undefined;
@@ -259,10 +264,7 @@ export function carryWithFailover(
   });
 }
 
-// Shared by every client: an emitter calls its listeners with itself as `this`, so these are no closures.
-function destroyOnError(this: net.Socket): void {
-  this.destroy();
-}
+// Shared by every client: an emitter calls its listeners with itself as `this`, so this is no closure.
 function clientClosed(this: net.Socket & { [kClient]?: Client }): void {
   this[kClient]?.closed();
 }
