@@ -56,9 +56,7 @@ function routeOf(runner: PathRunner): Route {
   let route = routesOf.get(runner);
   if (!route) {
     route = {
-      get id() {
-        return runner.id;
-      },
+      id: runner.id,
       dial: (signal) => dialThrough(runner, signal),
       carry: (cut) => runner.counters.carry(cut),
     };
