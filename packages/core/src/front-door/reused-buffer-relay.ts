@@ -46,13 +46,20 @@ function isPlainSocket(stream: Duplex): stream is net.Socket {
   return stream instanceof net.Socket && (stream as { encrypted?: boolean }).encrypted !== true;
 }
 
+// Node's symbols are the same for every socket: found on the first one, not searched for per connection.
+let slots: { kBuffer: symbol; kBufferCb: symbol } | undefined;
+
 function onreadInternals(socket: net.Socket): OnreadInternals | undefined {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
-  const symbols = Object.getOwnPropertySymbols(socket);
-  const kBuffer = symbols.find((symbol) => symbol.description === 'kBuffer');
-  const kBufferCb = symbols.find((symbol) => symbol.description === 'kBufferCb');
-  if (!kBuffer || !kBufferCb) return undefined;
+  if (!slots) {
+    const symbols = Object.getOwnPropertySymbols(socket);
+    const kBuffer = symbols.find((symbol) => symbol.description === 'kBuffer');
+    const kBufferCb = symbols.find((symbol) => symbol.description === 'kBufferCb');
+    if (!kBuffer || !kBufferCb) return undefined;
+    slots = { kBuffer, kBufferCb };
+  }
+  const { kBuffer, kBufferCb } = slots;
   // Already reading into a buffer of its own (made with `onread`): leave it be.
   if ((socket as unknown as Record<symbol, unknown>)[kBuffer] != null) return undefined;
   return { handle: handle as OnreadInternals['handle'], kBuffer, kBufferCb };
