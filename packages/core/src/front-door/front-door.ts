@@ -16,9 +16,12 @@ import {
   destroyOnError,
   OUT_OF_DESCRIPTORS,
 } from './connect';
+import { ConnectionInfo, type FrontDoorConnection } from './connection-info';
 import { checkListenHost, isLoopback } from './listen-address';
 import type { Route, RouteSource } from './route-source';
 import { splice } from './splice';
+
+export type { FrontDoorConnection } from './connection-info';
 
 /** How the front door listens and fails over. */
 export interface FrontDoorOptions {
@@ -38,20 +41,6 @@ export interface FrontDoorOptions {
   holdLimit?: number;
   /** On close, how long open connections may drain before they are cut; default 5000 ms. */
   drainTimeout?: number;
-}
-
-/** One client connection, for status. */
-export interface FrontDoorConnection {
-  id: number;
-  client: string;
-  pathId?: string;
-  bytesIn: number;
-  bytesOut: number;
-  /** Client bytes held for replay while no path has answered yet (at most about `holdLimit`). */
-  heldBytes: number;
-  openedAt: number;
-  /** Paths tried before one carried it. */
-  attempts: number;
 }
 
 /** The stable local port in front of every path. */
@@ -91,8 +80,8 @@ export interface CarrySettings {
 /** One accepted client, as a carrier sees it. */
 export interface ClientConnection {
   readonly socket: net.Socket;
-  /** Its status entry; a carrier fills in `pathId`, `attempts`, the byte counts and `heldBytes`. */
-  readonly info: FrontDoorConnection;
+  /** Its status entry; a carrier fills in `pathId`, `attempts` and `heldBytes`, and says where bytes are counted. */
+  readonly info: ConnectionInfo;
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal;
   /** A stream the front door must cut if it closes before the stream ends (a dialled path). */
@@ -203,7 +192,7 @@ export async function openFrontDoor(
 
   const door: FrontDoor = {
     address,
-    connections: () => live.toArray().map(({ info }) => ({ ...info })),
+    connections: () => live.toArray().map(({ info }) => info.snapshot()),
     get accepting() {
       // close() stops accepting first thing, so `stopped` covers it too.
       return stopped === undefined;
@@ -278,7 +267,7 @@ function afterDial(client: Client, carry: Carry): void {
 
 /** One accepted client: its status, its streams, and (made only when a carrier asks) its abort signal. */
 class Client implements ClientConnection, Linked<Client> {
-  readonly info: FrontDoorConnection;
+  readonly info: ConnectionInfo;
   linkPrev: Client | undefined;
   linkNext: Client | undefined;
   /** Told at once when the client leaves (the default carrier's connect), without an AbortSignal. */
@@ -293,16 +282,7 @@ class Client implements ClientConnection, Linked<Client> {
     id: number,
     private readonly list: LinkedList<Client>,
   ) {
-    this.info = {
-      id,
-      // Filled by address(): asking the kernel for the peer's address can wait until the dial is out.
-      client: '',
-      bytesIn: 0,
-      bytesOut: 0,
-      heldBytes: 0,
-      openedAt: Date.now(),
-      attempts: 0,
-    };
+    this.info = new ConnectionInfo(id, socket);
     list.add(this);
     socket[kClient] = this;
   }
@@ -310,19 +290,10 @@ class Client implements ClientConnection, Linked<Client> {
   /** Listen for the client's end (and errors); a client already cut (refused at once) is gone now. */
   watch(): void {
     const { socket } = this;
-    this.address();
     socket.on('error', destroyOnError);
     socket.on('close', clientClosed);
     // Its 'close' may have been emitted before anyone listened: closed() is idempotent either way.
     if (socket.destroyed) this.closed();
-  }
-
-  /** `host:port` of the client, read once. */
-  address(): string {
-    if (this.info.client === '') {
-      this.info.client = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
-    }
-    return this.info.client;
   }
 
   get signal(): AbortSignal {
@@ -355,7 +326,7 @@ class Client implements ClientConnection, Linked<Client> {
 
   /** A carrier threw: close the client and say why. */
   internalError(source: RouteSource, error: unknown): void {
-    const address = this.address();
+    const address = this.info.client;
     this.socket.destroy();
     source.refused(`internal error: ${errorMessage(error)}`, address);
   }
@@ -441,7 +412,7 @@ class Carry implements ConnectSink {
           reasons.length > 0
             ? `every healthy path failed (${reasons.join('; ')})`
             : `no healthy path (${source.describe()})`;
-        source.refused(why, client instanceof Client ? client.address() : info.client);
+        source.refused(why, info.client);
         socket.destroy();
         this.outcome?.resolve();
         return;

@@ -124,9 +124,9 @@ export function createResumeCarrier(settings: ResumeSettings, hooks: SessionHook
       bufferBytes: settings.bufferBytes,
       onEvent,
     });
-    Object.defineProperties(client.info, {
-      bytesIn: { enumerable: true, get: () => tracked.session.stats().received },
-      bytesOut: { enumerable: true, get: () => tracked.session.stats().sent },
+    client.info.follow(() => {
+      const { received, sent } = tracked.session.stats();
+      return { bytesIn: received, bytesOut: sent };
     });
     live.add(tracked);
     // The client went away before the session ended: abort it, so the relay closes the target connection.

@@ -27,21 +27,6 @@ function takeBuffer(size: number): Buffer {
   return (size === RELAY_BUFFER_BYTES ? spare.pop() : undefined) ?? Buffer.allocUnsafe(size);
 }
 
-/** Give `buffer` back once both sockets have closed: nothing reads into it or writes out of it after that. */
-function giveBackAfterClose(buffer: Buffer, a: net.Socket, b: net.Socket): void {
-  let open = 2;
-  const closed = () => {
-    open -= 1;
-    if (open === 0 && buffer.length === RELAY_BUFFER_BYTES && spare.length < MAX_SPARE_RELAY_BUFFERS) {
-      spare.push(buffer);
-    }
-  };
-  for (const socket of [a, b]) {
-    if (socket.closed) closed();
-    else socket.once('close', closed);
-  }
-}
-
 function isPlainSocket(stream: Duplex): stream is net.Socket {
   return stream instanceof net.Socket && (stream as { encrypted?: boolean }).encrypted !== true;
 }
@@ -79,35 +64,71 @@ export function relayThroughReusedBuffer(from: Duplex, to: Duplex, size = RELAY_
   if (!isPlainSocket(from) || !isPlainSocket(to) || from.connecting || from.destroyed) return false;
   const internals = onreadInternals(from);
   if (!internals) return false;
-  let waiting = false;
-  const written = (error?: Error | null) => {
-    // Writes complete in order, so the queue is empty exactly when the write that stopped reading is out.
-    if (waiting && !error && to.writableLength === 0) {
-      waiting = false;
-      from.resume();
-    }
-  };
-  const onRead = (bytes: number, buffer: Buffer): boolean => {
-    to.write(buffer.subarray(0, bytes), written);
+  new BufferRelay(from, to, internals, takeBuffer(size)).start();
+  return true;
+}
+
+/** One direction of a relay: `from` read into `buffer`, each read written to `to` before the next. */
+class BufferRelay {
+  private waiting = false;
+  private open = 2;
+
+  constructor(
+    private readonly from: net.Socket,
+    private readonly to: net.Socket,
+    private readonly internals: OnreadInternals,
+    private readonly buffer: Buffer,
+  ) {}
+
+  start(): void {
+    const { from, to, internals, buffer } = this;
+    // Bytes the socket read before now wait in its stream buffer: they go first, then everything read from here on.
+    from.pause();
+    internals.handle.useUserBuffer(buffer);
+    const slots = from as unknown as Record<symbol, unknown>;
+    slots[internals.kBuffer] = buffer;
+    slots[internals.kBufferCb] = this.onRead;
+    // Plain listeners, not once(): each fires once per socket, and a once() wrapper each costs more.
+    if (from.readableEnded) to.end();
+    else from.on('end', () => to.end());
+    from.on('close', this.closed);
+    if (to.closed) this.closed();
+    else to.on('close', this.toClosed);
+    for (let chunk: Buffer | null = from.read(); chunk !== null; chunk = from.read())
+      to.write(chunk, this.written);
+    // Bytes still queued on `to` (held ones, the drained ones) are separate buffers: reading may start at once, and
+    // the first read's write waits behind them, stopping reading until it is out.
+    from.resume();
+  }
+
+  private readonly onRead = (bytes: number, buffer: Buffer): boolean => {
+    const { to } = this;
+    to.write(buffer.subarray(0, bytes), this.written);
     if (to.writableLength === 0) return true;
-    waiting = true;
+    this.waiting = true;
     return false;
   };
-  // Bytes the socket read before now wait in its stream buffer: they go first, then everything read from here on.
-  from.pause();
-  const buffer = takeBuffer(size);
-  giveBackAfterClose(buffer, from, to);
-  internals.handle.useUserBuffer(buffer);
-  const slots = from as unknown as Record<symbol, unknown>;
-  slots[internals.kBuffer] = buffer;
-  slots[internals.kBufferCb] = onRead;
-  if (from.readableEnded) to.end();
-  else from.once('end', () => to.end());
-  for (let chunk: Buffer | null = from.read(); chunk !== null; chunk = from.read()) to.write(chunk, written);
-  // As pipe() does when its destination closes: stop taking bytes nobody will carry.
-  to.once('close', () => from.pause());
-  // Bytes still queued on `to` (held ones, the drained ones) are separate buffers: reading may start at once, and
-  // the first read's write waits behind them, stopping reading until it is out.
-  from.resume();
-  return true;
+
+  private readonly written = (error?: Error | null): void => {
+    // Writes complete in order, so the queue is empty exactly when the write that stopped reading is out.
+    if (this.waiting && !error && this.to.writableLength === 0) {
+      this.waiting = false;
+      this.from.resume();
+    }
+  };
+
+  private readonly toClosed = (): void => {
+    // As pipe() does when its destination closes: stop taking bytes nobody will carry.
+    this.from.pause();
+    this.closed();
+  };
+
+  /** The buffer goes back once both sockets have closed: nothing reads into it or writes out of it after that. */
+  private readonly closed = (): void => {
+    this.open -= 1;
+    const { buffer } = this;
+    if (this.open === 0 && buffer.length === RELAY_BUFFER_BYTES && spare.length < MAX_SPARE_RELAY_BUFFERS) {
+      spare.push(buffer);
+    }
+  };
 }

@@ -12,6 +12,9 @@ export interface Route {
   carry?(cut?: () => void): ConnectionMeter;
 }
 
+/** Where a connection's byte counts are kept: read when asked, never counted per chunk. */
+export type TrafficReader = () => { bytesIn: number; bytesOut: number };
+
 /** Counts one carried connection against the path that carries it. */
 export interface ConnectionMeter {
   /** Bytes from the path to the client. */
@@ -19,7 +22,7 @@ export interface ConnectionMeter {
   /** Bytes from the client to the path. */
   bytesOut(count: number): void;
   /** Read the connection's counts from `read` when the path's totals are read and at close, not per chunk. */
-  follow(read: () => { bytesIn: number; bytesOut: number }): void;
+  follow(read: TrafficReader): void;
   /** The connection ended; call once. */
   close(): void;
 }

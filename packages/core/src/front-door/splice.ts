@@ -1,18 +1,13 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { DeadlineList, type DeadlineNode } from '../async/deadline-list';
 import { relayThroughReusedBuffer } from './reused-buffer-relay';
-import type { ConnectionMeter } from './route-source';
-
-/** Byte counts of one client connection, updated as bytes flow. */
-export interface SpliceCounts {
-  bytesIn: number;
-  bytesOut: number;
-}
+import type { ConnectionMeter, TrafficReader } from './route-source';
 
 /**
  * Join client and path both ways with back-pressure: first the client's held bytes to the path, then everything
- * else (the door writes a path's first bytes to the client itself, before this). The byte counts on `counts` and `meter` are read from
- * the client socket's own counters when asked, not counted per chunk (a listener call per chunk costs
+ * else (the door writes a path's first bytes to the client itself, before this). `counts` and `meter` read the
+ * byte counts from the client socket's own counters when asked, not per chunk (a listener call per chunk costs
  * throughput); the meter is closed once, when either side ends.
  */
 export function splice(
@@ -20,7 +15,8 @@ export function splice(
   upstream: Duplex,
   options: {
     meter: ConnectionMeter;
-    counts: SpliceCounts;
+    /** Also told where the counts are kept (the connection's status entry). */
+    counts: { follow(read: TrafficReader): void };
     held: readonly Buffer[];
     /** How long one side may take to flush after the other has closed. */
     lingerMs: number;
@@ -30,10 +26,7 @@ export function splice(
   // Everything the client sent was held (and is replayed below) or is piped from here on, and everything
   // written to it came from the path, so its socket's counters are the connection's counts.
   const read = () => ({ bytesIn: client.bytesWritten, bytesOut: client.bytesRead });
-  Object.defineProperties(options.counts, {
-    bytesIn: { enumerable: true, configurable: true, get: () => client.bytesWritten },
-    bytesOut: { enumerable: true, configurable: true, get: () => client.bytesRead },
-  });
+  options.counts.follow(read);
   meter.follow(read);
   for (const chunk of options.held) upstream.write(chunk);
   // Each way reads into a reused buffer where the socket allows it (a fresh buffer per read was most of the cost).
@@ -41,27 +34,62 @@ export function splice(
   if (!relayThroughReusedBuffer(client, upstream)) client.pipe(upstream);
   client.resume();
   upstream.resume();
-  let finished = false;
-  const done = (other: Duplex) => (hadError?: boolean) => {
-    if (!finished) {
-      finished = true;
-      meter.close();
-    }
-    // An error cuts both ways at once; a clean close lets what is queued for the other side flush first.
-    if (hadError === true) other.destroy();
-    else closeAfterFlush(other, options.lingerMs);
-  };
-  client.once('close', done(upstream));
-  upstream.once('close', done(client));
+  new Ends(client, upstream, meter, options.lingerMs).watch();
 }
 
-/** End a stream once its queued writes are out, and destroy it at the latest after `lingerMs`. */
-function closeAfterFlush(stream: Duplex, lingerMs: number): void {
-  if (stream.destroyed) return;
-  const timer = setTimeout(() => stream.destroy(), lingerMs);
-  timer.unref();
-  stream.once('close', () => clearTimeout(timer));
-  stream.end();
-  if (stream.writableFinished) stream.destroy();
-  else stream.once('finish', () => stream.destroy());
+// Every carried connection's linger waits on one timer: one was made and cleared per connection.
+const lingers = new DeadlineList();
+
+/** How a spliced connection ends: the meter closes once, and the side left open flushes, then closes. */
+class Ends implements DeadlineNode {
+  deadlineAt = 0;
+  linkPrev: DeadlineNode | undefined;
+  linkNext: DeadlineNode | undefined;
+  private metered = true;
+  private lingering: Duplex | undefined;
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly upstream: Duplex,
+    private readonly meter: ConnectionMeter,
+    private readonly lingerMs: number,
+  ) {}
+
+  watch(): void {
+    // Plain listeners, not once(): each socket closes once, and a once() wrapper per socket costs more.
+    this.client.on('close', (hadError?: boolean) => this.closed(this.upstream, hadError));
+    this.upstream.on('close', (hadError?: boolean) => this.closed(this.client, hadError));
+  }
+
+  private closed(other: Duplex, hadError?: boolean): void {
+    if (this.metered) {
+      this.metered = false;
+      this.meter.close();
+    }
+    if (other.destroyed) {
+      // Both sides are closed: nothing lingers.
+      lingers.remove(this);
+      return;
+    }
+    // An error cuts both ways at once; a clean close lets what is queued for the other side flush first.
+    if (hadError === true) {
+      other.destroy();
+      return;
+    }
+    this.lingering = other;
+    lingers.add(this, this.lingerMs);
+    other.end();
+    if (other.writableFinished) other.destroy();
+    else other.on('finish', destroyStream);
+  }
+
+  /** The side left open did not flush within lingerMs. */
+  onDeadline(): void {
+    this.lingering?.destroy();
+  }
+}
+
+// Shared by every connection: an emitter calls its listeners with itself as `this`.
+function destroyStream(this: Duplex): void {
+  this.destroy();
 }

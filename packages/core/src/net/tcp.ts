@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DeadlineList, type DeadlineNode } from '../async/deadline-list';
 import { monotonicNow } from '../async/monotonic';
 import { TunnelmuxError } from '../errors';
 import type { Target } from '../provider/types';
@@ -43,17 +44,18 @@ function onDialConnect(this: DialSocket): void {
 function onDialError(this: DialSocket, error: Error): void {
   this[kDial]?.done(error);
 }
-function onDialTimeout(dial: TcpDial): void {
-  dial.timedOut();
-}
+// Every dial's limit waits on one timer: a Node timer per dial was made and cleared for every client carried.
+const dialDeadlines = new DeadlineList();
 
 /**
  * One dial: a dial is made for every client a front door carries, so it is one object listening through
  * shared functions (and one closure on its signal), instead of a closure and a once-wrapper per event.
  */
-class TcpDial {
+class TcpDial implements DeadlineNode {
   private socket: DialSocket | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  deadlineAt = 0;
+  linkPrev: DeadlineNode | undefined;
+  linkNext: DeadlineNode | undefined;
 
   constructor(
     private readonly target: Target,
@@ -70,7 +72,7 @@ class TcpDial {
     socket[kDial] = this;
     socket.on('connect', onDialConnect);
     socket.on('error', onDialError);
-    this.timer = setTimeout(onDialTimeout, this.timeoutMs, this);
+    dialDeadlines.add(this, this.timeoutMs);
     if (this.signal?.aborted) {
       this.aborted();
       return;
@@ -88,7 +90,7 @@ class TcpDial {
     this.done(abortReason(this.signal));
   }
 
-  timedOut(): void {
+  onDeadline(): void {
     this.done(
       new TunnelmuxError(`connect to ${formatTarget(this.target)} timed out after ${this.timeoutMs} ms`),
     );
@@ -98,7 +100,7 @@ class TcpDial {
     const socket = this.socket;
     if (!socket) return;
     this.socket = undefined;
-    clearTimeout(this.timer);
+    dialDeadlines.remove(this);
     this.signal?.removeEventListener('abort', this.onAbort);
     socket[kDial] = undefined;
     socket.off('connect', onDialConnect);
