@@ -135,4 +135,42 @@ describe('the provider kit', () => {
     await tunnel.close();
     expect(existsSync(dir)).toBe(false);
   });
+
+  it("shows the provider's own tunnel live: getters read afresh, methods bound to it, each bound once", async () => {
+    class Probed {
+      readonly endpoint = 'x';
+      readonly done = new Promise<never>(() => {});
+      checks = 0;
+      get hint() {
+        return `checked ${this.checks}`;
+      }
+      async check() {
+        this.checks += 1;
+        return { ok: true };
+      }
+      async dial() {
+        return new PassThrough();
+      }
+      async close() {}
+    }
+    const own = new Probed();
+    const provider = defineProvider({
+      apiVersion: 1,
+      name: 'live',
+      summary: 's',
+      access: { options: z.object({}).strict(), open: async () => own },
+    });
+    const tunnel = (await provider.open({}, createTestContext({ target }).ctx)) as unknown as Probed;
+    const check = tunnel.check;
+    // Read on every probe: the same function each time, not a new bound copy per read.
+    expect(tunnel.check).toBe(check);
+    await check();
+    expect(own.checks).toBe(1);
+    expect(tunnel.hint).toBe('checked 1');
+    // A method replaced on the tunnel is followed.
+    own.check = async () => ({ ok: false });
+    expect(tunnel.check).not.toBe(check);
+    expect(await tunnel.check()).toEqual({ ok: false });
+    await tunnel.close();
+  });
 });
