@@ -3,6 +3,7 @@ import type net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tcpPair } from '../test-utils/tcp-pair';
+import { tlsPair } from '../test-utils/tls-pair';
 import {
   MAX_SPARE_RELAY_BUFFERS,
   RELAY_BUFFER_BYTES,
@@ -37,6 +38,15 @@ function drain(socket: net.Socket): Promise<{ bytes: number; hash: string }> {
   return new Promise((resolve) => socket.once('end', () => resolve({ bytes, hash: hash.digest('hex') })));
 }
 
+/** What `socket` has received so far, as text, read through a plain 'data' listener. */
+function collect(socket: net.Socket): () => string {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  return () => text;
+}
+
 /** A few turns of the event loop, in which a relay that ignored back-pressure would keep reading. */
 async function turns(count: number) {
   for (let i = 0; i < count; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -50,6 +60,34 @@ describe('relayThroughReusedBuffer', () => {
     expect(relayThroughReusedBuffer(near, new PassThrough())).toBe(false);
     // Caught here if a Node upgrade drops the internals it relies on: the door would quietly be 2x slower.
     expect(relayThroughReusedBuffer(near, upstream)).toBe(true);
+  });
+
+  it('refuses a TLS socket on either side and leaves it as it was, so pipe() carries it, but still takes plain ones', async () => {
+    const { user, near, upstream, path } = await setup();
+    const secure = await tlsPair(cleanups);
+    const state = (socket: net.Socket) => ({
+      flowing: socket.readableFlowing,
+      listeners: ['data', 'end', 'close'].map((event) => socket.listenerCount(event)),
+    });
+    const before = [secure.near, near, upstream].map(state);
+    // A TLS socket is a net.Socket too: only `encrypted` tells it apart, and its handle would take the buffer.
+    expect(relayThroughReusedBuffer(secure.near, upstream)).toBe(false);
+    expect(relayThroughReusedBuffer(near, secure.near)).toBe(false);
+    expect([secure.near, near, upstream].map(state)).toEqual(before);
+
+    // Refused as `from`: its decrypted bytes still come through pipe(), to a plain socket.
+    const atPath = collect(path);
+    secure.near.pipe(upstream);
+    secure.far.write('sealed one way');
+    await expect.poll(atPath, { timeout: 10_000 }).toBe('sealed one way');
+    // Refused as `to`: a plain socket's bytes still go into it through pipe(), and come out at its far end.
+    const atFar = collect(secure.far);
+    near.pipe(secure.near);
+    user.write('and back');
+    await expect.poll(atFar, { timeout: 10_000 }).toBe('and back');
+
+    const plain = await setup();
+    expect(relayThroughReusedBuffer(plain.near, plain.upstream)).toBe(true);
   });
 
   it('carries 32 MiB byte for byte to a path that stalls, stopping reads while a write is pending, and counts right', async () => {
