@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type BannerTarget, processesMatching, startBannerTarget, writeFaults } from '@tunnelmux/testkit';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, cli, localConfig, startEchoServer, testdir } from './harness';
+import { cli, localConfig, type Ready, readUpOutput, spawnCli, startEchoServer, testdir } from './harness';
 
 // Exhaustion and hostile peers against the real `tunnelmux up` (issue 18, part 3).
 
@@ -15,44 +15,14 @@ afterEach(async () => {
 
 /** `tunnelmux up --json` under a shell prefix (e.g. `ulimit -n 256`), with its NDJSON lines. */
 function startUnder(prefix: string, cwd: string, env: NodeJS.ProcessEnv) {
-  const child = execa('bash', ['-c', `${prefix}; exec "$0" "$@"`, process.execPath, BIN, 'up', '--json'], {
-    cwd,
-    env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    buffer: false,
-  });
-  const lines: Record<string, unknown>[] = [];
-  let rest = '';
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  child.stdout?.on('data', (chunk: Buffer) => {
-    rest += chunk.toString();
-    const parts = rest.split('\n');
-    rest = parts.pop() ?? '';
-    for (const text of parts) if (text.trim()) lines.push(JSON.parse(text) as Record<string, unknown>);
-  });
-  let exited = false;
-  void child.then(() => {
-    exited = true;
-  });
+  const child = spawnCli(['up', '--json'], { cwd, env, shell: prefix });
   cleanups.push(async () => {
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await child;
     clearTimeout(timer);
   });
-  return {
-    child,
-    lines,
-    get exited() {
-      return exited;
-    },
-    stderr: () => stderr,
-  };
+  return Object.assign(readUpOutput(child), { child });
 }
 
 /** Open `count` clients at once from a helper process allowed enough descriptors; hold them until all settle. */
@@ -127,11 +97,9 @@ async function world(prefix: string, paths = ['a', 'b']) {
     localConfig(target, paths).replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`),
   );
   const up = startUnder(prefix, t.dir, t.env);
-  await expect
-    .poll(() => up.lines.some((l) => l.type === 'ready') || up.exited, { timeout: 30_000 })
-    .toBe(true);
+  const ready = (await up.waitFor((l) => l.type === 'ready', 30_000)) as unknown as Ready;
   expect(up.exited, up.stderr()).toBe(false);
-  return { up, port, target };
+  return { up, ready, port, target };
 }
 
 function freePortOf(): Promise<number> {
@@ -147,11 +115,10 @@ function freePortOf(): Promise<number> {
 
 describe('exhaustion', () => {
   it('ulimit -n 256 and 1,000 clients at once: refuses what it cannot take, warns once, serves again, never crashes', async () => {
-    const { up, port } = await world('true');
+    const { up, ready, port } = await world('true');
     // The limit on the up process alone, once its paths are open: the stand-in tools keep theirs, so what runs
     // out is the front door's, as when the user's own limit is low and the tunnel tools are fine.
-    const pid = Number((up.lines.find((l) => l.type === 'ready') as { pid: number }).pid);
-    const limit = await execa('prlimit', ['--pid', String(pid), '--nofile=256:256'], { reject: false });
+    const limit = await execa('prlimit', ['--pid', String(ready.pid), '--nofile=256:256'], { reject: false });
     expect(limit.exitCode, limit.stderr).toBe(0);
     const outcomes = await burst(port, 1000);
     const served = outcomes.served ?? 0;
@@ -211,13 +178,7 @@ describe('hostile tools and peers', () => {
         ),
     );
     const up = startUnder('true', t.dir, t.env);
-    await expect
-      .poll(() => up.lines.some((l) => l.type === 'ready') || up.exited, { timeout: 30_000 })
-      .toBe(true);
-    const ready = up.lines.find((l) => l.type === 'ready') as {
-      pid: number;
-      paths: { id: string; pid: number }[];
-    };
+    const ready = (await up.waitFor((l) => l.type === 'ready', 30_000)) as unknown as Ready;
     const tool = ready.paths.find((p) => p.id === 'a')!.pid;
     // Paced load (a client every 50 ms or so): the memory measured is the flood's, not a connection storm's.
     const pacedRounds = async (ms: number) => {
@@ -355,10 +316,7 @@ describe('slowloris', () => {
         .replace('protocol: ssh', 'protocol: tcp'),
     );
     const up = startUnder('true', t.dir, t.env);
-    await expect
-      .poll(() => up.lines.some((l) => l.type === 'ready') || up.exited, { timeout: 30_000 })
-      .toBe(true);
-    const ready = up.lines.find((l) => l.type === 'ready') as { pid: number };
+    const ready = (await up.waitFor((l) => l.type === 'ready', 30_000)) as unknown as Ready;
     for (let i = 0; i < 5; i++) expect(await echoRound(port)).toBe(true);
     const before = rssOf(ready.pid);
     const idle = await slowloris(port, 500);

@@ -82,21 +82,23 @@ export interface Running {
   ): Promise<Record<string, unknown>>;
 }
 
-/** Start `up --json` and wait (bounded) for its ready line. */
-export async function startUp(
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  args: string[] = [],
-  command: string[] = ['up'],
-): Promise<Running> {
-  const child = execa(process.execPath, [BIN, ...command, '--json', ...args], {
-    cwd,
-    env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    buffer: false,
-  });
+/** The NDJSON lines of `text` (a finished command's --json output), blank lines skipped. */
+export function ndjson(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** What a running `up --json` has said so far: its NDJSON lines, its stderr's tail, and whether it has exited. */
+export interface UpOutput extends Pick<Running, 'lines' | 'waitFor'> {
+  readonly exited: boolean;
+  /** The last 4,000 characters of stderr. */
+  stderr(): string;
+}
+
+/** Read `up --json`'s stdout line by line as it comes, for `waitFor` (bounded) and `lines`. */
+export function readUpOutput(child: ResultPromise): UpOutput {
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<{
     match: (line: Record<string, unknown>) => boolean;
@@ -104,16 +106,21 @@ export async function startUp(
   }>();
   let rest = '';
   let stderr = '';
+  let exited = false;
+  void child.finally(() => {
+    exited = true;
+  });
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+    // A tail is enough for error messages, and stays bounded when a test makes up write a lot.
+    stderr = (stderr + chunk.toString()).slice(-4000);
   });
   child.stdout?.on('data', (chunk: Buffer) => {
     rest += chunk.toString();
-    const parts = rest.split('\n');
-    rest = parts.pop() ?? '';
-    for (const text of parts) {
-      if (!text.trim()) continue;
-      const line = JSON.parse(text) as Record<string, unknown>;
+    // Whole lines only: a line split across chunks waits in `rest` for its end.
+    const end = rest.lastIndexOf('\n');
+    const complete = rest.slice(0, end + 1);
+    rest = rest.slice(end + 1);
+    for (const line of ndjson(complete)) {
       lines.push(line);
       for (const waiter of [...waiters]) {
         if (waiter.match(line)) {
@@ -131,14 +138,14 @@ export async function startUp(
       waiters.add(waiter);
       const timer = setTimeout(() => {
         waiters.delete(waiter);
-        reject(new Error(`no matching line within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
+        reject(new Error(`no line matching ${match} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
       }, timeoutMs);
       void child.finally(() => {
         clearTimeout(timer);
         if (waiters.delete(waiter)) {
           reject(
             new Error(
-              `up exited first; stdout: ${JSON.stringify(lines.slice(-5))}; stderr: ${stderr.slice(-2000)}`,
+              `up exited before a line matching ${match}; stdout: ${JSON.stringify(lines.slice(-5))}; stderr: ${stderr.slice(-2000)}`,
             ),
           );
         }
@@ -149,6 +156,47 @@ export async function startUp(
       };
     });
   };
+  return {
+    lines,
+    waitFor,
+    get exited() {
+      return exited;
+    },
+    stderr: () => stderr,
+  };
+}
+
+/**
+ * Start the CLI without waiting for it to end, its output streamed rather than kept; `shell`, if given, runs first
+ * in the same bash process (e.g. `ulimit -n 256`), which then becomes the CLI.
+ */
+export function spawnCli(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; shell?: string },
+): ResultPromise {
+  const [file, argv] =
+    options.shell === undefined
+      ? [process.execPath, [BIN, ...args]]
+      : ['bash', ['-c', `${options.shell}; exec "$0" "$@"`, process.execPath, BIN, ...args]];
+  return execa(file, argv, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+  });
+}
+
+/** Start `up --json` and wait (bounded) for its ready line. */
+export async function startUp(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  command: string[] = ['up'],
+): Promise<Running> {
+  const child = spawnCli([...command, '--json', ...args], { cwd, env });
+  const { lines, waitFor } = readUpOutput(child);
   const ready = (await waitFor((line) => line.type === 'ready', 30_000)) as unknown as Ready;
   return { process: child, ready, lines, waitFor };
 }

@@ -3,14 +3,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type BannerServer, isAlive, startBannerServer } from '@tunnelmux/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, eventually, localConfig, type Running, startUp, testdir } from './harness';
-
-type Line = Record<string, unknown>;
-const lines = (stdout: string): Line[] =>
-  stdout
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as Line);
+import { cli, eventually, localConfig, ndjson, type Running, startUp, testdir } from './harness';
 
 /** Kill what a SIGKILLed `up` may leave (its reaper ends them; this only cleans up if it did not). */
 async function reap(pids: number[]): Promise<void> {
@@ -82,7 +75,7 @@ describe('history across restarts', () => {
 
     const failovers = await run('history', '--json', '--type', 'failover');
     expect(failovers.exitCode).toBe(0);
-    expect(lines(failovers.stdout)).toMatchObject([
+    expect(ndjson(failovers.stdout)).toMatchObject([
       { type: 'failover', from: 'a', to: 'b', instance: 't', service: 'default' },
     ]);
     const plain = await run('history', '--path', 'a');
@@ -101,7 +94,7 @@ describe('history across restarts', () => {
     const flushed = await eventually(
       async () => {
         seen = (await run('history', '--json', '--type', 'primary-change')).stdout;
-        return lines(seen).some((line) => line.time === first.time && line.seq === first.seq);
+        return ndjson(seen).some((line) => line.time === first.time && line.seq === first.seq);
       },
       15_000,
       300,
@@ -119,15 +112,15 @@ describe('history across restarts', () => {
       streamed += chunk.toString();
     });
     try {
-      expect(await eventually(() => lines(streamed).length === 1, 15_000)).toBe(true);
+      expect(await eventually(() => ndjson(streamed).length === 1, 15_000)).toBe(true);
       // a (priority 1) is primary once both are up; its failover is the one to see.
       const primaryIsA = async () => JSON.parse((await run('status', '--json')).stdout).primary === 'a';
       expect(await eventually(primaryIsA, 15_000, 300)).toBe(true);
       const a = up.ready.paths.find((p) => p.id === 'a')?.pid;
       process.kill(a as number, 'SIGKILL');
-      expect(await eventually(() => lines(streamed).length === 2, 15_000), streamed).toBe(true);
-      expect(lines(streamed).map((line) => `${line.from}>${line.to}`)).toEqual(['a>b', 'a>b']);
-      expect((lines(streamed)[1]?.time as number) > (lines(streamed)[0]?.time as number)).toBe(true);
+      expect(await eventually(() => ndjson(streamed).length === 2, 15_000), streamed).toBe(true);
+      expect(ndjson(streamed).map((line) => `${line.from}>${line.to}`)).toEqual(['a>b', 'a>b']);
+      expect((ndjson(streamed)[1]?.time as number) > (ndjson(streamed)[0]?.time as number)).toBe(true);
     } finally {
       follow.kill('SIGINT');
     }
@@ -205,7 +198,7 @@ describe('history across restarts', () => {
     );
     expect(report.stdout).toMatch(/no history in .*: it holds no run of tunnelmux up yet/);
     // The old event is still listed.
-    expect(lines((await run('history', '--state', file, '--json')).stdout)).toMatchObject([
+    expect(ndjson((await run('history', '--state', file, '--json')).stdout)).toMatchObject([
       { type: 'failover', from: 'a', instance: 'old' },
     ]);
     // Opened once more, there is nothing left to migrate.
