@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dialTcp, freePort } from '../net/tcp';
-import { firstBytes, firstChunk, probeTunnel } from './probe';
+import { firstBytes, firstChunk, type ProbeOptions, probeTunnel } from './probe';
 
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];
@@ -113,15 +113,29 @@ const clock = (...instants: number[]) => {
   };
 };
 
+/** An ssh probe's options: bounds (5 s) that a healthy loopback target never reaches, with these changes. */
+const ssh = (changes: Partial<ProbeOptions> = {}): ProbeOptions => ({
+  protocol: 'ssh',
+  timeoutMs: 5000,
+  maxLatencyMs: 5000,
+  ...changes,
+});
+
+/** A tcp probe's options: bounds (60 s) so that the probe ends by what the test does, never by its timeout. */
+const tcp = (changes: Partial<ProbeOptions> = {}): ProbeOptions => ({
+  protocol: 'tcp',
+  timeoutMs: 60_000,
+  maxLatencyMs: 60_000,
+  ...changes,
+});
+
 const activeTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
 
 describe('probeTunnel over ssh', () => {
   it('passes on an SSH banner and resets the connection, so it leaves no TIME_WAIT behind', async () => {
     const { endings, port } = await serve(banner('SSH-2.0-test\r\n'));
     const tunnel = tcpTunnel(port);
-    const result = await within(
-      probeTunnel(tunnel, { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(tunnel, ssh()));
     expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: true });
     expect(result.latencyMs).toBeGreaterThanOrEqual(0);
     // A reset reaches the server as ECONNRESET; a plain close would be a clean end (and a TIME_WAIT here).
@@ -134,9 +148,7 @@ describe('probeTunnel over ssh', () => {
 
   it('takes a banner of exactly "SSH-"', async () => {
     const { port } = await serve(banner('SSH-'));
-    const result = await within(
-      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), ssh()));
     expect(result).toMatchObject({ ok: true, spoke: true });
   });
 
@@ -147,9 +159,7 @@ describe('probeTunnel over ssh', () => {
       Buffer.from(' and a long tail past forty bytes\r\n'),
     ]);
     const { endings, port } = await serve(banner(text));
-    const result = await within(
-      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), ssh()));
     expect(result).toEqual({
       ok: false,
       error: 'expected an SSH banner, got "HTTP/1.1 400 Bad Request é and a long ta"',
@@ -159,54 +169,41 @@ describe('probeTunnel over ssh', () => {
 
   it('fails on a short banner that is not the start of "SSH-", and on one that differs only in its fourth byte', async () => {
     const short = await serve(banner('SX'));
-    expect(
-      await within(
-        probeTunnel(tcpTunnel(short.port), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-      ),
-    ).toEqual({ ok: false, error: 'expected an SSH banner, got "SX"' });
+    expect(await within(probeTunnel(tcpTunnel(short.port), ssh()))).toEqual({
+      ok: false,
+      error: 'expected an SSH banner, got "SX"',
+    });
     const near = await serve(banner('SSH_2.0'));
-    expect(
-      await within(
-        probeTunnel(tcpTunnel(near.port), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-      ),
-    ).toEqual({ ok: false, error: 'expected an SSH banner, got "SSH_2.0"' });
+    expect(await within(probeTunnel(tcpTunnel(near.port), ssh()))).toEqual({
+      ok: false,
+      error: 'expected an SSH banner, got "SSH_2.0"',
+    });
   });
 
   it('reads on when the banner comes in pieces, as long as they are the start of "SSH-"', async () => {
     // A tunnel stream that hands the banner over in three chunks (a framed transport may split it anywhere).
     const stream = new PassThrough();
     for (const piece of ['S', 'SH', '-2.0-test\r\n']) stream.write(piece);
-    const result = await within(
-      probeTunnel({ dial: async () => stream }, { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel({ dial: async () => stream }, ssh()));
     expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: true });
   });
 
   it('waits for the rest of a banner cut short at "SSH", until the timeout', async () => {
     const { port } = await serve(banner('SSH'));
-    const result = await within(
-      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 200, maxLatencyMs: 200 }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), ssh({ timeoutMs: 200, maxLatencyMs: 200 })));
     expect(result).toEqual({ ok: false, error: 'no answer within 200 ms', inconclusive: false });
   });
 
   it('judges a tcp target that speaks first on its first chunk, however short', async () => {
     const stream = new PassThrough();
     stream.write('S');
-    const result = await within(
-      probeTunnel(
-        { dial: async () => stream },
-        { protocol: 'tcp', expectFirstByte: true, timeoutMs: 60_000, maxLatencyMs: 60_000 },
-      ),
-    );
+    const result = await within(probeTunnel({ dial: async () => stream }, tcp({ expectFirstByte: true })));
     expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: true });
   });
 
   it('fails with the timeout when the target says nothing', async () => {
     const { endings, port } = await serve(silent);
-    const result = await within(
-      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 200, maxLatencyMs: 200 }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), ssh({ timeoutMs: 200, maxLatencyMs: 200 })));
     expect(result).toEqual({ ok: false, error: 'no answer within 200 ms', inconclusive: false });
     await expect.poll(() => endings).toEqual(['ECONNRESET']);
   });
@@ -215,7 +212,7 @@ describe('probeTunnel over ssh', () => {
     const { port } = await serve(banner('SSH-2.0-test\r\n'));
     const before = activeTimers();
     const result = await within(
-      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 60_000, maxLatencyMs: 60_000 }),
+      probeTunnel(tcpTunnel(port), ssh({ timeoutMs: 60_000, maxLatencyMs: 60_000 })),
     );
     expect(result.ok).toBe(true);
     // Its 60-second timer would otherwise stay armed (other tests' timers may come and go, never add one).
@@ -225,9 +222,7 @@ describe('probeTunnel over ssh', () => {
   it('fails with the system error when the connection is refused', async () => {
     const port = await freePort();
     const tunnel = tcpTunnel(port);
-    const result = await within(
-      probeTunnel(tunnel, { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(tunnel, ssh()));
     expect(result).toEqual({
       ok: false,
       error: expect.stringMatching(/ECONNREFUSED 127\.0\.0\.1:\d+/),
@@ -238,9 +233,7 @@ describe('probeTunnel over ssh', () => {
 
   it('fails when the path closes the connection before the banner', async () => {
     const { port } = await serve((socket) => socket.end());
-    const result = await within(
-      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), ssh()));
     expect(result).toEqual({
       ok: false,
       error: 'the path closed the connection before the target spoke',
@@ -249,9 +242,7 @@ describe('probeTunnel over ssh', () => {
   });
 
   it('fails with the reset when the path resets the connection before the banner', async () => {
-    const result = await within(
-      probeTunnel(await resettingTunnel(), { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(await resettingTunnel(), ssh()));
     expect(result).toEqual({ ok: false, error: 'read ECONNRESET', inconclusive: false });
   });
 
@@ -261,12 +252,7 @@ describe('probeTunnel over ssh', () => {
       send = () => socket.write('SSH-2.0-slow\r\n');
     });
     const tunnel = tcpTunnel(port);
-    const probe = probeTunnel(tunnel, {
-      protocol: 'ssh',
-      timeoutMs: 60_000,
-      maxLatencyMs: 250,
-      now: clock(1000, 1250),
-    });
+    const probe = probeTunnel(tunnel, ssh({ timeoutMs: 60_000, maxLatencyMs: 250, now: clock(1000, 1250) }));
     // The banner goes out only once the probe is connected and waiting for it.
     await expect.poll(() => send !== undefined && tunnel.dialled.length === 1).toBe(true);
     send?.();
@@ -276,12 +262,7 @@ describe('probeTunnel over ssh', () => {
   it('fails when the banner comes later than maxLatency, rounding the figure it reports', async () => {
     const { port } = await serve(banner('SSH-2.0-test\r\n'));
     const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'ssh',
-        timeoutMs: 60_000,
-        maxLatencyMs: 250,
-        now: clock(1000, 1250.75),
-      }),
+      probeTunnel(tcpTunnel(port), ssh({ timeoutMs: 60_000, maxLatencyMs: 250, now: clock(1000, 1250.75) })),
     );
     expect(result).toEqual({
       ok: false,
@@ -295,7 +276,7 @@ describe('probeTunnel over ssh', () => {
     const { port } = await serve(banner('SSH-2.0-test\r\n'));
     const before = performance.now();
     const result = await within(
-      probeTunnel(tcpTunnel(port), { protocol: 'ssh', timeoutMs: 60_000, maxLatencyMs: 60_000 }),
+      probeTunnel(tcpTunnel(port), ssh({ timeoutMs: 60_000, maxLatencyMs: 60_000 })),
     );
     const elapsed = performance.now() - before;
     expect(result.ok).toBe(true);
@@ -309,9 +290,7 @@ describe('probeTunnel over tcp', () => {
   it('passes on a silent target without waiting for its timeout, and notes that it did not speak', async () => {
     const { endings, port } = await serve(silent);
     const tunnel = tcpTunnel(port);
-    const result = await within(
-      probeTunnel(tunnel, { protocol: 'tcp', timeoutMs: 60_000, maxLatencyMs: 60_000 }),
-    );
+    const result = await within(probeTunnel(tunnel, tcp()));
     expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: false });
     await expect.poll(() => endings).toEqual(['ECONNRESET']);
     const [{ stream, listeners }] = tunnel.dialled as [(typeof tunnel.dialled)[0]];
@@ -320,14 +299,7 @@ describe('probeTunnel over tcp', () => {
 
   it('notes that a target spoke first, when it does so within the settle window', async () => {
     const { port } = await serve((socket) => socket.end('hello\n'));
-    const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'tcp',
-        timeoutMs: 60_000,
-        maxLatencyMs: 60_000,
-        settleMs: 30_000,
-      }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), tcp({ settleMs: 30_000 })));
     // It spoke and then closed: that is a target that answered, not a path that closed at once.
     expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: true });
   });
@@ -335,9 +307,7 @@ describe('probeTunnel over tcp', () => {
   it('fails when the path closes the connection at once', async () => {
     const { port } = await serve((socket) => socket.end());
     const tunnel = tcpTunnel(port);
-    const result = await within(
-      probeTunnel(tunnel, { protocol: 'tcp', timeoutMs: 60_000, maxLatencyMs: 60_000, settleMs: 30_000 }),
-    );
+    const result = await within(probeTunnel(tunnel, tcp({ settleMs: 30_000 })));
     expect(result).toEqual({
       ok: false,
       latencyMs: expect.any(Number),
@@ -350,9 +320,7 @@ describe('probeTunnel over tcp', () => {
 
   it('fails with the reset when the path resets the connection at once', async () => {
     const tunnel = await resettingTunnel();
-    const result = await within(
-      probeTunnel(tunnel, { protocol: 'tcp', timeoutMs: 60_000, maxLatencyMs: 60_000, settleMs: 30_000 }),
-    );
+    const result = await within(probeTunnel(tunnel, tcp({ settleMs: 30_000 })));
     expect(result).toEqual({
       ok: false,
       latencyMs: expect.any(Number),
@@ -373,9 +341,7 @@ describe('probeTunnel over tcp', () => {
         return stream;
       },
     };
-    const result = await within(
-      probeTunnel(dropping, { protocol: 'tcp', timeoutMs: 60_000, maxLatencyMs: 60_000, settleMs: 60_000 }),
-    );
+    const result = await within(probeTunnel(dropping, tcp({ settleMs: 60_000 })));
     expect(result).toEqual({
       ok: false,
       latencyMs: expect.any(Number),
@@ -385,14 +351,7 @@ describe('probeTunnel over tcp', () => {
 
   it('stops settling when the probe times out first', async () => {
     const { port } = await serve(silent);
-    const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'tcp',
-        timeoutMs: 200,
-        maxLatencyMs: 60_000,
-        settleMs: 60_000,
-      }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), tcp({ timeoutMs: 200, settleMs: 60_000 })));
     expect(result).toEqual({ ok: true, latencyMs: expect.any(Number), spoke: false });
   });
 
@@ -400,12 +359,7 @@ describe('probeTunnel over tcp', () => {
     const { port } = await serve(silent);
     expect(
       await within(
-        probeTunnel(tcpTunnel(port), {
-          protocol: 'tcp',
-          timeoutMs: 5000,
-          maxLatencyMs: 100,
-          now: clock(0, 100.4),
-        }),
+        probeTunnel(tcpTunnel(port), tcp({ timeoutMs: 5000, maxLatencyMs: 100, now: clock(0, 100.4) })),
       ),
     ).toEqual({
       ok: false,
@@ -415,12 +369,7 @@ describe('probeTunnel over tcp', () => {
     });
     expect(
       await within(
-        probeTunnel(tcpTunnel(port), {
-          protocol: 'tcp',
-          timeoutMs: 5000,
-          maxLatencyMs: 100,
-          now: clock(0, 100),
-        }),
+        probeTunnel(tcpTunnel(port), tcp({ timeoutMs: 5000, maxLatencyMs: 100, now: clock(0, 100) })),
       ),
     ).toEqual({ ok: true, latencyMs: 100, spoke: false });
   });
@@ -428,13 +377,10 @@ describe('probeTunnel over tcp', () => {
   it('with expectFirstByte, waits for the first bytes but takes any', async () => {
     const { port } = await serve(banner('220 mail.example ESMTP\r\n'));
     const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'tcp',
-        expectFirstByte: true,
-        timeoutMs: 5000,
-        maxLatencyMs: 5000,
-        now: clock(10, 15),
-      }),
+      probeTunnel(
+        tcpTunnel(port),
+        tcp({ expectFirstByte: true, timeoutMs: 5000, maxLatencyMs: 5000, now: clock(10, 15) }),
+      ),
     );
     expect(result).toEqual({ ok: true, latencyMs: 5, spoke: true });
   });
@@ -442,12 +388,7 @@ describe('probeTunnel over tcp', () => {
   it('with expectFirstByte, fails a target that stays silent', async () => {
     const { port } = await serve(silent);
     const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'tcp',
-        expectFirstByte: true,
-        timeoutMs: 200,
-        maxLatencyMs: 200,
-      }),
+      probeTunnel(tcpTunnel(port), tcp({ expectFirstByte: true, timeoutMs: 200, maxLatencyMs: 200 })),
     );
     expect(result).toEqual({ ok: false, error: 'no answer within 200 ms', inconclusive: false });
   });
@@ -467,14 +408,15 @@ describe('probeTunnel over tcp, its settle window on a fake clock', () => {
     fakeTimers();
     let result: Awaited<ReturnType<typeof probeTunnel>> | undefined;
     let stop: ((reason: Error) => void) | undefined;
-    const probe = probeTunnel(tunnel, {
-      protocol: 'tcp',
-      maxLatencyMs: 60_000,
-      onStart: (abort) => {
-        stop = abort;
-      },
-      ...options,
-    }).then((value) => {
+    const probe = probeTunnel(
+      tunnel,
+      tcp({
+        onStart: (abort) => {
+          stop = abort;
+        },
+        ...options,
+      }),
+    ).then((value) => {
       result = value;
       return value;
     });
@@ -523,12 +465,7 @@ describe('probeTunnel over tcp, its settle window on a fake clock', () => {
     const { port } = await serve((socket) => accepted.push(socket));
     const tunnel = tcpTunnel(port);
     fakeTimers();
-    const probe = probeTunnel(tunnel, {
-      protocol: 'tcp',
-      timeoutMs: 60_000,
-      maxLatencyMs: 60_000,
-      settleMs: 1000,
-    });
+    const probe = probeTunnel(tunnel, tcp({ settleMs: 1000 }));
     await until(() => accepted.length === 1 && vi.getTimerCount() === 2);
     accepted[0]?.end();
     expect(await within(probe)).toMatchObject({
@@ -543,12 +480,14 @@ describe('probeTunnel, stopped from outside', () => {
   it('stops at once when the abort passed to onStart is called', async () => {
     const { port } = await serve(silent);
     const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'ssh',
-        timeoutMs: 60_000,
-        maxLatencyMs: 60_000,
-        onStart: (abort) => setImmediate(() => abort(new Error('supervisor stopped'))),
-      }),
+      probeTunnel(
+        tcpTunnel(port),
+        ssh({
+          timeoutMs: 60_000,
+          maxLatencyMs: 60_000,
+          onStart: (abort) => setImmediate(() => abort(new Error('supervisor stopped'))),
+        }),
+      ),
     );
     expect(result).toEqual({ ok: false, error: 'supervisor stopped', inconclusive: false });
   });
@@ -558,7 +497,7 @@ describe('probeTunnel, stopped from outside', () => {
     const tunnel = tcpTunnel(port);
     const parent = AbortSignal.abort(new Error('shutting down'));
     const result = await within(
-      probeTunnel(tunnel, { protocol: 'ssh', timeoutMs: 60_000, maxLatencyMs: 60_000, signal: parent }),
+      probeTunnel(tunnel, ssh({ timeoutMs: 60_000, maxLatencyMs: 60_000, signal: parent })),
     );
     expect(result).toEqual({ ok: false, error: 'shutting down', inconclusive: false });
     expect(tunnel.dialled).toEqual([]);
@@ -568,12 +507,7 @@ describe('probeTunnel, stopped from outside', () => {
     const parent = new AbortController();
     const { port } = await serve(() => parent.abort(new Error('path removed')));
     const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'ssh',
-        timeoutMs: 60_000,
-        maxLatencyMs: 60_000,
-        signal: parent.signal,
-      }),
+      probeTunnel(tcpTunnel(port), ssh({ timeoutMs: 60_000, maxLatencyMs: 60_000, signal: parent.signal })),
     );
     expect(result).toEqual({ ok: false, error: 'path removed', inconclusive: false });
     expect(getEventListeners(parent.signal, 'abort')).toEqual([]);
@@ -582,14 +516,7 @@ describe('probeTunnel, stopped from outside', () => {
   it('leaves no listener on a signal that never aborted', async () => {
     const parent = new AbortController();
     const { port } = await serve(banner('SSH-2.0-test\r\n'));
-    const result = await within(
-      probeTunnel(tcpTunnel(port), {
-        protocol: 'ssh',
-        timeoutMs: 5000,
-        maxLatencyMs: 5000,
-        signal: parent.signal,
-      }),
-    );
+    const result = await within(probeTunnel(tcpTunnel(port), ssh({ signal: parent.signal })));
     expect(result.ok).toBe(true);
     expect(getEventListeners(parent.signal, 'abort')).toEqual([]);
   });
@@ -602,16 +529,14 @@ describe('probeTunnel, stopped from outside', () => {
         throw Object.assign(new Error('connect EMFILE'), { code: 'EMFILE' });
       },
     };
-    const result = await within(probeTunnel(tunnel, { protocol: 'tcp', timeoutMs: 100, maxLatencyMs: 100 }));
+    const result = await within(probeTunnel(tunnel, tcp({ timeoutMs: 100, maxLatencyMs: 100 })));
     expect(result).toEqual({ ok: false, error: 'no answer within 100 ms', inconclusive: false });
   });
 
   it('calls a dial that failed because this process is out of descriptors inconclusive', async () => {
     const cause = Object.assign(new Error('connect EMFILE 127.0.0.1:1'), { code: 'EMFILE' });
     const tunnel = { dial: async () => Promise.reject(new Error('dial failed', { cause })) };
-    const result = await within(
-      probeTunnel(tunnel, { protocol: 'tcp', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(tunnel, tcp({ timeoutMs: 5000, maxLatencyMs: 5000 })));
     expect(result).toEqual({ ok: false, error: 'dial failed', inconclusive: true });
   });
 });
@@ -632,9 +557,7 @@ describe('probeTunnel, closing what it dialled', () => {
         return stream;
       },
     };
-    const result = await within(
-      probeTunnel(tunnel, { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel(tunnel, ssh()));
     expect(result).toMatchObject({ ok: true, spoke: true });
     expect(dialled[0]?.destroyed).toBe(true);
     await expect.poll(() => endings).toEqual(['end']);
@@ -643,9 +566,7 @@ describe('probeTunnel, closing what it dialled', () => {
   it('destroys a stream that is not a socket', async () => {
     const stream = new PassThrough();
     stream.write('SSH-2.0-test\r\n');
-    const result = await within(
-      probeTunnel({ dial: async () => stream }, { protocol: 'ssh', timeoutMs: 5000, maxLatencyMs: 5000 }),
-    );
+    const result = await within(probeTunnel({ dial: async () => stream }, ssh()));
     expect(result).toMatchObject({ ok: true, spoke: true });
     expect(stream.destroyed).toBe(true);
   });
