@@ -95,7 +95,8 @@ export class PathCounters {
   }
 
   private wakeIfIdle(): void {
-    if (this.activeConnections === 0 && this.dialing === 0)
+    // Checked first: splice(0) makes an array even when nobody waits, and this runs twice per connection.
+    if (this.activeConnections === 0 && this.dialing === 0 && this.idleWaiters.length > 0)
       for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
