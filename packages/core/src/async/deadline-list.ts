@@ -40,6 +40,11 @@ export class DeadlineList {
     return this.nodes.head === undefined;
   }
 
+  /** How many are waiting (for tests and status). */
+  get size(): number {
+    return this.nodes.size;
+  }
+
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedAt = at;

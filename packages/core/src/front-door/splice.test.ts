@@ -3,7 +3,8 @@ import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingSource } from '../test-utils/recording-source';
 import { tcpPair } from '../test-utils/tcp-pair';
-import { splice } from './splice';
+import { tlsPair } from '../test-utils/tls-pair';
+import { lingeringConnections, splice } from './splice';
 
 // splice() between two real 127.0.0.1 connections: `client`/`upstream` are the door's ends, `user`/`path` the
 // far ends the test drives.
@@ -12,6 +13,17 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+// More than loopback's kernel buffers take from a reader that does not read (receive autotuning goes up to
+// 32 MiB here, plus 4 MiB to send): the rest waits in the door, queued on its socket.
+const PAST_KERNEL_BUFFERS = 64 * 1024 * 1024;
+
+/** Fill the door's client socket until bytes wait on it: `user` does not read. */
+async function queueOnClient(user: net.Socket, path: net.Socket, client: net.Socket) {
+  user.pause();
+  path.write(Buffer.alloc(PAST_KERNEL_BUFFERS, 7));
+  await expect.poll(() => client.writableLength, { timeout: 10_000 }).toBeGreaterThan(0);
+}
 
 async function setup(lingerMs = 30_000) {
   const c = await tcpPair(cleanups);
@@ -87,6 +99,63 @@ describe('splice', () => {
     user.end();
     await new Promise((resolve) => upstream.once('close', resolve));
     await expect.poll(() => client.destroyed, { timeout: 10_000 }).toBe(true);
+  });
+
+  it('carries through pipe() both ways when the path is no plain socket (TLS), and counts from the client socket', async () => {
+    const c = await tcpPair(cleanups);
+    const u = await tlsPair(cleanups);
+    const { source, record } = recordingSource();
+    const counts = { follow: (_read: () => { bytesIn: number; bytesOut: number }) => undefined };
+    splice(c.near, u.near, { meter: source.carried('a'), counts, held: [], lingerMs: 30_000 });
+    const toUser = collect(c.far);
+    const toPath = collect(u.far);
+    c.far.write('up');
+    u.far.write('down');
+    await expect.poll(toPath, { timeout: 10_000 }).toBe('up');
+    await expect.poll(toUser, { timeout: 10_000 }).toBe('down');
+    expect(record.meters[0]!.read!()).toEqual({ bytesIn: 4, bytesOut: 2 });
+  });
+
+  it('when the path side closes cleanly, what is queued for a slow client still reaches it, then it ends', async () => {
+    const { user, path, client, upstream, record } = await setup();
+    await queueOnClient(user, path, client);
+    // The door's end of the path goes away without an error (as a drain or a clean close does).
+    upstream.destroy();
+    await new Promise((resolve) => upstream.once('close', resolve));
+    expect(client.destroyed).toBe(false);
+    expect(lingeringConnections()).toBe(1);
+    let received = 0;
+    user.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    user.resume();
+    await new Promise((resolve) => user.once('end', resolve));
+    // Everything the door took for the client, queued ones included, then a clean end.
+    expect(received).toBe(client.bytesWritten);
+    await expect.poll(() => client.closed, { timeout: 10_000 }).toBe(true);
+    expect(record.meters[0]!.closed).toBe(1);
+    // Once both sides are closed nothing waits on the linger's timer (it would hold the connection for 30 s).
+    expect(lingeringConnections()).toBe(0);
+  });
+
+  it('a slow client the path side left cleanly is cut once lingerMs has passed, with bytes still queued', async () => {
+    const { user, path, client, upstream } = await setup(100);
+    await queueOnClient(user, path, client);
+    upstream.destroy();
+    await new Promise((resolve) => upstream.once('close', resolve));
+    expect(client.destroyed).toBe(false);
+    await expect.poll(() => client.destroyed, { timeout: 10_000 }).toBe(true);
+    expect(client.writableFinished).toBe(false);
+  });
+
+  it('an error on the path side cuts a slow client at once, not after lingerMs', async () => {
+    const { user, path, client, upstream, record } = await setup();
+    await queueOnClient(user, path, client);
+    upstream.destroy(new Error('the path broke'));
+    // A clean close would let the client flush for up to lingerMs (30 s).
+    await expect.poll(() => client.destroyed, { timeout: 10_000 }).toBe(true);
+    expect(client.writableFinished).toBe(false);
+    await expect.poll(() => record.meters[0]!.closed, { timeout: 10_000 }).toBe(1);
   });
 
   it('a path that fails cuts the client at once, and the meter closes once', async () => {

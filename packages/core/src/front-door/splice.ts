@@ -32,13 +32,17 @@ export function splice(
   // Each way reads into a reused buffer where the socket allows it (a fresh buffer per read was most of the cost).
   if (!relayThroughReusedBuffer(upstream, client)) upstream.pipe(client);
   if (!relayThroughReusedBuffer(client, upstream)) client.pipe(upstream);
-  client.resume();
-  upstream.resume();
+  // Both now flow: the relay resumes the socket it reads, and pipe() its source.
   new Ends(client, upstream, meter, options.lingerMs).watch();
 }
 
 // Every carried connection's linger waits on one timer: one was made and cleared per connection.
 const lingers = new DeadlineList();
+
+/** How many spliced connections have one side closed and wait for the other to flush (for tests). */
+export function lingeringConnections(): number {
+  return lingers.size;
+}
 
 /** How a spliced connection ends: the meter closes once, and the side left open flushes, then closes. */
 class Ends implements DeadlineNode {
