@@ -55,6 +55,8 @@ export function createResumeCarrier(settings: ResumeSettings, hooks: SessionHook
   const live = new Set<Tracked>();
 
   const carrier: Carrier = async (client, source, carry) => {
+    // Read now, once per session: a refusal may come after the session has closed the client's socket.
+    const address = client.info.client;
     const tracked: Tracked = { client, resumes: 0, session: undefined as unknown as ResumableSession };
     let meter: { pathId: string; meter: ConnectionMeter; sent: number; received: number } | undefined;
     const settle = () => {
@@ -110,7 +112,7 @@ export function createResumeCarrier(settings: ResumeSettings, hooks: SessionHook
       }
       // Only a session that never opened fails with open-failed: no path could carry the client.
       if (event.type === 'session-lost' && event.reason === 'open-failed') {
-        source.refused(event.message, client.info.client);
+        source.refused(event.message, address);
       }
       hooks.event({ ...event, session: shortSession(event.session) });
     };
