@@ -40,7 +40,7 @@ describe('DeadlineList', () => {
     expect(fired).toEqual(['b', 'a']);
     await advance(500);
     expect(fired).toEqual(['b', 'a']);
-    expect(list.empty).toBe(true);
+    expect(list.size).toBe(0);
   });
 
   it('moves a node to its new deadline when added again, and keeps the others linked when one leaves', async () => {

@@ -35,11 +35,6 @@ export class DeadlineList {
     this.nodes.remove(node);
   }
 
-  /** Whether anything is waiting (for tests and status). */
-  get empty(): boolean {
-    return this.nodes.head === undefined;
-  }
-
   /** How many are waiting (for tests and status). */
   get size(): number {
     return this.nodes.size;

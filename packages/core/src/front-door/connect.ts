@@ -67,8 +67,9 @@ export interface ConnectSink {
   connectFailed(error: unknown): void;
 }
 
-// A listener shared by every connection: an emitter calls it with itself as `this`, so it is no closure.
-export function destroyOnError(this: Duplex): void {
+// A listener shared by every connection ('error', or 'finish' once a side has ended): an emitter calls it with
+// itself as `this`, so it is no closure.
+export function destroyStream(this: Duplex): void {
   this.destroy();
 }
 
@@ -170,7 +171,7 @@ export class Connecting implements DeadlineNode {
       return;
     }
     this.stream = stream;
-    stream.on('error', destroyOnError);
+    stream.on('error', destroyStream);
     if (this.options.protocol === 'tcp') {
       this.finish({ route: this.route!, stream });
       return;

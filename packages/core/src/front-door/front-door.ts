@@ -13,7 +13,7 @@ import {
   Connecting,
   type ConnectResult,
   type ConnectSink,
-  destroyOnError,
+  destroyStream,
   OUT_OF_DESCRIPTORS,
 } from './connect';
 import { ConnectionInfo, type FrontDoorConnection } from './connection-info';
@@ -290,7 +290,7 @@ class Client implements ClientConnection, Linked<Client> {
   /** Listen for the client's end (and errors); a client already cut (refused at once) is gone now. */
   watch(): void {
     const { socket } = this;
-    socket.on('error', destroyOnError);
+    socket.on('error', destroyStream);
     socket.on('close', clientClosed);
     // Its 'close' may have been emitted before anyone listened: closed() is idempotent either way.
     if (socket.destroyed) this.closed();

@@ -1,4 +1,7 @@
 import type { Duplex } from 'node:stream';
+import type { TrafficReader } from '../metrics/path-counters';
+
+export type { TrafficReader };
 
 /** One path the front door may dial. */
 export interface Route {
@@ -11,9 +14,6 @@ export interface Route {
    */
   carry?(cut?: () => void): ConnectionMeter;
 }
-
-/** Where a connection's byte counts are kept: read when asked, never counted per chunk. */
-export type TrafficReader = () => { bytesIn: number; bytesOut: number };
 
 /** Counts one carried connection against the path that carries it. */
 export interface ConnectionMeter {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DeadlineList, type DeadlineNode } from '../async/deadline-list';
+import { destroyStream } from './connect';
 import { relayThroughReusedBuffer } from './reused-buffer-relay';
 import type { ConnectionMeter, TrafficReader } from './route-source';
 
@@ -91,9 +92,4 @@ class Ends implements DeadlineNode {
   onDeadline(): void {
     this.lingering?.destroy();
   }
-}
-
-// Shared by every connection: an emitter calls its listeners with itself as `this`.
-function destroyStream(this: Duplex): void {
-  this.destroy();
 }
