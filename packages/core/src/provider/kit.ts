@@ -85,18 +85,20 @@ export async function openWithKit(
   // A view of the provider's own tunnel (class getters and methods stay live) with stamped dials and a close that
   // also removes the temp folder. A method is bound once, not on every read: `check` is read on every probe.
   type Method = (...args: never[]) => unknown;
-  const bound = new Map<PropertyKey, { method: Method; bound: Method }>();
+  // Keyed by the method itself: one replaced on the tunnel is a new function, bound afresh.
+  const bound = new WeakMap<Method, Method>();
   return new Proxy(tunnel, {
     get(target, key) {
       if (key === 'dial') return dial;
       if (key === 'close') return close;
       const value: unknown = Reflect.get(target, key, target);
       if (typeof value !== 'function') return value;
-      const known = bound.get(key);
-      if (known?.method === value) return known.bound;
-      const method = { method: value as Method, bound: (value as Method).bind(target) };
-      bound.set(key, method);
-      return method.bound;
+      let method = bound.get(value as Method);
+      if (!method) {
+        method = (value as Method).bind(target);
+        bound.set(value as Method, method);
+      }
+      return method;
     },
   });
 }
