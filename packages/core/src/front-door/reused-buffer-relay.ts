@@ -91,7 +91,7 @@ class BufferRelay {
     // Plain listeners, not once(): each fires once per socket, and a once() wrapper each costs more.
     if (from.readableEnded) to.end();
     else from.on('end', () => to.end());
-    from.on('close', this.closed);
+    from.on('close', this.fromClosed);
     if (to.closed) this.closed();
     else to.on('close', this.toClosed);
     for (let chunk: Buffer | null = from.read(); chunk !== null; chunk = from.read())
@@ -120,6 +120,15 @@ class BufferRelay {
   private readonly toClosed = (): void => {
     // As pipe() does when its destination closes: stop taking bytes nobody will carry.
     this.from.pause();
+    this.closed();
+  };
+
+  private readonly fromClosed = (): void => {
+    // A closed socket is freed only later (it outlived several young-generation GCs, measured), and its read
+    // callback holds this relay and, through it, the other socket: let go of both now.
+    const slots = this.from as unknown as Record<symbol, unknown>;
+    slots[this.internals.kBuffer] = null;
+    slots[this.internals.kBufferCb] = null;
     this.closed();
   };
 

@@ -92,6 +92,34 @@ describe('splice', () => {
     expect(record.meters[0]!.closed).toBe(1);
   });
 
+  it('once a side has closed, its socket holds nothing of the connection: one shared error guard, no relay callback; later close listeners still run', async () => {
+    const { user, path, client, upstream } = await setup();
+    const toPath = collect(path);
+    await expect.poll(toPath, { timeout: 10_000 }).toBe('held bytes ');
+    // Added after the splice's own: the emit that runs the splice's still runs it.
+    let heardClose = 0;
+    client.on('close', () => {
+      heardClose += 1;
+    });
+    user.end();
+    path.end();
+    await expect.poll(() => client.closed && upstream.closed, { timeout: 10_000 }).toBe(true);
+    expect(heardClose).toBe(1);
+    const errorGuards = new Set<unknown>();
+    for (const socket of [client, upstream]) {
+      expect(socket.eventNames()).toEqual(['error']);
+      expect(socket.listenerCount('error')).toBe(1);
+      errorGuards.add(socket.listeners('error')[0]);
+      // The relay's read callback (Node's `onread` slots) let go too.
+      const held = Object.getOwnPropertySymbols(socket)
+        .filter((symbol) => symbol.description === 'kBuffer' || symbol.description === 'kBufferCb')
+        .map((symbol) => (socket as unknown as Record<symbol, unknown>)[symbol]);
+      expect(held).toEqual([null, null]);
+    }
+    // One function for every socket, not a closure each.
+    expect(errorGuards.size).toBe(1);
+  });
+
   it('a client that does not read is cut once lingerMs has passed after the path closed', async () => {
     const { user, path, client, upstream } = await setup(100);
     user.pause();
