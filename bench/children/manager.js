@@ -31,6 +31,8 @@ const provider = core.defineProvider({
         endpoint: `127.0.0.1:${port}`,
         done,
         dial: (signal) => ctx.dialTcp({ host: '127.0.0.1', port }, { signal, timeoutMs: 5000 }),
+        // As a tool's local listener is declared (the ssh and cloudflare providers do).
+        connectTo: { host: '127.0.0.1', port },
         async close() {
           close();
         },

@@ -209,6 +209,8 @@ export async function openAccess(options: AccessOptions, ctx: OpenContext): Prom
     pid: child.pid,
     done: child.done,
     dial: (signal) => ctx.dialTcp(listen, { signal }),
+    // The dial is nothing but a connect to cloudflared's listener: the front door may connect there itself.
+    connectTo: listen,
     close: async () => {
       await child.stop();
       off();

@@ -104,6 +104,8 @@ export async function openAccess(options: SshOptions, ctx: OpenContext): Promise
     pid: child.pid,
     done: child.done,
     dial: (signal) => ctx.dialTcp(local, { signal, timeoutMs: 5000 }),
+    // The dial is nothing but a connect to ssh's listener: the front door may connect there itself.
+    connectTo: local,
     async check() {
       if (child.ended) return { ok: false, detail: 'ssh has exited' };
       const mine = child.pid === undefined ? undefined : await listenerBelongsTo(child.pid, localPort);

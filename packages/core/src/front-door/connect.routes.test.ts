@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { recordingSource, tcpRoute } from '../test-utils/recording-source';
+import { connectRoute, hangingConnectRoute, recordingSource, tcpRoute } from '../test-utils/recording-source';
 import { startBannerServer } from '../testing/banner-server';
 import { type ConnectOptions, connectWithFailover, OUT_OF_DESCRIPTORS } from './connect';
 import type { Route } from './route-source';
@@ -30,6 +30,13 @@ async function server(onSocket: (socket: net.Socket) => void) {
       }),
   );
   return { host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port };
+}
+
+/** An address where nothing listens. */
+async function freePortTarget() {
+  const probe = await server(() => undefined);
+  await cleanups.pop()!();
+  return probe;
 }
 
 const options = (overrides: Partial<ConnectOptions> = {}): ConnectOptions => ({
@@ -137,5 +144,54 @@ describe('connectWithFailover over real paths', () => {
     expect(result).toEqual({ reasons: [`${OUT_OF_DESCRIPTORS} (connect EMFILE)`] });
     expect(second).toBe(0);
     expect(record.dialFailed).toEqual([]);
+  });
+
+  it('a route that is a plain TCP connect is dialled through callbacks, never through dial(); a refusal fails over', async () => {
+    const banner = await startBannerServer('SSH-2.0-hi\r\n');
+    cleanups.push(() => banner.close());
+    const closed = await freePortTarget();
+    const refusing = connectRoute('refuses', closed);
+    const speaking = connectRoute('speaks', banner);
+    const { source, record } = recordingSource([refusing, speaking]);
+    const result = await connectWithFailover(source, options());
+    cleanups.push(async () => result.connected?.stream.destroy());
+    expect(result.connected?.route.id).toBe('speaks');
+    expect(result.connected?.first?.toString('latin1')).toBe('SSH-2.0-hi\r\n');
+    expect([refusing.connects, speaking.connects, refusing.dials, speaking.dials]).toEqual([1, 1, 0, 0]);
+    expect(record.dialFailed).toEqual([
+      { pathId: 'refuses', reason: expect.stringMatching(/^dial failed: .*ECONNREFUSED/) },
+    ]);
+  });
+
+  it('a route whose connect() declines (returns undefined) is dialled through dial()', async () => {
+    const banner = await startBannerServer();
+    cleanups.push(() => banner.close());
+    const plain = tcpRoute('a', banner);
+    const { source } = recordingSource([{ ...plain, connect: () => undefined }]);
+    const result = await connectWithFailover(source, options());
+    cleanups.push(async () => result.connected?.stream.destroy());
+    expect(result.connected?.route.id).toBe('a');
+    expect(plain.dials).toBe(1);
+  });
+
+  it('a callback dial is aborted at dialTimeout (the next path is tried) and when the client goes away (nothing reported)', async () => {
+    const banner = await startBannerServer();
+    cleanups.push(() => banner.close());
+    const hanging = hangingConnectRoute('hangs');
+    const { source, record } = recordingSource([hanging, connectRoute('b', banner)]);
+    const result = await connectWithFailover(source, options({ dialTimeout: 100 }));
+    cleanups.push(async () => result.connected?.stream.destroy());
+    expect(result.connected?.route.id).toBe('b');
+    expect(hanging.aborts.map(String)).toEqual(['Error: timed out after 100 ms']);
+    expect(record.dialFailed).toEqual([{ pathId: 'hangs', reason: 'dial failed: timed out after 100 ms' }]);
+
+    const client = new AbortController();
+    const alone = hangingConnectRoute('alone');
+    const second = recordingSource([alone]);
+    const connecting = connectWithFailover(second.source, options({ signal: client.signal }));
+    client.abort(new Error('the client went away'));
+    expect(await connecting).toEqual({ reasons: [] });
+    expect(alone.aborts.map(String)).toEqual(['Error: the client went away']);
+    expect(second.record.dialFailed).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { DeadlineList, type DeadlineNode } from '../async/deadline-list';
 import { errorMessage } from '../errors';
 import { isOutOfDescriptors } from '../net/local-exhaustion';
-import type { Route, RouteSource } from './route-source';
+import type { DialAttempt, DialSink, Route, RouteSource } from './route-source';
 
 /** How to reach a path that carries a client. */
 export interface ConnectOptions {
@@ -78,11 +78,11 @@ export function destroyStream(this: Duplex): void {
  * a connection costs this object and a controller per attempt, not a promise chain, a listener on the client's
  * signal and a timer per attempt and a promise per phase.
  */
-export class Connecting implements DeadlineNode {
+export class Connecting implements DeadlineNode, DialSink {
   readonly reasons: string[] = [];
   private readonly tried: string[] = [];
   private route: Route | undefined;
-  private attempt: AbortController | undefined;
+  private attempt: DialAttempt | undefined;
   private stream: Duplex | undefined;
   deadlineAt = 0;
   linkPrev: DeadlineNode | undefined;
@@ -139,10 +139,16 @@ export class Connecting implements DeadlineNode {
       this.route = route;
       if (this.counts) this.counts.attempts += 1;
       this.options.onAttempt?.(route);
-      const attempt = new AbortController();
-      this.attempt = attempt;
       this.phase = 'dial';
       this.deadlines.add(this, this.options.dialTimeout);
+      // A path that is a plain TCP connect is dialled through callbacks: no promise or signal per client.
+      const direct = route.connect?.(this);
+      if (direct) {
+        this.attempt = direct;
+        return;
+      }
+      const attempt = new AbortController();
+      this.attempt = attempt;
       let dialled: Promise<Duplex>;
       try {
         dialled = this.route.dial(attempt.signal);
@@ -163,6 +169,14 @@ export class Connecting implements DeadlineNode {
       this.attempt?.abort(silence);
       this.silent(silence);
     }
+  }
+
+  dialled(stream: Duplex): void {
+    this.onDialled(stream);
+  }
+
+  dialFailed(error: unknown): void {
+    this.onDialFailed(error);
   }
 
   private readonly onDialled = (stream: Duplex): void => {

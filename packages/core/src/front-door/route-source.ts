@@ -9,10 +9,27 @@ export interface Route {
   /** A stream to the target through this path; rejects on failure or when `signal` aborts. */
   dial(signal: AbortSignal): Promise<Duplex>;
   /**
+   * The same dial through callbacks, where the path allows it (its tunnel is a plain TCP connect): no promise or
+   * signal per client. Returns undefined when it does not (use `dial`); otherwise exactly one of `sink`'s calls
+   * follows, never before this returns, unless the attempt is aborted (then `dialFailed` hears the reason).
+   */
+  connect?(sink: DialSink): DialAttempt | undefined;
+  /**
    * Count a connection this route carries against the very path it was dialled through (a replaced path keeps
    * its id); without it the front door asks `RouteSource.carried` by id.
    */
   carry?(cut?: () => void): ConnectionMeter;
+}
+
+/** Hears once how a callback dial (`Route.connect`) came out. */
+export interface DialSink {
+  dialled(stream: Duplex): void;
+  dialFailed(error: unknown): void;
+}
+
+/** A dial under way; an AbortController is one too. */
+export interface DialAttempt {
+  abort(reason: unknown): void;
 }
 
 /** Counts one carried connection against the path that carries it. */

@@ -1,5 +1,7 @@
 import { TunnelmuxError } from '../errors';
-import type { Route, RouteSource } from '../front-door/route-source';
+import { stampError } from '../errors/stamp';
+import type { DialAttempt, DialSink, Route, RouteSource } from '../front-door/route-source';
+import { connectTcp } from '../net/tcp';
 import type { PathRunner } from './path-runner';
 
 /** What the manager lends its front doors: its paths by priority, its primary, and where refusals go. */
@@ -58,11 +60,34 @@ function routeOf(runner: PathRunner): Route {
     route = {
       id: runner.id,
       dial: (signal) => dialThrough(runner, signal),
+      connect: (sink) => connectThrough(runner, sink),
       carry: (cut) => runner.counters.carry(cut),
     };
     routesOf.set(runner, route);
   }
   return route;
+}
+
+// As `ctx.dialTcp` limits a provider's dial (the front door's own, shorter dialTimeout aborts it first).
+const CONNECT_TIMEOUT_MS = 5000;
+
+/** The callback dial, for a tunnel whose dial is a plain TCP connect (`connectTo`); errors stamped as the kit does. */
+function connectThrough(runner: PathRunner, sink: DialSink): DialAttempt | undefined {
+  const target = runner.tunnel?.connectTo;
+  if (!target) return undefined;
+  const release = runner.counters.dialStarted();
+  return connectTcp(
+    target,
+    CONNECT_TIMEOUT_MS,
+    (socket) => {
+      setImmediate(release);
+      sink.dialled(socket);
+    },
+    (error) => {
+      release();
+      sink.dialFailed(stampError(error, runner.provider.name, runner.id));
+    },
+  );
 }
 
 function dialThrough(runner: PathRunner, signal: AbortSignal) {

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { dialTcp, freePort } from './tcp';
+import { connectTcp, dialTcp, freePort } from './tcp';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -74,6 +74,79 @@ describe('dialTcp', () => {
       `connect to 127.0.0.1:${target.port} timed out after 250 ms`,
     );
     // The limit passes before the connect's own tick has run: the dial cannot have connected.
+    vi.advanceTimersByTime(251);
+    await settled;
+  });
+});
+
+describe('connectTcp', () => {
+  /** Its two callbacks as one promise, and whether either was called before connectTcp returned. */
+  function connect(target: { host: string; port: number }, timeoutMs = 5000) {
+    let returned = false;
+    let early = false;
+    let attempt: ReturnType<typeof connectTcp> | undefined;
+    const outcome = new Promise<net.Socket>((resolve, reject) => {
+      attempt = connectTcp(
+        target,
+        timeoutMs,
+        (socket) => {
+          early ||= !returned;
+          resolve(socket);
+        },
+        (error) => {
+          early ||= !returned;
+          reject(error);
+        },
+      );
+      returned = true;
+    });
+    return { outcome, attempt: attempt!, early: () => early };
+  }
+
+  it('calls back with a connected socket that has no listener of its own left', async () => {
+    const target = await listener();
+    const { outcome, early } = connect(target);
+    const socket = await outcome;
+    cleanups.push(() => socket.destroy());
+    expect(socket.remotePort).toBe(target.port);
+    expect(socket.listenerCount('connect')).toBe(0);
+    expect(socket.listenerCount('error')).toBe(0);
+    expect(early()).toBe(false);
+  });
+
+  it('calls back with the refusal when nothing listens', async () => {
+    const port = await freePort();
+    await expect(connect({ host: '127.0.0.1', port }).outcome).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+  });
+
+  it('abort: the error callback hears the reason (an Error as it is, anything else wrapped), and only once', async () => {
+    const target = await listener();
+    const during = connect(target);
+    during.attempt.abort(new Error('client gone'));
+    await expect(during.outcome).rejects.toThrow('client gone');
+    // Aborting again, or after it settled, changes nothing.
+    during.attempt.abort(new Error('again'));
+
+    const odd = connect(target);
+    odd.attempt.abort('just because');
+    await expect(odd.outcome).rejects.toThrow('aborted');
+  });
+
+  it('a target that fails at once (a port out of range) is reported after connectTcp returns, not from inside it', async () => {
+    const bad = connect({ host: '127.0.0.1', port: 70_000 });
+    await expect(bad.outcome).rejects.toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+    expect(bad.early()).toBe(false);
+  });
+
+  it('gives up after timeoutMs, naming the target and the limit', async () => {
+    const target = await listener();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { outcome } = connect(target, 250);
+    const settled = expect(outcome).rejects.toThrow(
+      `connect to 127.0.0.1:${target.port} timed out after 250 ms`,
+    );
     vi.advanceTimersByTime(251);
     await settled;
   });

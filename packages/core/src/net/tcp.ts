@@ -34,6 +34,33 @@ export function dialTcp(
   });
 }
 
+/** A dial under way through callbacks; `abort` ends it, and the error callback then hears the reason. */
+export interface TcpConnecting {
+  abort(reason: unknown): void;
+}
+
+/**
+ * A TCP connect through callbacks: exactly one of `onConnect` and `onError` is called, never before this returns.
+ * For a caller that dials for every client and would rather not pay a promise and a signal listener each time;
+ * otherwise use `dialTcp`. Limited to `timeoutMs`, as `dialTcp` is.
+ */
+export function connectTcp(
+  target: Target,
+  timeoutMs: number,
+  onConnect: (socket: net.Socket) => void,
+  onError: (error: Error) => void,
+): TcpConnecting {
+  let starting = true;
+  const dial = new TcpDial(target, timeoutMs, undefined, onConnect, (error) => {
+    // A connect that fails at once (a bad port) is still reported later, as a rejection would be.
+    if (starting) process.nextTick(onError, error);
+    else onError(error);
+  });
+  dial.start();
+  starting = false;
+  return dial;
+}
+
 const kDial = Symbol('tunnelmux.tcpDial');
 type DialSocket = net.Socket & { [kDial]?: TcpDial };
 
@@ -51,7 +78,7 @@ const dialDeadlines = new DeadlineList();
  * One dial: a dial is made for every client a front door carries, so it is one object listening through
  * shared functions (and one closure on its signal), instead of a closure and a once-wrapper per event.
  */
-class TcpDial implements DeadlineNode {
+class TcpDial implements DeadlineNode, TcpConnecting {
   private socket: DialSocket | undefined;
   deadlineAt = 0;
   linkPrev: DeadlineNode | undefined;
@@ -79,7 +106,16 @@ class TcpDial implements DeadlineNode {
     }
     this.signal?.addEventListener('abort', this.onAbort);
     // Last: net connects on the next tick, so whatever ran after this in the same turn would delay it.
-    socket.connect({ host: this.target.host, port: this.target.port });
+    try {
+      socket.connect({ host: this.target.host, port: this.target.port });
+    } catch (error) {
+      // A port out of range throws here rather than failing the connect.
+      this.done(error instanceof Error ? error : new TunnelmuxError(String(error)));
+    }
+  }
+
+  abort(reason: unknown): void {
+    this.done(reason instanceof Error ? reason : new TunnelmuxError('aborted', { cause: reason }));
   }
 
   // A function, not the dial as a listener object (`handleEvent`): Node keeps more of a dial alive through the

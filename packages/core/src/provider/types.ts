@@ -54,6 +54,12 @@ export interface Tunnel {
   dial(signal?: AbortSignal): Promise<Duplex>;
   /** Where `dial` goes, for display (`127.0.0.1:40123`). */
   readonly endpoint: string;
+  /**
+   * Set only when `dial` is nothing but a TCP connect to this address (`ctx.dialTcp(connectTo, { signal })`),
+   * e.g. a tool's local listener. The front door then connects there itself, through callbacks, without a
+   * promise and a signal per client; probes still call `dial`. May be a getter, read at each connect.
+   */
+  readonly connectTo?: Target;
   /** The public address of an expose path, once known. */
   readonly publicUrl?: string;
   /** The tool's process id, when there is one. */

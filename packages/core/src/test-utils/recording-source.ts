@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import type { Route, RouteSource } from '../front-door/route-source';
-import { dialTcp } from '../net/tcp';
+import type { DialSink, Route, RouteSource } from '../front-door/route-source';
+import { connectTcp, dialTcp } from '../net/tcp';
 import type { Target } from '../provider/types';
 
 /** One connection the front door counted against a path, as the source saw it. */
@@ -86,6 +86,56 @@ export function hangingRoute(id: string) {
       return new Promise((_, reject) => {
         signal.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
+    },
+  };
+  return route;
+}
+
+/**
+ * A route that is a plain TCP connect, as the manager's are for a tunnel with `connectTo`: it connects through
+ * callbacks. Its promise `dial` must not be used then, so it counts its calls, and `connect` counts its own.
+ */
+export function connectRoute(id: string, target: Target) {
+  const route = {
+    id,
+    dials: 0,
+    connects: 0,
+    sockets: [] as Duplex[],
+    async dial(signal: AbortSignal): Promise<Duplex> {
+      route.dials += 1;
+      return dialTcp(target, { signal, timeoutMs: 5000 });
+    },
+    connect(sink: DialSink) {
+      route.connects += 1;
+      return connectTcp(
+        target,
+        5000,
+        (socket) => {
+          route.sockets.push(socket);
+          sink.dialled(socket);
+        },
+        (error) => sink.dialFailed(error),
+      );
+    },
+  };
+  return route;
+}
+
+/** A callback route whose connect never completes: it only ends when aborted, and keeps the reasons it was given. */
+export function hangingConnectRoute(id: string) {
+  const route = {
+    id,
+    aborts: [] as unknown[],
+    dial(): Promise<Duplex> {
+      return Promise.reject(new Error('a callback route: dial() must not be used'));
+    },
+    connect(sink: DialSink) {
+      return {
+        abort(reason: unknown) {
+          route.aborts.push(reason);
+          sink.dialFailed(reason);
+        },
+      };
     },
   };
   return route;

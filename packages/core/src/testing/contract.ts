@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors';
 import { firstBytes } from '../failover/probe';
+import { dialTcp } from '../net/tcp';
 import { isProvider, validateOptions } from '../provider/define-provider';
 import { createHelpers } from '../provider/helpers';
 import { createOpenContext } from '../provider/open-context';
@@ -105,6 +106,24 @@ export function testProviderContract(setup: ContractSetup): void {
       socket.destroy();
       expect(banner).toBe(target.banner);
       expect(typeof tunnel.endpoint).toBe('string');
+      await close();
+    });
+
+    it('connectTo, when declared, reaches the target by a plain TCP connect, as dial() does', {
+      timeout,
+    }, async () => {
+      const { tunnel, close } = await open();
+      const connectTo = tunnel.connectTo;
+      if (connectTo === undefined) {
+        // Not declared: the front door calls dial() for every client, which is always correct.
+        expect(tunnel.connectTo).toBeUndefined();
+      } else {
+        expect(connectTo).toEqual({ host: expect.any(String), port: expect.any(Number) });
+        const socket = await dialTcp(connectTo, { signal: AbortSignal.timeout(5000) });
+        const banner = await firstBytes(socket, AbortSignal.timeout(5000));
+        socket.destroy();
+        expect(banner).toBe(target.banner);
+      }
       await close();
     });
 
