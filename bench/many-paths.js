@@ -6,7 +6,8 @@
 // manager's work. CPU and RSS come from /proc for each process alike; probes are the farm's accepted connections
 // (so nothing subscribes to the manager's events: a listener would make each probe event cost something).
 // A fifth process, a bare Node loop making the same checks (children/probe-floor.js), is the floor: what any
-// Node process pays for them, so the manager's figure splits into Node's share and its own.
+// Node process pays for them, so the manager's figure splits into Node's share and its own. A sixth, the same
+// loop in C (children/probe-floor.c, when a C compiler is installed), is the kernel's floor under any runtime.
 import { main, mib, QUICK, ratio, reporter, sleep, which } from './lib.js';
 import {
   median,
@@ -16,6 +17,7 @@ import {
   startManagerChild,
   startPortFarm,
   startProbeFloor,
+  startProbeFloorC,
 } from './paths-lib.js';
 
 const NAME = 'many-paths';
@@ -32,13 +34,14 @@ const share = (value) => `${(value * 100).toFixed(1)}% of one core`;
 await main(NAME, 15 * 60_000, async () => {
   const out = reporter(NAME);
   out.title(
-    `${PATHS} paths probed every ${INTERVAL} ms (ssh banner); manager (own process) vs the same with 0 paths vs a bare Node probe loop vs HAProxy ${PATHS} servers; ${ROUNDS} interleaved round(s) of ${WINDOW_MS / 1000} s, medians`,
+    `${PATHS} paths probed every ${INTERVAL} ms (ssh banner); manager (own process) vs the same with 0 paths vs a bare Node probe loop vs the same loop in C vs HAProxy ${PATHS} servers; ${ROUNDS} interleaved round(s) of ${WINDOW_MS / 1000} s, medians`,
   );
   const haproxy = which('haproxy');
   if (!haproxy) out.skipped('haproxy', 'haproxy');
   const dir = scratch();
   const farm = await startPortFarm(PATHS);
-  const runs = { base: [], ours: [], floor: [], haproxy: [] };
+  const runs = { base: [], ours: [], floor: [], cFloor: [], haproxy: [] };
+  let hasCc = true;
   let connected = '';
 
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -57,6 +60,16 @@ await main(NAME, 15 * 60_000, async () => {
     await sleep(SETTLE_MS);
     runs.floor.push(await sampleProcess(floor.pid, WINDOW_MS, farm));
     await floor.stop();
+
+    const cFloor = hasCc ? await startProbeFloorC(dir, farm.ports, { paths: PATHS, interval: INTERVAL }) : undefined;
+    if (cFloor) {
+      await sleep(SETTLE_MS);
+      runs.cFloor.push(await sampleProcess(cFloor.pid, WINDOW_MS, farm));
+      await cFloor.stop();
+    } else if (hasCc) {
+      hasCc = false;
+      out.skipped('cc (for the C floor)', 'gcc');
+    }
 
     if (haproxy) {
       const proc = await startHaproxyChecks(haproxy, dir, farm.ports.slice(0, PATHS), INTERVAL);
@@ -96,6 +109,13 @@ await main(NAME, 15 * 60_000, async () => {
     `bare Node probe loop, ${PATHS} ports (the floor)`,
     `CPU ${share(floor.share)}, RSS ${mib(floor.rss)}, ${floor.perProbe.toFixed(3)} ms CPU per probe, ${floor.probeRate.toFixed(0)} probes/s (load ${floor.loads})`,
   );
+  const cFloor = runs.cFloor.length > 0 ? summary(runs.cFloor) : undefined;
+  if (cFloor) {
+    out.figure(
+      `C epoll loop, ${PATHS} ports (the kernel's floor)`,
+      `CPU ${share(cFloor.share)}, RSS ${mib(cFloor.rss)}, ${cFloor.perProbe.toFixed(3)} ms CPU per check, ${cFloor.probeRate.toFixed(0)} checks/s (load ${cFloor.loads}); tunnelmux ${ratio(ours.share, cFloor.share)}, the bare Node loop ${ratio(floor.share, cFloor.share)}`,
+    );
+  }
   out.figure(
     'tunnelmux vs the bare Node loop',
     `CPU ${ratio(ours.share, floor.share)}, CPU per probe ${ratio(ours.perProbe, floor.perProbe)}, RSS ${ratio(ours.rss, floor.rss)}`,
@@ -111,7 +131,7 @@ await main(NAME, 15 * 60_000, async () => {
       `CPU ${ratio(ours.share, hap.share)} (manager cost over the baseline: ${ratio(added, hap.share)}), RSS ${ratio(ours.rss, hap.rss)}, CPU per probe ${ratio(addedPerProbe, hap.perProbe)}`,
     );
     out.note(
-      `goal: < ${GOAL.share * 100}% of one core (${share(ours.share)}), < ${mib(GOAL.rss)} RSS (${mib(ours.rss)}), <= ${GOAL.vsHaproxy}x haproxy's CPU (${ratio(ours.share, hap.share)}); haproxy ${share(hap.share)}, ${mib(hap.rss)}; the bare Node loop ${share(floor.share)}`,
+      `goal: < ${GOAL.share * 100}% of one core (${share(ours.share)}), < ${mib(GOAL.rss)} RSS (${mib(ours.rss)}), <= ${GOAL.vsHaproxy}x haproxy's CPU (${ratio(ours.share, hap.share)}); haproxy ${share(hap.share)}, ${mib(hap.rss)}; the bare Node loop ${share(floor.share)}${cFloor ? `; the C loop ${share(cFloor.share)}` : ''}`,
     );
   } else {
     out.note(

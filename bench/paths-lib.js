@@ -6,7 +6,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, HOST, onCleanup, sleep, start } from './lib.js';
+import { freePort, HOST, onCleanup, sleep, start, which } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TICKS = (() => {
@@ -100,6 +100,23 @@ export async function startProbeFloor(dir, ports, { paths, interval = 2000 }) {
     `--interval=${interval}`,
   ]);
   await proc.waitForLine(/^ready \d+/, 60_000);
+  return proc;
+}
+
+/**
+ * The same checks from a C epoll loop (children/probe-floor.c, built here with `cc`): what the kernel alone costs
+ * for them, under any runtime. Undefined when no C compiler is installed (the figure is then skipped).
+ */
+export async function startProbeFloorC(dir, ports, { paths, interval = 2000 }) {
+  const cc = which('cc') ?? which('gcc');
+  if (!cc) return undefined;
+  const binary = path.join(dir, 'probe-floor');
+  execFileSync(cc, ['-O2', '-o', binary, path.join(here, 'children/probe-floor.c')], { stdio: 'pipe' });
+  const file = path.join(dir, `c-floor-ports-${paths}.txt`);
+  writeFileSync(file, ports.slice(0, Math.max(1, paths)).join(','));
+  const proc = start(binary, [file, String(paths), String(interval)]);
+  onCleanup(() => proc.stop());
+  await proc.waitForLine(/^ready \d+/, 10_000);
   return proc;
 }
 
