@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingSource } from '../test-utils/recording-source';
 import { tcpPair } from '../test-utils/tcp-pair';
@@ -118,6 +119,25 @@ describe('splice', () => {
     }
     // One function for every socket, not a closure each.
     expect(errorGuards.size).toBe(1);
+  });
+
+  it("a path stream that is no socket (a provider's own) keeps its listeners once it closed", async () => {
+    const c = await tcpPair(cleanups);
+    const { source } = recordingSource();
+    const upstream = new PassThrough();
+    // The provider's own, added before the splice: only sockets are stripped of theirs.
+    const providerCleanup = () => undefined;
+    upstream.on('close', providerCleanup);
+    splice(c.near, upstream, {
+      meter: source.carried('a'),
+      counts: { follow: () => undefined },
+      held: [],
+      lingerMs: 30_000,
+    });
+    upstream.destroy();
+    await expect.poll(() => upstream.closed && c.near.closed, { timeout: 10_000 }).toBe(true);
+    expect(upstream.listeners('close')).toContain(providerCleanup);
+    expect(c.near.eventNames()).toEqual(['error']);
   });
 
   it('a client that does not read is cut once lingerMs has passed after the path closed', async () => {
