@@ -61,7 +61,9 @@ await main(NAME, 15 * 60_000, async () => {
     runs.floor.push(await sampleProcess(floor.pid, WINDOW_MS, farm));
     await floor.stop();
 
-    const cFloor = hasCc ? await startProbeFloorC(dir, farm.ports, { paths: PATHS, interval: INTERVAL }) : undefined;
+    const cFloor = hasCc
+      ? await startProbeFloorC(dir, farm.ports, { paths: PATHS, interval: INTERVAL })
+      : undefined;
     if (cFloor) {
       await sleep(SETTLE_MS);
       runs.cFloor.push(await sampleProcess(cFloor.pid, WINDOW_MS, farm));
