@@ -106,6 +106,8 @@ async function openLocal(script: string, options: LocalOptions, ctx: OpenContext
     pid: child.pid,
     done: child.done,
     dial: (signal) => ctx.dialTcp({ host: '127.0.0.1', port }, { signal, timeoutMs: 5000 }),
+    // The forwarder's faults act on its own port, so a plain connect there is the whole dial.
+    connectTo: { host: '127.0.0.1', port },
     async close() {
       offLog();
       await child.stop();
