@@ -123,6 +123,9 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const targetTimeoutMs = options.targetTimeoutMs ?? DEFAULTS.targetTimeoutMs;
   const emit = (event: RelayEvent) => options.onEvent?.(event);
   const sessions = new Map<string, RelaySession>();
+  // Sessions that completed here, for one window: their client may have lost our last acknowledgement with its
+  // carrier and resume to get it. Oldest first; no more than maxSessions.
+  const completed = new Map<string, { session: RelaySession; timer: NodeJS.Timeout }>();
   const handshaking = new Set<net.Socket>();
   const penalty = createPeerPenalty();
   let stopping = false;
@@ -207,6 +210,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     stream.on('done', (outcome) => {
       clearTimeout(session.windowTimer);
       sessions.delete(session.hex);
+      if (outcome.kind === 'complete') remember(session);
       const { sent, received } = stream.stats;
       emit({
         type: 'session-closed',
@@ -218,6 +222,24 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       });
     });
     stream.attach(socket, keys);
+  };
+
+  const remember = (session: RelaySession) => {
+    if (completed.size >= maxSessions) {
+      const [oldest, entry] = completed.entries().next().value as [string, { timer: NodeJS.Timeout }];
+      clearTimeout(entry.timer);
+      completed.delete(oldest);
+    }
+    const timer = setTimeout(() => completed.delete(session.hex), windowMs);
+    timer.unref();
+    completed.set(session.hex, { session, timer });
+  };
+
+  /** A live session, or one that completed within the window (it only answers with its last acknowledgement). */
+  const resumable = (hex: string) => {
+    const live = sessions.get(hex);
+    if (live && !live.stream.done) return live;
+    return completed.get(hex)?.session;
   };
 
   const sealedReply = (socket: net.Socket, keys: CarrierKeys, frame: Parameters<typeof encodeFrame>[0]) => {
@@ -244,10 +266,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       keys = await relayHandshake(socket, {
         key: options.key,
         timeoutMs: handshakeTimeoutMs,
-        lookup: (id) => {
-          const session = sessions.get(id.toString('hex'));
-          return session && !session.stream.done ? session.secret : undefined;
-        },
+        lookup: (id) => resumable(id.toString('hex'))?.secret,
         admit: (mode) => (mode === 'open' && sessions.size >= maxSessions ? 'busy' : undefined),
       });
     } catch (error) {
@@ -289,8 +308,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       return;
     }
     if (keys.mode === 'resume') {
-      const session = sessions.get((keys.sessionId as Buffer).toString('hex'));
-      if (!session || session.stream.done) {
+      const session = resumable((keys.sessionId as Buffer).toString('hex'));
+      if (!session) {
         socket.destroy();
         return;
       }
@@ -357,6 +376,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of handshaking) socket.destroy();
       for (const session of [...sessions.values()]) lose(session, 'relay-stopped', 'the relay is stopping');
+      for (const { timer } of completed.values()) clearTimeout(timer);
+      completed.clear();
       await closed;
     },
   };

@@ -157,6 +157,19 @@ describe('session stream', () => {
     );
   }, 120_000);
 
+  it('the relay completes, then the carrier dies with its last acknowledgement: the resume gets it, and both complete', async () => {
+    // Found by the property above. Both FINs crossed; the relay got the client's ack of its FIN and completed,
+    // while its own ack of the client's FIN was cut off (byte 523). The client resumes a session that has
+    // ended on the relay: the relay answers with that last acknowledgement instead of closing the carrier.
+    const up = [Uint8Array.from([0]), Uint8Array.from([0])];
+    const down = Array.from({ length: 7 }, () => Uint8Array.from([0]));
+    const result = await run({ up, down, cuts: [523], strays: [], bufferBytes: 1024 });
+    expect(result.atTarget.equals(Buffer.concat(up))).toBe(true);
+    expect(result.atClient.equals(Buffer.concat(down))).toBe(true);
+    expect(result.outcomes).toEqual([{ kind: 'complete' }, { kind: 'complete' }]);
+    expect(result.carriers).toBe(2);
+  });
+
   it('a flipped bit anywhere ends that carrier and no corrupt byte is delivered', async () => {
     await fc.assert(
       fc.asyncProperty(

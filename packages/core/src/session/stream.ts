@@ -66,6 +66,8 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   #heartbeat: NodeJS.Timeout | undefined;
   #carrier: Carrier | undefined;
   #done = false;
+  // Ended with both FINs exchanged and acknowledged: a late resume still gets our final acknowledgement.
+  #completed = false;
   #replayedTotal = 0;
   #reading = false;
   #flushing = false;
@@ -107,7 +109,8 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   /** Carry the session over `socket` (after a verified handshake); a previous carrier is closed first. */
   attach(socket: Duplex, keys: { sealer: FrameSealer; opener: FrameOpener; leftover: Buffer }): void {
     if (this.#done) {
-      socket.destroy();
+      if (this.#completed) this.#answerLateResume(socket, keys.sealer);
+      else socket.destroy();
       return;
     }
     this.#dropCarrier();
@@ -485,12 +488,34 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     return ok || socket.writableLength < WRITE_AHEAD;
   }
 
+  /**
+   * The peer resumes a session that ended here: our last acknowledgement (of its FIN) was lost with the carrier.
+   * Greet it as any resume is greeted, with that acknowledgement, and close: the peer completes on it. Nothing
+   * else is sent, and nothing read.
+   */
+  #answerLateResume(socket: Duplex, sealer: FrameSealer): void {
+    socket.on('error', () => undefined);
+    const ack = this.#ourAck();
+    const frame: Frame =
+      this.#options.role === 'relay'
+        ? {
+            type: 'welcome',
+            ack,
+            sessionId: this.#options.sessionId as Buffer,
+            windowMs: this.#options.windowMs ?? 0,
+          }
+        : { type: 'ack', ack };
+    socket.end(Buffer.concat(sealer.sealParts(encodeFrameParts(frame))));
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
   #maybeComplete(): void {
     if (this.#done || !this.#finIn || !this.#finAcked) return;
     const carrier = this.#carrier;
     // Acknowledge the peer's end of stream before closing, so it completes too.
     this.#sendAck();
     carrier?.socket.end();
+    this.#completed = true;
     this.#finish({ kind: 'complete' });
   }
 
