@@ -280,6 +280,63 @@ describe('relay security', () => {
     socket.destroy();
   });
 
+  it('a session that completed stays resumable for its window only with its keys: a resume lacking them is refused', async () => {
+    const { door, relay, relayEvents, key, target } = await setup();
+    const socket = await door.connect();
+    const reply = readAll(socket);
+    socket.end('done');
+    expect((await reply).toString()).toBe('done');
+    await expect
+      .poll(() => relayEvents.find((e) => e.type === 'session-closed'))
+      .toMatchObject({ how: 'complete' });
+    // Kept for a late resume (its last acknowledgement may have been lost), yet no longer a live session.
+    expect(relay.sessions()).toEqual([]);
+    const closed = relayEvents.find((e) => e.type === 'session-closed') as { session: string };
+    const id = Buffer.from(closed.session, 'hex');
+    const attacker = await connectRaw(relay.address.port);
+    await expect(
+      clientHandshake(attacker, {
+        key,
+        mode: 'resume',
+        session: { id, secret: randomBytes(32) },
+        timeoutMs: 5000,
+      }),
+    ).rejects.toMatchObject({ reason: 'key-refused' });
+    attacker.destroy();
+    expect(target.accepted).toBe(1);
+  });
+
+  it('a completed session is forgotten once its window has passed: a resume then finds no session', async () => {
+    const { door, relay, relayEvents, key } = await setup({ relay: { windowMs: 200 } });
+    const socket = await door.connect();
+    const reply = readAll(socket);
+    socket.end('done');
+    await reply;
+    await expect
+      .poll(() => relayEvents.find((e) => e.type === 'session-closed'))
+      .toMatchObject({ how: 'complete' });
+    const closed = relayEvents.find((e) => e.type === 'session-closed') as { session: string };
+    const id = Buffer.from(closed.session, 'hex');
+    const resume = async () => {
+      const socket = await connectRaw(relay.address.port);
+      try {
+        await clientHandshake(socket, {
+          key,
+          mode: 'resume',
+          session: { id, secret: randomBytes(32) },
+          timeoutMs: 5000,
+        });
+        return 'admitted';
+      } catch (error) {
+        return (error as { reason?: string }).reason;
+      } finally {
+        socket.destroy();
+      }
+    };
+    // Each try is a real handshake; the window is 200 ms, the poll's limit 5 s.
+    await expect.poll(resume, { timeout: 5000, interval: 100 }).toBe('unknown-session');
+  });
+
   it('a stranger who is not a tunnelmux client is cut off without an answer', async () => {
     const { relay, target, relayEvents } = await setup();
     const stranger = await connectRaw(relay.address.port);
