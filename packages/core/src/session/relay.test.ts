@@ -48,6 +48,40 @@ function connectRaw(port: number): Promise<net.Socket> {
   });
 }
 
+/**
+ * A session that ran and completed (half-closed both ways), its id, and a resume of it by someone who knows the
+ * id and the relay's key but not the session's secret: what the relay answers (`key-refused`, `unknown-session`).
+ */
+async function completedSession(relayOptions: Partial<Parameters<typeof createRelay>[0]> = {}) {
+  const context = await setup({ relay: relayOptions });
+  const { door, relay, relayEvents, key } = context;
+  const socket = await door.connect();
+  const reply = readAll(socket);
+  socket.end('done');
+  expect((await reply).toString()).toBe('done');
+  await expect
+    .poll(() => relayEvents.find((e) => e.type === 'session-closed'))
+    .toMatchObject({ how: 'complete' });
+  const closed = relayEvents.find((e) => e.type === 'session-closed') as { session: string };
+  const resumeWithoutKeys = async (id: Buffer) => {
+    const attacker = await connectRaw(relay.address.port);
+    try {
+      await clientHandshake(attacker, {
+        key,
+        mode: 'resume',
+        session: { id, secret: randomBytes(32) },
+        timeoutMs: 5000,
+      });
+      return 'admitted';
+    } catch (error) {
+      return (error as { reason?: string }).reason;
+    } finally {
+      attacker.destroy();
+    }
+  };
+  return { ...context, id: Buffer.from(closed.session, 'hex'), resumeWithoutKeys };
+}
+
 // Write `data` in pieces, waiting for the echo to catch up to `pauseAt` before calling `midway`.
 async function echoThrough(
   socket: net.Socket,
@@ -281,60 +315,17 @@ describe('relay security', () => {
   });
 
   it('a session that completed stays resumable for its window only with its keys: a resume lacking them is refused', async () => {
-    const { door, relay, relayEvents, key, target } = await setup();
-    const socket = await door.connect();
-    const reply = readAll(socket);
-    socket.end('done');
-    expect((await reply).toString()).toBe('done');
-    await expect
-      .poll(() => relayEvents.find((e) => e.type === 'session-closed'))
-      .toMatchObject({ how: 'complete' });
+    const { relay, target, id, resumeWithoutKeys } = await completedSession();
     // Kept for a late resume (its last acknowledgement may have been lost), yet no longer a live session.
     expect(relay.sessions()).toEqual([]);
-    const closed = relayEvents.find((e) => e.type === 'session-closed') as { session: string };
-    const id = Buffer.from(closed.session, 'hex');
-    const attacker = await connectRaw(relay.address.port);
-    await expect(
-      clientHandshake(attacker, {
-        key,
-        mode: 'resume',
-        session: { id, secret: randomBytes(32) },
-        timeoutMs: 5000,
-      }),
-    ).rejects.toMatchObject({ reason: 'key-refused' });
-    attacker.destroy();
+    expect(await resumeWithoutKeys(id)).toBe('key-refused');
     expect(target.accepted).toBe(1);
   });
 
   it('a completed session is forgotten once its window has passed: a resume then finds no session', async () => {
-    const { door, relay, relayEvents, key } = await setup({ relay: { windowMs: 200 } });
-    const socket = await door.connect();
-    const reply = readAll(socket);
-    socket.end('done');
-    await reply;
-    await expect
-      .poll(() => relayEvents.find((e) => e.type === 'session-closed'))
-      .toMatchObject({ how: 'complete' });
-    const closed = relayEvents.find((e) => e.type === 'session-closed') as { session: string };
-    const id = Buffer.from(closed.session, 'hex');
-    const resume = async () => {
-      const socket = await connectRaw(relay.address.port);
-      try {
-        await clientHandshake(socket, {
-          key,
-          mode: 'resume',
-          session: { id, secret: randomBytes(32) },
-          timeoutMs: 5000,
-        });
-        return 'admitted';
-      } catch (error) {
-        return (error as { reason?: string }).reason;
-      } finally {
-        socket.destroy();
-      }
-    };
+    const { id, resumeWithoutKeys } = await completedSession({ windowMs: 200 });
     // Each try is a real handshake; the window is 200 ms, the poll's limit 5 s.
-    await expect.poll(resume, { timeout: 5000, interval: 100 }).toBe('unknown-session');
+    await expect.poll(() => resumeWithoutKeys(id), { timeout: 5000, interval: 100 }).toBe('unknown-session');
   });
 
   it('a stranger who is not a tunnelmux client is cut off without an answer', async () => {
