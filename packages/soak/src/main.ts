@@ -65,7 +65,8 @@ try {
   for (const line of result.report) log(line);
   log(`summary ${path.join(out, 'summary.json')}, chart ${path.join(out, 'chart.svg')}`);
   if (!result.ok) {
-    process.stderr.write(
+    // On stdout, after the report: a CI log's last lines then say why, not only that it failed.
+    process.stdout.write(
       `[soak] FAILED (seed ${seed}):\n${result.failures.map((f) => `  - ${f}`).join('\n')}\n[soak] replay: ${replayCommand({ minutes, seed })}\n`,
     );
     process.exit(1);
