@@ -155,7 +155,7 @@ export class Connecting implements DeadlineNode, DialSink {
       } catch (error) {
         dialled = Promise.reject(error);
       }
-      dialled.then(this.onDialled, this.onDialFailed);
+      dialled.then(this.dialled, this.dialFailed);
     } catch (error) {
       this.fail(error);
     }
@@ -171,15 +171,8 @@ export class Connecting implements DeadlineNode, DialSink {
     }
   }
 
-  dialled(stream: Duplex): void {
-    this.onDialled(stream);
-  }
-
-  dialFailed(error: unknown): void {
-    this.onDialFailed(error);
-  }
-
-  private readonly onDialled = (stream: Duplex): void => {
+  // The sink of a callback dial and the handlers of a promised one alike.
+  readonly dialled = (stream: Duplex): void => {
     if (this.phase !== 'dial') {
       stream.destroy();
       return;
@@ -206,7 +199,7 @@ export class Connecting implements DeadlineNode, DialSink {
     stream.on('error', this.onStreamError);
   };
 
-  private readonly onDialFailed = (error: unknown): void => {
+  readonly dialFailed = (error: unknown): void => {
     if (this.phase !== 'dial') return;
     this.clearTimer();
     // Our own exhaustion is no fault of the path, and every other path would fail the same way.

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { TrafficReader } from '../metrics/path-counters';
+import type { TcpConnecting } from '../net/tcp';
 
 export type { TrafficReader };
 
@@ -27,10 +28,8 @@ export interface DialSink {
   dialFailed(error: unknown): void;
 }
 
-/** A dial under way; an AbortController is one too. */
-export interface DialAttempt {
-  abort(reason: unknown): void;
-}
+/** A dial under way: what `connectTcp` returns; an AbortController is one too. */
+export type DialAttempt = TcpConnecting;
 
 /** Counts one carried connection against the path that carries it. */
 export interface ConnectionMeter {

@@ -6,11 +6,10 @@ import { errorMessage } from '../errors';
 import { dialTcp, formatTarget } from '../net/tcp';
 import type { Target } from '../provider/types';
 import { SessionError } from './errors';
-import { encodeFrame } from './frames';
 import { type CarrierKeys, refuse, relayHandshake, Status } from './handshake';
 import { DEFAULTS, SESSION_ID_BYTES } from './limits';
 import { createPeerPenalty } from './peer-penalty';
-import { SessionStream } from './stream';
+import { endWithFrame, SessionStream } from './stream';
 
 export type RelayEvent =
   | { type: 'listening'; address: string; target: string }
@@ -242,11 +241,6 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     return completed.get(hex)?.session;
   };
 
-  const sealedReply = (socket: net.Socket, keys: CarrierKeys, frame: Parameters<typeof encodeFrame>[0]) => {
-    socket.end(keys.sealer.seal(encodeFrame(frame)));
-    setTimeout(() => socket.destroy(), 2000).unref();
-  };
-
   const onCarrier = async (socket: net.Socket) => {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const peerHost = socket.remoteAddress ?? '?';
@@ -304,7 +298,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         }),
       );
       emit({ type: 'probe', peer, ...result });
-      sealedReply(socket, keys, { type: 'probe-result', ...result });
+      endWithFrame(socket, keys.sealer, { type: 'probe-result', ...result });
       return;
     }
     if (keys.mode === 'resume') {
@@ -324,7 +318,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     } catch (error) {
       const message = `the relay's target ${formatTarget(options.target)} is unreachable: ${errorMessage(error)}`;
       emit({ type: 'target-unreachable', peer, message });
-      sealedReply(socket, keys, { type: 'reset', reason: message });
+      endWithFrame(socket, keys.sealer, { type: 'reset', reason: message });
       return;
     }
     if (stopping || socket.destroyed) {

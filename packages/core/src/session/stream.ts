@@ -39,6 +39,12 @@ interface Carrier {
   detach(): void;
 }
 
+/** Send one sealed frame as a carrier's last and close it; a peer that never closes its side is cut after 2 s. */
+export function endWithFrame(socket: Duplex, sealer: FrameSealer, frame: Frame): void {
+  socket.end(sealer.seal(...encodeFrameParts(frame)));
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
 /**
  * One end of a resumable byte stream: the local socket on one side, a replaceable sealed carrier on the
  * other. Bytes read from `local` stay in a bounded replay buffer until the peer acknowledges them.
@@ -496,7 +502,9 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   #answerLateResume(socket: Duplex, sealer: FrameSealer): void {
     socket.on('error', () => undefined);
     const ack = this.#ourAck();
-    const frame: Frame =
+    endWithFrame(
+      socket,
+      sealer,
       this.#options.role === 'relay'
         ? {
             type: 'welcome',
@@ -504,9 +512,8 @@ export class SessionStream extends EventEmitter<StreamEvents> {
             sessionId: this.#options.sessionId as Buffer,
             windowMs: this.#options.windowMs ?? 0,
           }
-        : { type: 'ack', ack };
-    socket.end(Buffer.concat(sealer.sealParts(encodeFrameParts(frame))));
-    setTimeout(() => socket.destroy(), 2000).unref();
+        : { type: 'ack', ack },
+    );
   }
 
   #maybeComplete(): void {
