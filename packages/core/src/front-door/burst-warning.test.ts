@@ -31,6 +31,29 @@ describe('BurstWarning', () => {
     expect(said).toEqual(['out of fds', 'back after 500', 'out of fds', 'back after 1']);
   });
 
+  it('does not end a burst while ongoing() says the condition still holds, however quiet it has been', () => {
+    vi.useFakeTimers();
+    const said: string[] = [];
+    let full = true;
+    const burst = new BurstWarning(
+      (m) => said.push(m),
+      () => 'out of fds',
+      (n) => `back after ${n}`,
+      1000,
+      () => full,
+    );
+    burst.hit();
+    vi.advanceTimersByTime(1000);
+    // Still full: a client retrying its SYN a second later belongs to the same burst.
+    burst.hit();
+    vi.advanceTimersByTime(5000);
+    expect(said).toEqual(['out of fds']);
+    full = false;
+    // The next quiet check, at most quietMs later, ends it.
+    vi.advanceTimersByTime(1000);
+    expect(said).toEqual(['out of fds', 'back after 2']);
+  });
+
   it('end() with no burst says nothing', () => {
     const said: string[] = [];
     new BurstWarning(

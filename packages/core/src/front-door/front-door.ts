@@ -133,6 +133,9 @@ export async function openFrontDoor(
     () =>
       'front door: out of file descriptors (EMFILE): refusing new clients until some close; raise the limit (ulimit -n) if this recurs',
     (count) => `front door: serving again after turning away ${count} client(s) for lack of file descriptors`,
+    1000,
+    // Still holding as many clients as the budget allows: not serving again yet.
+    () => server.maxConnections !== undefined && live.size >= server.maxConnections,
   );
   settings.outOfDescriptors = () => exhausted.hit();
   const budget = new DescriptorBudget(options.descriptors);
