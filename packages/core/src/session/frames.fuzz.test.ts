@@ -20,7 +20,7 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
     offset,
     bytes: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
   }),
-  fc.record({ type: fc.constantFrom('ack' as const, 'heartbeat' as const), ack: offset }),
+  fc.record({ type: fc.constantFrom('ack' as const, 'heartbeat' as const, 'done' as const), ack: offset }),
   fc.record({ type: fc.constant('fin' as const), ack: offset, offset }),
   fc.record({ type: fc.constant('reset' as const), reason: text }),
   fc.record({

@@ -10,6 +10,7 @@ export const FrameType = {
   reset: 5,
   welcome: 6,
   probeResult: 7,
+  done: 8,
 } as const;
 
 /** Bytes before a DATA frame's payload: type, ack, offset. */
@@ -19,6 +20,7 @@ export type Frame =
   | { type: 'data'; ack: number; offset: number; bytes: Buffer }
   | { type: 'ack'; ack: number }
   | { type: 'heartbeat'; ack: number }
+  | { type: 'done'; ack: number }
   | { type: 'fin'; ack: number; offset: number }
   | { type: 'reset'; reason: string }
   | { type: 'welcome'; ack: number; sessionId: Buffer; windowMs: number }
@@ -58,7 +60,8 @@ export function encodeFrame(frame: Frame): Buffer {
       return out;
     }
     case 'ack':
-    case 'heartbeat': {
+    case 'heartbeat':
+    case 'done': {
       const out = Buffer.allocUnsafe(9);
       out[0] = FrameType[frame.type];
       writeU64(out, frame.ack, 1);
@@ -110,6 +113,9 @@ export function decodeFrame(plain: Buffer): Frame {
     case FrameType.heartbeat:
       need(plain, 9, 'heartbeat');
       return { type: 'heartbeat', ack: readU64(plain, 1) };
+    case FrameType.done:
+      need(plain, 9, 'done');
+      return { type: 'done', ack: readU64(plain, 1) };
     case FrameType.fin:
       need(plain, 17, 'fin');
       return { type: 'fin', ack: readU64(plain, 1), offset: readU64(plain, 9) };

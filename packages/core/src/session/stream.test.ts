@@ -3,6 +3,7 @@ import { type Duplex, duplexPair } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameOpener, FrameSealer } from './crypto';
+import { encodeFrame, type Frame } from './frames';
 import { SessionStream, type SessionStream as Stream, type StreamOutcome } from './stream';
 
 // A carrier whose path dies after `cutAt` bytes (both directions counted), mid-frame if it falls there,
@@ -82,6 +83,8 @@ interface Scenario {
   flips?: number[];
   /** Heartbeats on: a flipped length prefix that waits for bytes is caught when the next frames fail. */
   heartbeatMs?: number;
+  /** The target answers only once the client's end arrived, as a request/response service does. */
+  answerAfterEnd?: boolean;
 }
 
 // Drive a client and a relay stream over carriers that die; resume (re-attach) on every loss.
@@ -125,9 +128,13 @@ async function run(scenario: Scenario) {
   const done = Promise.all([outcome(client), outcome(relay)]);
   const got = Promise.all([collect(targetApp), collect(clientApp)]);
   connect();
-  void Promise.all([writeAll(clientApp, scenario.up), writeAll(targetApp, scenario.down)]).catch(
-    () => undefined,
-  );
+  const answer = scenario.answerAfterEnd
+    ? new Promise((resolve) => targetApp.once('end', resolve))
+    : undefined;
+  void Promise.all([
+    writeAll(clientApp, scenario.up),
+    (answer ?? Promise.resolve()).then(() => writeAll(targetApp, scenario.down)),
+  ]).catch(() => undefined);
   const [atTarget, atClient] = await Promise.race([got, gaveUp]);
   const outcomes = await Promise.race([done, gaveUp]);
   return { atTarget, atClient, outcomes, carriers, client, relay };
@@ -146,8 +153,9 @@ describe('session stream', () => {
           maxLength: 6,
         }),
         fc.integer({ min: 1024, max: 256 * 1024 }),
-        async (up, down, cuts, strays, bufferBytes) => {
-          const result = await run({ up, down, cuts, strays, bufferBytes });
+        fc.boolean(),
+        async (up, down, cuts, strays, bufferBytes, answerAfterEnd) => {
+          const result = await run({ up, down, cuts, strays, bufferBytes, answerAfterEnd });
           expect(result.atTarget.equals(Buffer.concat(up))).toBe(true);
           expect(result.atClient.equals(Buffer.concat(down))).toBe(true);
           expect(result.outcomes).toEqual([{ kind: 'complete' }, { kind: 'complete' }]);
@@ -168,6 +176,64 @@ describe('session stream', () => {
     expect(result.atClient.equals(Buffer.concat(down))).toBe(true);
     expect(result.outcomes).toEqual([{ kind: 'complete' }, { kind: 'complete' }]);
     expect(result.carriers).toBe(2);
+  });
+
+  it('the client completes, then the carrier dies with its last acknowledgement: it resumes to deliver it, and both complete', async () => {
+    // The mirror of the case above. The target answers after the client's end, so the relay's FIN comes last;
+    // the client acknowledges it and its carrier is cut inside that ACK (bytes 5285-5313 here). Without DONE
+    // the client completed at once and the relay waited out its window, then reset the target connection.
+    const up = [Uint8Array.from([1])];
+    const down = [new Uint8Array(5000)];
+    const result = await run({ up, down, cuts: [5300], strays: [], bufferBytes: 1024, answerAfterEnd: true });
+    expect(result.atTarget.equals(Buffer.concat(up))).toBe(true);
+    expect(result.atClient.equals(Buffer.concat(down))).toBe(true);
+    expect(result.outcomes).toEqual([{ kind: 'complete' }, { kind: 'complete' }]);
+    expect(result.carriers).toBe(2);
+  });
+
+  it('a client whose relay never says DONE (one older than it) still completes, after twice deadAfterMs', async () => {
+    const [clientApp, clientLocal] = duplexPair();
+    const client = new SessionStream(clientLocal, {
+      role: 'client',
+      bufferBytes: 1024,
+      heartbeatMs: 10_000,
+      deadAfterMs: 100,
+    });
+    const done = outcome(client);
+    const { a, b, clientKeys, relayKeys } = carrier();
+    client.attach(a, clientKeys);
+    // An old relay: greets, acknowledges the client's end, sends its own, and says nothing more.
+    const say = (frame: Frame) => b.write(relayKeys.sealer.seal(encodeFrame(frame)));
+    say({ type: 'welcome', ack: 0, sessionId: randomBytes(16), windowMs: 1000 });
+    const ended = new Promise((resolve) => clientLocal.once('end', resolve));
+    clientApp.end();
+    await ended;
+    say({ type: 'fin', ack: 1, offset: 0 });
+    expect(await done).toEqual({ kind: 'complete' });
+  });
+
+  it('the relay takes a DONE from a client as a protocol error and waits for a resume', async () => {
+    const [, relayLocal] = duplexPair();
+    const relay = new SessionStream(relayLocal, {
+      role: 'relay',
+      sessionId: randomBytes(16),
+      windowMs: 1000,
+      bufferBytes: 1024,
+      heartbeatMs: 10_000,
+      deadAfterMs: 10_000,
+    });
+    const lost = new Promise<{ reason: string }>((resolve) => relay.once('carrier-lost', resolve));
+    const { a, b, clientKeys, relayKeys } = carrier();
+    relay.attach(b, relayKeys);
+    for (const frame of [
+      { type: 'ack', ack: 0 },
+      { type: 'done', ack: 0 },
+    ] as Frame[]) {
+      a.write(clientKeys.sealer.seal(encodeFrame(frame)));
+    }
+    expect((await lost).reason).toMatch(/DONE frame from the client/);
+    expect(relay.done).toBe(false);
+    relay.abort('test over');
   });
 
   it('a flipped bit anywhere ends that carrier and no corrupt byte is delivered', async () => {

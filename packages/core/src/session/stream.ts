@@ -39,9 +39,10 @@ interface Carrier {
   detach(): void;
 }
 
-/** Send one sealed frame as a carrier's last and close it; a peer that never closes its side is cut after 2 s. */
-export function endWithFrame(socket: Duplex, sealer: FrameSealer, frame: Frame): void {
-  socket.end(sealer.seal(...encodeFrameParts(frame)));
+/** Send sealed frames as a carrier's last and close it; a peer that never closes its side is cut after 2 s. */
+export function endWithFrame(socket: Duplex, sealer: FrameSealer, ...frames: Frame[]): void {
+  for (const frame of frames) socket.write(sealer.seal(...encodeFrameParts(frame)));
+  socket.end();
   setTimeout(() => socket.destroy(), 2000).unref();
 }
 
@@ -74,6 +75,9 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   #done = false;
   // Ended with both FINs exchanged and acknowledged: a late resume still gets our final acknowledgement.
   #completed = false;
+  // The client's TIME_WAIT: both FINs are through here, and it waits for the relay's DONE, the proof that the
+  // relay got its last acknowledgement; a carrier lost meanwhile is resumed to deliver it again.
+  #closing: NodeJS.Timeout | undefined;
   #replayedTotal = 0;
   #reading = false;
   #flushing = false;
@@ -181,6 +185,11 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   /** End the session now: tell the peer why (when a carrier is up) and destroy the local socket. */
   abort(reason: string): void {
     if (this.#done) return;
+    // Every byte is through both ways: only the relay's word on our last acknowledgement is missing.
+    if (this.#closing) {
+      this.#complete();
+      return;
+    }
     const carrier = this.#carrier;
     if (carrier?.ready) this.#send(carrier, { type: 'reset', reason });
     this.#finish({ kind: 'reset', reason, byPeer: false });
@@ -312,6 +321,18 @@ export class SessionStream extends EventEmitter<StreamEvents> {
       case 'heartbeat':
         this.#onAck(frame.ack);
         break;
+      case 'done':
+        // Only the relay says DONE, and only once both ends of the stream are through.
+        if (this.#options.role !== 'client') {
+          throw new SessionError('protocol', 'a DONE frame from the client: only the relay sends one');
+        }
+        this.#onAck(frame.ack);
+        this.#maybeComplete();
+        if (!this.#closing) {
+          throw new SessionError('protocol', 'a DONE frame before both ends of the stream were through');
+        }
+        this.#complete();
+        return;
       case 'reset':
         this.#finish({ kind: 'reset', reason: frame.reason, byPeer: true });
         return;
@@ -495,33 +516,49 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   }
 
   /**
-   * The peer resumes a session that ended here: our last acknowledgement (of its FIN) was lost with the carrier.
-   * Greet it as any resume is greeted, with that acknowledgement, and close: the peer completes on it. Nothing
-   * else is sent, and nothing read.
+   * The client resumes a session that ended here: our last acknowledgement (of its FIN) or our DONE was lost
+   * with the carrier. Greet it as any resume is greeted, with that acknowledgement, then DONE, and close: the
+   * client completes on them. Nothing else is sent, and nothing read.
    */
   #answerLateResume(socket: Duplex, sealer: FrameSealer): void {
     socket.on('error', () => undefined);
     const ack = this.#ourAck();
+    if (this.#options.role !== 'relay') {
+      socket.destroy();
+      return;
+    }
     endWithFrame(
       socket,
       sealer,
-      this.#options.role === 'relay'
-        ? {
-            type: 'welcome',
-            ack,
-            sessionId: this.#options.sessionId as Buffer,
-            windowMs: this.#options.windowMs ?? 0,
-          }
-        : { type: 'ack', ack },
+      {
+        type: 'welcome',
+        ack,
+        sessionId: this.#options.sessionId as Buffer,
+        windowMs: this.#options.windowMs ?? 0,
+      },
+      { type: 'done', ack },
     );
   }
 
   #maybeComplete(): void {
-    if (this.#done || !this.#finIn || !this.#finAcked) return;
+    if (this.#done || this.#closing || !this.#finIn || !this.#finAcked) return;
+    if (this.#options.role === 'client') {
+      // Acknowledge the relay's end of stream: it completes on that and says DONE. Bounded, for a relay
+      // that never does (one older than DONE).
+      this.#sendAck();
+      this.#closing = setTimeout(() => this.#complete(), 2 * this.#options.deadAfterMs);
+      this.#closing.unref();
+      return;
+    }
+    // DONE carries our acknowledgement of the client's end of stream.
     const carrier = this.#carrier;
-    // Acknowledge the peer's end of stream before closing, so it completes too.
-    this.#sendAck();
-    carrier?.socket.end();
+    if (carrier?.ready) this.#send(carrier, { type: 'done', ack: this.#ourAck() });
+    this.#complete();
+  }
+
+  #complete(): void {
+    clearTimeout(this.#closing);
+    this.#carrier?.socket.end();
     this.#completed = true;
     this.#finish({ kind: 'complete' });
   }
@@ -566,6 +603,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   #finish(outcome: StreamOutcome): void {
     if (this.#done) return;
     this.#done = true;
+    clearTimeout(this.#closing);
     const carrier = this.#carrier;
     this.#carrier = undefined;
     if (carrier) {
