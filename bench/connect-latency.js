@@ -32,8 +32,8 @@ const option = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.s
 const prof = option('manager-prof');
 const gcLog = option('manager-gc-log');
 // V8 optimizes the door's code over its first ~8,000 connections: TurboFan compiled 66 of its functions by
-// 3,000 and 150 by 8,000, and the door's p99 fell from +0.8–1.1 ms to +0.3 ms while the bare proxy's held
-// (issue 19). So both stages print: the early one and the warm one the goal is judged on.
+// 3,000 and 150 by 8,000, and the door's CPU per connection fell by a fifth (issue 19). So both stages print:
+// the early one and the warm one the goal is judged on.
 const STAGES = option('warmup') ? [Number(option('warmup'))] : QUICK ? [300] : [3000, 10_000];
 
 await main(NAME, 6 * 60_000, async () => {
