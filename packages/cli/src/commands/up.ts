@@ -19,6 +19,7 @@ import { formatAddress, isLoopback, parseAddress } from '../util/address';
 import { CliError, messageOf, usageError } from '../util/errors';
 import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
 import { colors, printLine } from '../util/output';
+import { slowStopReporter } from '../util/slow-stop';
 
 export interface UpOptions {
   config?: string;
@@ -134,12 +135,19 @@ export async function up(options: UpOptions): Promise<void> {
       triggers?.close();
       view?.stop();
       if (why && !json) process.stderr.write(`${colors.dim(why)}\n`);
+      const slow = slowStopReporter();
+      slow.stage('the metrics and dashboard servers');
       await Promise.allSettled([closeServer(metricsServer), dashboard?.close()]);
+      slow.stage('the services: front doors draining their connections, then paths stopping');
       await services.shutdown();
+      slow.stage('the hooks');
       await hooks?.close();
       history?.close();
+      slow.stage('the relay');
       await relay?.close();
+      slow.stage('the control socket');
       await control.close().catch(() => undefined);
+      slow.done();
       if (json) printLine({ type: 'stopped', time: Date.now(), code });
       process.exit(code);
     })();
