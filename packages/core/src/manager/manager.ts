@@ -143,6 +143,7 @@ export class Manager implements AsyncDisposable {
   private readonly registry;
   private failover: FailoverSettings;
   private betterSince: Record<string, number> = {};
+  private readonly candidates = new WeakMap<PathRunner, PrimaryCandidate>();
   private readonly drains = new Drains((event) => this.emit(event));
   private primaryId?: string;
   private pinnedId?: string;
@@ -617,19 +618,26 @@ export class Manager implements AsyncDisposable {
     return runner;
   }
 
-  /** What the selection reads of one path; its latency only when the strategy uses it. */
+  /**
+   * What the selection reads of one path; its latency only when the strategy uses it. One object per path,
+   * refreshed at each call: a selection reads every path, and a new object each time made starting 1,000 paths
+   * leave about 100 MB of garbage that sometimes grew the heap for good.
+   */
   private candidate(runner: PathRunner): PrimaryCandidate {
-    return {
-      id: runner.id,
-      priority: runner.priority,
-      order: runner.order,
-      healthy: runner.state === 'connected',
-      running: runner.running,
-      upSince: runner.upSince,
-      recovered: runner.recovered,
-      flaps: runner.flaps,
-      latencyMs: this.failover.strategy === 'latency' ? runner.recentLatency : undefined,
-    };
+    let view = this.candidates.get(runner);
+    if (!view) {
+      view = { id: runner.id, priority: 0, order: 0, healthy: false, running: false, recovered: false };
+      this.candidates.set(runner, view);
+    }
+    view.priority = runner.priority;
+    view.order = runner.order;
+    view.healthy = runner.state === 'connected';
+    view.running = runner.running;
+    view.upSince = runner.upSince;
+    view.recovered = runner.recovered;
+    view.flaps = runner.flaps;
+    view.latencyMs = this.failover.strategy === 'latency' ? runner.recentLatency : undefined;
+    return view;
   }
 
   private reselectAfterProbe(runner: PathRunner): void {
