@@ -73,7 +73,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   #heartbeat: NodeJS.Timeout | undefined;
   #carrier: Carrier | undefined;
   #done = false;
-  // Ended with both FINs exchanged and acknowledged: a late resume still gets our final acknowledgement.
+  // Ended with both FINs exchanged and acknowledged: a relay still answers a late resume with its last ACK and DONE.
   #completed = false;
   // The client's TIME_WAIT: both FINs are through here, and it waits for the relay's DONE, the proof that the
   // relay got its last acknowledgement; a carrier lost meanwhile is resumed to deliver it again.
@@ -119,7 +119,8 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   /** Carry the session over `socket` (after a verified handshake); a previous carrier is closed first. */
   attach(socket: Duplex, keys: { sealer: FrameSealer; opener: FrameOpener; leftover: Buffer }): void {
     if (this.#done) {
-      if (this.#completed) this.#answerLateResume(socket, keys.sealer);
+      // Only a client resumes, so only a relay is asked again after it completed.
+      if (this.#completed && this.#options.role === 'relay') this.#answerLateResume(socket, keys.sealer);
       else socket.destroy();
       return;
     }
@@ -523,10 +524,6 @@ export class SessionStream extends EventEmitter<StreamEvents> {
   #answerLateResume(socket: Duplex, sealer: FrameSealer): void {
     socket.on('error', () => undefined);
     const ack = this.#ourAck();
-    if (this.#options.role !== 'relay') {
-      socket.destroy();
-      return;
-    }
     endWithFrame(
       socket,
       sealer,
@@ -556,9 +553,8 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     this.#complete();
   }
 
+  // #finish ends the carrier (our last frame still goes out) and clears the TIME_WAIT timer.
   #complete(): void {
-    clearTimeout(this.#closing);
-    this.#carrier?.socket.end();
     this.#completed = true;
     this.#finish({ kind: 'complete' });
   }
@@ -611,7 +607,7 @@ export class SessionStream extends EventEmitter<StreamEvents> {
       if (outcome.kind === 'reset' && outcome.byPeer) {
         carrier.socket.destroy();
       } else {
-        // Let our last frame (the final ACK, or our RESET) reach the peer, but never hang on a dead carrier.
+        // Let our last frame (the final ACK or DONE, or our RESET) reach the peer, but never hang on a dead carrier.
         carrier.socket.end();
         setTimeout(() => carrier.socket.destroy(), 2000).unref();
       }
