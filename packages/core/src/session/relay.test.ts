@@ -57,8 +57,9 @@ async function completedSession(relayOptions: Partial<Parameters<typeof createRe
   const { door, relay, relayEvents, key } = context;
   const socket = await door.connect();
   const reply = readAll(socket);
-  socket.end('done');
-  expect((await reply).toString()).toBe('done');
+  socket.end('last words');
+  // The echo target answers the half-closed client and then ends its side too.
+  expect((await reply).toString()).toBe('last words');
   await expect
     .poll(() => relayEvents.find((e) => e.type === 'session-closed'))
     .toMatchObject({ how: 'complete' });
@@ -145,15 +146,7 @@ describe('relay and client sessions over 127.0.0.1', () => {
   });
 
   it('half-close passes through both ways and the session then closes cleanly on both sides', async () => {
-    const { door, relayEvents, relay, target } = await setup();
-    const socket = await door.connect();
-    const reply = readAll(socket);
-    socket.end('last words');
-    // The echo target answers the half-closed client and then ends its side too.
-    expect((await reply).toString()).toBe('last words');
-    await expect
-      .poll(() => relayEvents.find((e) => e.type === 'session-closed'))
-      .toMatchObject({ how: 'complete' });
+    const { door, relay, target } = await completedSession();
     await expect.poll(() => door.events.find((e) => e.type === 'session-closed')).toBeTruthy();
     expect(relay.sessions()).toEqual([]);
     await expect.poll(() => target.open).toBe(0);
