@@ -36,21 +36,18 @@ export const GRACE_MS = 2000;
 
 /**
  * Slope limits (Theil–Sen fit over the last two thirds): growth over that window, or per minute, whichever
- * allows more. 30 minutes: 1.6 MiB/min of RSS or heap, 1.6 fds or handles/min. Under 10 minutes a young process
- * is still warming up under this load (about 12 MB over a 2-minute run), so RSS and heap may grow up to
- * SHORT_RUN_MEMORY_WINDOW over the window; and one outage moves the handle count by a hundred (160 fell to 45 and
- * came back), which tilts a fit over a minute, so fds and handles may grow up to SHORT_RUN_HANDLE_WINDOW. The
- * 2-minute CI run catches gross leaks: a handle leaked per connection would be thousands.
+ * allows more. 30 minutes: 1.6 MiB/min of RSS or heap, 1.6 fds or handles/min. Runs under 10 minutes allow
+ * `shortRunWindow` over the window instead: a young process is still warming up under this load (about 12 MB
+ * over a 2-minute run), and one outage moves the handle count by a hundred (160 fell to 45 and came back), which
+ * tilts a fit over a minute. The 2-minute CI run catches gross leaks: a handle leaked per connection would be
+ * thousands.
  */
 export const LIMITS = {
-  rssBytes: { perWindow: 32 * 1024 * 1024, perMinute: 1024 * 1024 },
-  heapUsedBytes: { perWindow: 32 * 1024 * 1024, perMinute: 1024 * 1024 },
-  fds: { perWindow: 32, perMinute: 1 },
-  activeResources: { perWindow: 32, perMinute: 1 },
+  rssBytes: { perWindow: 32 * 1024 * 1024, shortRunWindow: 64 * 1024 * 1024, perMinute: 1024 * 1024 },
+  heapUsedBytes: { perWindow: 32 * 1024 * 1024, shortRunWindow: 64 * 1024 * 1024, perMinute: 1024 * 1024 },
+  fds: { perWindow: 32, shortRunWindow: 64, perMinute: 1 },
+  activeResources: { perWindow: 32, shortRunWindow: 64, perMinute: 1 },
 };
-
-export const SHORT_RUN_MEMORY_WINDOW = 64 * 1024 * 1024;
-export const SHORT_RUN_HANDLE_WINDOW = 64;
 
 /** Load without faults before the measured run, so a young process growing its heap is not read as a leak. */
 export const WARM_UP_MS = 60_000;
@@ -557,13 +554,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           continue;
         }
         const { perMinute, windowMs } = fit;
-        const memory = metric === 'rssBytes' || metric === 'heapUsedBytes';
-        const short = options.minutes < 10;
-        const perWindow = !short
-          ? limit.perWindow
-          : memory
-            ? SHORT_RUN_MEMORY_WINDOW
-            : SHORT_RUN_HANDLE_WINDOW;
+        const perWindow = options.minutes < 10 ? limit.shortRunWindow : limit.perWindow;
         const allowedPerMinute = Math.max(limit.perMinute, perWindow / (windowMs / 60_000));
         const ok = perMinute <= allowedPerMinute;
         slopes[who]![metric] = {
