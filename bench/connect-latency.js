@@ -55,14 +55,11 @@ await main(NAME, 6 * 60_000, async () => {
   const door = { address: { port: child.door } };
 
   const routes = [
-    { name: 'direct', port: target.port, times: [], failures: 0, reasons: new Set() },
+    { name: 'direct', port: target.port },
     {
       name: 'front door',
       port: door.address.port,
       pid: child.pid,
-      times: [],
-      failures: 0,
-      reasons: new Set(),
     },
   ];
   // The floor: a bare Node proxy (accept, dial, pipe) in its own process.
@@ -76,14 +73,11 @@ await main(NAME, 6 * 60_000, async () => {
     name: 'bare node proxy',
     port: proxyPort,
     pid: proxy.pid,
-    times: [],
-    failures: 0,
-    reasons: new Set(),
   });
   const haproxy = which('haproxy');
   if (haproxy) {
     const { port, pid } = await startHaproxyTcpProcess(haproxy, target.port);
-    routes.push({ name: 'haproxy', port, pid, times: [], failures: 0, reasons: new Set() });
+    routes.push({ name: 'haproxy', port, pid });
   } else {
     out.skipped('haproxy', 'haproxy');
   }
@@ -106,6 +100,7 @@ await main(NAME, 6 * 60_000, async () => {
   let served = 0;
   for (const [stage, warmup] of STAGES.entries()) {
     for (const route of routes) await block(route, warmup - served, false);
+    // Each stage's figures start afresh.
     for (const route of routes)
       Object.assign(route, { times: [], failures: 0, reasons: new Set(), cpuMs: undefined });
     for (let done = 0; done < CONNECTIONS; done += BLOCK) {
