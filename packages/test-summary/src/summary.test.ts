@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { closingLine, summarize } from './summary.ts';
+import { closingLine, failureLines, summarize } from './summary.ts';
 
 // Each fixture is the real output of `turbo run test --continue` over vitest, colours and all, captured once.
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.txt`, import.meta.url), 'utf8');
@@ -54,5 +54,44 @@ describe('the closing line counts every kind of failure', () => {
     const log =
       '@tunnelmux/core#build:  ERROR  command (/repo/packages/core) pnpm run build exited (1)\nFailed:    @tunnelmux/core#build\n';
     expect(closingLine(summarize(log))).toBe('tests: 0 passed, 1 failed');
+  });
+});
+
+describe('the lines before the closing line name each failure', () => {
+  it.each([
+    [
+      'fail',
+      [
+        'failed: @tunnelmux/test-summary src/tmp-fail.test.ts > fails :: AssertionError: expected 1 to be 2 // Object.is equality',
+        'failed: @tunnelmux/test-summary src/tmp-fail.test.ts > fails again :: AssertionError: expected 3 to be 4 // Object.is equality',
+      ],
+    ],
+    ['hook', ['failed: @tunnelmux/test-summary src/tmp-hook.test.ts > a scenario :: Error: set-up failed']],
+    ['unhandled', ['failed: @tunnelmux/test-summary (uncaught exception) :: Error: late']],
+    ['crash', ['failed: @tunnelmux/test-summary (its task failed with no test failure: see its output)']],
+    ['pass', []],
+  ])('%s', (name, lines) => {
+    expect(failureLines(summarize(fixture(name)))).toEqual(lines);
+  });
+
+  it('keeps each failure with its own error when turbo interleaves two packages', () => {
+    const failures = summarize(fixture('two')).failures;
+    expect(failures).toHaveLength(13);
+    expect(failures).toContainEqual({
+      package: 'tunnelmux-provider-socat',
+      test: "src/errors.test.ts > socat errors > reports a fixed port that is already taken, from socat's own error",
+      error: "AssertionError: expected 'failed' to be 'reconnecting' // Object.is equality",
+    });
+    expect(failures).toContainEqual({
+      package: '@tunnelmux/test-summary',
+      test: 'src/tmp-import.test.ts [ src/tmp-import.test.ts ]',
+      error: expect.stringMatching(/^Error: Cannot find module '.\/does-not-exist.js'/),
+    });
+  });
+
+  it('stops at the limit and says how many more there are', () => {
+    const lines = failureLines(summarize(fixture('two')), 3);
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe('failed: … and 10 more (see above, or --json)');
   });
 });

@@ -15,9 +15,18 @@ export interface PackageCounts {
   failed: number;
 }
 
+/** One failed test or suite as vitest names it in its failure section, with the first line of its error. */
+export interface Failure {
+  package: string;
+  /** `src/file.test.ts > suite > test`, or `src/file.test.ts [ src/file.test.ts ]` for a file that failed whole. */
+  test: string;
+  /** The error's first line (`AssertionError: expected 1 to be 2`), or '' when vitest printed none. */
+  error: string;
+}
+
 export type Summary =
-  | { ok: true; passed: number; failed: number; packages: PackageCounts[] }
-  | { ok: false; reason: string; packages: PackageCounts[] };
+  | { ok: true; passed: number; failed: number; packages: PackageCounts[]; failures: Failure[] }
+  | { ok: false; reason: string; packages: PackageCounts[]; failures: Failure[] };
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are control characters by definition.
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -29,6 +38,11 @@ const ERRORS = /^\s*Errors\s{2,}(?<n>\d+) errors?/;
 /** turbo's per-task failure line, and the `Failed:` list it ends with under --continue. */
 const TASK_FAILED = /(?<pkg>(?:@[\w.-]+\/)?[\w.-]+)#(?<task>[\w:-]+): command .* exited \(\d+\)/;
 const FAILED_LIST = /^\s*Failed:\s+(?<list>.+)$/;
+/** The heading of one failure in vitest's failure section, and the error line that follows it. */
+const FAIL_HEADING = /^\s*FAIL\s+(?<test>\S.*?)\s*$/;
+/** The heading of one unhandled error: `⎯⎯ Uncaught Exception ⎯⎯`, `⎯⎯ Unhandled Rejection ⎯⎯`. */
+const UNHANDLED_HEADING = /^⎯+ (?<kind>Uncaught Exception|Unhandled Rejection|Unhandled Error) ⎯+$/;
+const ERROR_LINE = /^(?:\w*Error|Error)(?:\s*\[[\w-]+\])?:|^\w+Error\b/;
 
 function count(body: string, word: string): number {
   const match = new RegExp(`(\\d+) ${word}`).exec(body);
@@ -39,6 +53,9 @@ function count(body: string, word: string): number {
 export function summarize(log: string): Summary {
   const packages = new Map<string, PackageCounts>();
   const seen = new Set<string>();
+  const failures: Failure[] = [];
+  // The failure whose error line is still to come, per package (turbo interleaves packages' lines).
+  const awaitingError = new Map<string, Failure>();
   const get = (name: string) => {
     let counts = packages.get(name);
     if (!counts) {
@@ -67,6 +84,19 @@ export function summarize(log: string): Summary {
     if (prefixed?.task !== 'test') continue;
     const name = prefixed.pkg!;
     const rest = prefixed.rest!;
+    const heading = FAIL_HEADING.exec(rest) ?? UNHANDLED_HEADING.exec(rest.trim());
+    if (heading?.groups) {
+      const test = heading.groups.test ?? `(${heading.groups.kind!.toLowerCase()})`;
+      const failure = { package: name, test, error: '' };
+      failures.push(failure);
+      awaitingError.set(name, failure);
+      continue;
+    }
+    const pending = awaitingError.get(name);
+    if (pending && rest.trim() !== '') {
+      if (ERROR_LINE.test(rest.trim())) pending.error = rest.trim();
+      awaitingError.delete(name);
+    }
     const tests = TESTS.exec(rest);
     if (tests?.groups) {
       const counts = get(name);
@@ -90,14 +120,37 @@ export function summarize(log: string): Summary {
   for (const counts of packages.values()) {
     counts.failed = counts.failedTests + counts.failedSuites + counts.errors;
     // A task that failed with no failure to show (a crash, a build that broke, a timeout) still counts once.
-    if (counts.taskFailed && counts.failed === 0) counts.failed = 1;
+    if (counts.taskFailed && counts.failed === 0) {
+      counts.failed = 1;
+      if (!failures.some((f) => f.package === counts.name))
+        failures.push({
+          package: counts.name,
+          test: '(its task failed with no test failure: see its output)',
+          error: '',
+        });
+    }
     passed += counts.passed;
     failed += counts.failed;
   }
   const list = [...packages.values()];
   if (seen.size === 0 && failed === 0)
-    return { ok: false, reason: 'the log holds no vitest summary (did any test task run?)', packages: list };
-  return { ok: true, passed, failed, packages: list };
+    return {
+      ok: false,
+      reason: 'the log holds no vitest summary (did any test task run?)',
+      packages: list,
+      failures,
+    };
+  return { ok: true, passed, failed, packages: list, failures };
+}
+
+/** The failures, a line each, so the end of a long CI log names them; at most `limit` lines, then a count. */
+export function failureLines(summary: Summary, limit = 20): string[] {
+  const lines = summary.failures
+    .slice(0, limit)
+    .map((f) => `failed: ${f.package} ${f.test}${f.error ? ` :: ${f.error.slice(0, 300)}` : ''}`);
+  const more = summary.failures.length - limit;
+  if (more > 0) lines.push(`failed: … and ${more} more (see above, or --json)`);
+  return lines;
 }
 
 /** The closing line CI prints. */
