@@ -107,6 +107,8 @@ export function resumableSession(local: Duplex, options: ResumableSessionOptions
   const lose = (reason: SessionLostReason, message: string) => {
     if (stream.done) return;
     controller.abort();
+    // Every byte is through both ways: a relay that can no longer hear our last ACK loses nothing of ours.
+    if (stream.closing) return stream.abort(message);
     emit({ type: 'session-lost', session: idHex ?? '', reason, message });
     resolveDone({ kind: 'lost', reason, message });
     stream.abort(message);

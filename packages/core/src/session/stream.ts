@@ -112,6 +112,11 @@ export class SessionStream extends EventEmitter<StreamEvents> {
     return this.#done;
   }
 
+  /** Every byte is through both ways; the client waits only for the relay's DONE (TIME_WAIT). */
+  get closing(): boolean {
+    return this.#closing !== undefined && !this.#done;
+  }
+
   get attached(): boolean {
     return this.#carrier !== undefined;
   }
