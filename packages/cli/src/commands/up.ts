@@ -138,7 +138,9 @@ export async function up(options: UpOptions): Promise<void> {
       const slow = slowStopReporter();
       slow.stage('the metrics and dashboard servers');
       await Promise.allSettled([closeServer(metricsServer), dashboard?.close()]);
-      slow.stage('the services: front doors draining their connections, then paths stopping');
+      slow.stage('the services: front doors draining their connections, then paths stopping', () =>
+        services.stopping(),
+      );
       await services.shutdown();
       slow.stage('the hooks');
       await hooks?.close();

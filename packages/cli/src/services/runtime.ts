@@ -217,6 +217,15 @@ export class Services {
     return run;
   }
 
+  /** While shutting down, what is still awaited: front doors a reload retired, then each service (core's words). */
+  stopping(): string[] {
+    const retired = [...this.retiredDoors].map(
+      (door) =>
+        `front door ${formatAddress(door.address)} (retired by a reload) with ${door.connections().length} connection(s) open`,
+    );
+    return [...retired, ...this.group.stopping()];
+  }
+
   /** Close every front door and manager, cutting drains still running. Idempotent. */
   shutdown(): Promise<void> {
     this.closing ??= (async () => {

@@ -29,4 +29,24 @@ describe('slowStopReporter', () => {
       /^\[tunnelmux\] still stopping after 1 s: waiting for the services \(open: .*\)\n$/,
     );
   });
+
+  it('says what the stage still waits for, asking only once the stop is slow', () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    let asked = 0;
+    const slow = slowStopReporter(1000, (line) => lines.push(line));
+    slow.stage('the services', () => {
+      asked += 1;
+      return [
+        'ssh: front door 127.0.0.1:2222 with 1 connection(s) open',
+        'db: path(s) a (connected) stopping',
+      ];
+    });
+    vi.advanceTimersByTime(999);
+    expect(asked).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(lines[0]).toMatch(
+      /^\[tunnelmux\] still stopping after 1 s: waiting for the services \(ssh: front door 127\.0\.0\.1:2222 with 1 connection\(s\) open; db: path\(s\) a \(connected\) stopping\) \(open: .*\)\n$/,
+    );
+  });
 });

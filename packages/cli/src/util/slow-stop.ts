@@ -10,18 +10,22 @@ export function slowStopReporter(
   write: (line: string) => void = (line) => process.stderr.write(line),
 ) {
   let current = 'starting';
+  let detail: (() => string[]) | undefined;
   const timer = setTimeout(() => {
     const open = new Map<string, number>();
     for (const kind of process.getActiveResourcesInfo()) open.set(kind, (open.get(kind) ?? 0) + 1);
     const handles = [...open].map(([kind, count]) => `${kind} ×${count}`).join(', ');
+    const waits = detail?.() ?? [];
     write(
-      `[tunnelmux] still stopping after ${afterMs / 1000} s: waiting for ${current} (open: ${handles || 'nothing'})\n`,
+      `[tunnelmux] still stopping after ${afterMs / 1000} s: waiting for ${current}${waits.length > 0 ? ` (${waits.join('; ')})` : ''} (open: ${handles || 'nothing'})\n`,
     );
   }, afterMs);
   timer.unref();
   return {
-    stage(name: string) {
+    /** The stage now under way, and what it still waits for, asked only if the stop turns out slow. */
+    stage(name: string, waitsFor?: () => string[]) {
       current = name;
+      detail = waitsFor;
     },
     done() {
       clearTimeout(timer);

@@ -26,6 +26,7 @@ import {
 } from '../front-door/resume-carrier';
 import { createPrometheusRegistry, sessionStallHistogram } from '../metrics/prometheus';
 import type { MetricsSnapshot, SessionMetrics } from '../metrics/types';
+import { formatTarget } from '../net/tcp';
 import { isProvider, validateOptions } from '../provider/define-provider';
 import { createHelpers } from '../provider/helpers';
 import { Redactor } from '../provider/redactor';
@@ -156,6 +157,8 @@ export class Manager implements AsyncDisposable {
   private order = 0;
   private closing?: Promise<void>;
   private readonly doors = new Set<FrontDoor>();
+  // What a shutdown still waits for, for stopping().
+  private waitingFor: { doors: Set<FrontDoor>; paths: Set<PathRunner> } | undefined;
   private readonly speaksFirst = new Set<string>();
   // Every path's sleep between probes on one timer.
   private readonly wheel = new TimerWheel();
@@ -500,15 +503,38 @@ export class Manager implements AsyncDisposable {
     this.closing ??= (async () => {
       if (this.metricsTimer) clearInterval(this.metricsTimer);
       const drainMs = options.drainMs === undefined ? undefined : drainTimeout(options.drainMs, 'drainMs');
+      const waiting = { doors: new Set(this.doors), paths: new Set<PathRunner>() };
+      this.waitingFor = waiting;
       await Promise.all(
-        [...this.doors].map((door) =>
-          door.close(drainMs === undefined ? undefined : { drainTimeout: drainMs }),
+        [...waiting.doors].map((door) =>
+          door
+            .close(drainMs === undefined ? undefined : { drainTimeout: drainMs })
+            .finally(() => waiting.doors.delete(door)),
         ),
       );
-      await Promise.all([this.drains.end(), this.stopAll()]);
+      for (const runner of [...this.paths.values(), ...this.drains.runners()]) waiting.paths.add(runner);
+      await Promise.all([
+        this.drains.end(),
+        ...[...waiting.paths].map((runner) => runner.stop().finally(() => waiting.paths.delete(runner))),
+      ]);
       this.bus.close();
     })();
     return this.closing;
+  }
+
+  /**
+   * While `shutdown()` runs: what it still waits for, in words (a front door and its open connections, the
+   * paths not yet stopped); undefined before a shutdown and once it is done.
+   */
+  stopping(): string | undefined {
+    const waiting = this.waitingFor;
+    if (!waiting || (waiting.doors.size === 0 && waiting.paths.size === 0)) return undefined;
+    const doors = [...waiting.doors].map(
+      (door) =>
+        `front door ${formatTarget(door.address)} with ${door.connections().length} connection(s) open`,
+    );
+    const paths = [...waiting.paths].map((runner) => `${runner.id} (${runner.state})`);
+    return [...doors, ...(paths.length > 0 ? [`path(s) ${paths.join(', ')} stopping`] : [])].join('; ');
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -110,13 +110,19 @@ describe('a service group', () => {
     cleanups.push(async () => live.socket.destroy());
     await live.waitFor(target.banner.length);
 
+    expect(g.stopping()).toEqual([]);
     const removing = g.remove('web', { drainMs: 60_000 });
     expect(g.names()).toEqual([]);
     await expect.poll(() => door.accepting).toBe(false);
+    // What a stop that takes long waits for: `up` says it after 10 s.
+    expect(g.stopping()).toEqual([
+      `web: front door 127.0.0.1:${door.address.port} with 1 connection(s) open`,
+    ]);
     live.socket.write('draining');
     await live.waitFor(target.banner.length + 8);
     await live.end();
     await removing;
+    expect(g.stopping()).toEqual([]);
     expect(events.filter((e) => e.type === 'disconnected').map((e) => e.service)).toEqual(['web']);
     expect(g.status()).toEqual({ services: [] });
   });

@@ -40,7 +40,8 @@ export class ServiceGroup implements AsyncDisposable {
   readonly events: Pick<EventBus, 'subscribe' | 'on'>;
   private readonly bus: EventBus;
   private readonly managers = new Map<string, { manager: Manager; detach: () => void }>();
-  private readonly leaving = new Set<Promise<void>>();
+  // Services shutting down, by their shutdown, until it settles.
+  private readonly leaving = new Map<Promise<void>, { name: string; manager: Manager }>();
   private readonly registry: Registry;
   private readonly stalls: Histogram<'service'>;
   private closing?: Promise<void>;
@@ -110,9 +111,17 @@ export class ServiceGroup implements AsyncDisposable {
     }
     this.managers.delete(name);
     const gone = entry.manager.shutdown(options).finally(() => entry.detach());
-    this.leaving.add(gone);
+    this.leaving.set(gone, { name, manager: entry.manager });
     void gone.finally(() => this.leaving.delete(gone)).catch(() => undefined);
     return gone;
+  }
+
+  /** Each service still shutting down, and what it waits for: `ssh: path(s) a (connected) stopping`. */
+  stopping(): string[] {
+    return [...this.leaving.values()].flatMap(({ name, manager }) => {
+      const waits = manager.stopping();
+      return waits ? [`${name}: ${waits}`] : [];
+    });
   }
 
   /** Every service's status, in the order they were added. */
@@ -144,7 +153,10 @@ export class ServiceGroup implements AsyncDisposable {
   /** Shut every service down and end the merged stream. Idempotent. */
   shutdown(options: { drainMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.names().map((name) => this.remove(name, options)), ...this.leaving]);
+      await Promise.allSettled([
+        ...this.names().map((name) => this.remove(name, options)),
+        ...this.leaving.keys(),
+      ]);
       this.bus.close();
     })();
     return this.closing;
