@@ -294,6 +294,27 @@ describe('manager', () => {
     expect([...types].sort()).toEqual(['metrics', 'probe']);
     await manager.shutdown();
   });
+
+  it('a tunnel whose close() hangs is given up after 10 s: the shutdown ends, says what it waited for, and warns', async () => {
+    const { manager, memory, of } = setup();
+    await startAll(manager, 'a', 'b');
+    memory.behaviour('a').closeHangs = true;
+    let done = false;
+    const shutting = manager.shutdown().then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(manager.stopping()).toBe('path(s) a (connected) stopping');
+    await vi.advanceTimersByTimeAsync(9_998);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await shutting;
+    expect(manager.stopping()).toBeUndefined();
+    expect(of('warning').map((e) => e.message)).toEqual([
+      'path "a": the memory tunnel did not close within 10 s, so the path went on without it. This is a bug in the provider: report it to its author',
+    ]);
+    expect(manager.list().map((p) => p.state)).toEqual(['disconnected', 'disconnected']);
+  });
 });
 
 describe('manager races', () => {

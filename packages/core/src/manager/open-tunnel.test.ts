@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { describe, expect, it, vi } from 'vitest';
 import type { BaseOpenContext, Provider, Tunnel } from '../provider/types';
-import { openTunnel } from './open-tunnel';
+import { closeQuietly, openTunnel } from './open-tunnel';
 
 /** A tunnel that only records whether it was closed. */
 function fakeTunnel() {
@@ -80,5 +81,37 @@ describe('openTunnel', () => {
     await expect(openTunnel({ provider: broken, ...args })).rejects.toThrow(
       '[tunnelmux] [fake] path "a" failed to open: no such host',
     );
+  });
+});
+
+describe('closeQuietly', () => {
+  it('gives up on a close that hangs and kills the process the tunnel named', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const died = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    const hung = { pid: child.pid, close: () => new Promise<void>(() => undefined) } as unknown as Tunnel;
+    expect(await closeQuietly(hung, 50)).toBe(false);
+    expect(await died).toBe('SIGKILL');
+  });
+
+  it('is true for a close that finishes, even with an error, and leaves no timer that could kill later', async () => {
+    vi.useFakeTimers();
+    const kill = vi.spyOn(process, 'kill');
+    try {
+      const failing = {
+        pid: 424242,
+        close: async () => {
+          throw new Error('already gone');
+        },
+      } as unknown as Tunnel;
+      expect(await closeQuietly(failing, 50)).toBe(true);
+      expect(await closeQuietly({ ...fakeTunnel(), pid: 424242 } as unknown as Tunnel, 50)).toBe(true);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(kill).not.toHaveBeenCalled();
+    } finally {
+      kill.mockRestore();
+      vi.useRealTimers();
+    }
   });
 });

@@ -32,7 +32,7 @@ export async function openTunnel(options: {
   );
   let abandoned = false;
   // One close for a late tunnel, whichever of the two watchers below sees it first.
-  let closingLate: Promise<void> | undefined;
+  let closingLate: Promise<boolean> | undefined;
   const closeLate = (tunnel: Tunnel) => {
     closingLate ??= closeQuietly(tunnel);
     return closingLate;
@@ -67,11 +67,32 @@ export async function openTunnel(options: {
   }
 }
 
-/** Close a tunnel that is going away either way; its close error has nowhere useful to go. */
-export async function closeQuietly(tunnel: Tunnel): Promise<void> {
+/** How long a tunnel's close() may take before its path goes on without it (the kit's kill grace is 3 s). */
+export const TUNNEL_CLOSE_MS = 10_000;
+
+/**
+ * Close a tunnel that is going away either way; its close error has nowhere useful to go. A close that has not
+ * finished after `timeoutMs` is given up: its process, if it named one, is killed, and this resolves false.
+ */
+export async function closeQuietly(tunnel: Tunnel, timeoutMs = TUNNEL_CLOSE_MS): Promise<boolean> {
+  const limit = new AbortController();
+  const closed = Promise.resolve()
+    .then(() => tunnel.close())
+    .then(
+      () => true,
+      // Nothing to do: the tunnel is gone or going.
+      () => true,
+    );
+  const done = await Promise.race([closed, sleep(timeoutMs, limit.signal).then(() => false)]);
+  limit.abort();
+  if (!done && tunnel.pid !== undefined) killQuietly(tunnel.pid);
+  return done;
+}
+
+function killQuietly(pid: number): void {
   try {
-    await tunnel.close();
+    process.kill(pid, 'SIGKILL');
   } catch {
-    // Nothing to do: the tunnel is gone or going.
+    // Gone already.
   }
 }

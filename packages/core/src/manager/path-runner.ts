@@ -14,7 +14,7 @@ import type { Redactor } from '../provider/redactor';
 import type { CheckResult, Provider, ProviderHelpers, Target, Tunnel, TunnelEnd } from '../provider/types';
 import { assertTransition, type PathState } from '../state/transitions';
 import { LogLimiter } from './log-limiter';
-import { closeQuietly, openTunnel } from './open-tunnel';
+import { closeQuietly, openTunnel, TUNNEL_CLOSE_MS } from './open-tunnel';
 import { type PathStatus, projectPath } from './path-status';
 import { SerialQueue } from './serial-queue';
 import { type SupervisedPath, Supervisor } from './supervisor';
@@ -242,7 +242,7 @@ export class PathRunner {
       this.tunnel = undefined;
       // Down first, teardown second: a frozen tunnel's kill grace must not delay the failover.
       const down = signal.aborted || reason === undefined ? undefined : this.markDown(reason);
-      await closeQuietly(tunnel);
+      if (!(await closeQuietly(tunnel))) this.closeGivenUp(tunnel);
       if (down === undefined) return;
       settled();
       if (down === 'failed') return;
@@ -314,6 +314,13 @@ export class PathRunner {
       changed: () => host.probedUp(this),
       settled,
     };
+  }
+
+  /** The provider's close() hung: say so, once per tunnel; the path went on without it. */
+  private closeGivenUp(tunnel: Tunnel): void {
+    const pid = tunnel.pid === undefined ? '' : `; its process (pid ${tunnel.pid}) was killed`;
+    const message = `path "${this.id}": the ${this.provider.name} tunnel did not close within ${TUNNEL_CLOSE_MS / 1000} s, so the path went on without it${pid}. This is a bug in the provider: report it to its author`;
+    this.host.bus.emit(this.host.redactor.value({ type: 'warning', message }));
   }
 
   private probed(result: ProbeResult & { warning?: string }, consecutiveFailures: number): void {

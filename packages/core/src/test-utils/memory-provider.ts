@@ -15,6 +15,8 @@ export interface MemoryBehaviour {
   openError?: 'transient' | 'fatal';
   /** The next open never resolves until aborted. */
   openHangs?: boolean;
+  /** close() never finishes (a provider bug the manager must outlive). */
+  closeHangs?: boolean;
   /** Probe through `check()` instead of `dial()` (an expose path that cannot be dialled from here). */
   checkOnly?: boolean;
   checkOk?: boolean;
@@ -124,6 +126,7 @@ export class MemoryTunnel implements Tunnel {
   }
 
   async close(): Promise<void> {
+    if (this.b.closeHangs) return new Promise(() => undefined);
     this.closed = true;
     this.resolveExit({ reason: 'closed' });
   }
