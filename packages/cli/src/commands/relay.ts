@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '@tunnelmux/core/config';
 import {
@@ -16,6 +17,7 @@ import { formatAddress, isLoopback, parseAddress } from '../util/address';
 import { usageError } from '../util/errors';
 import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
 import { colors, printLine } from '../util/output';
+import { onStopSignals, signalExitCode, signalName } from '../util/stop-signals';
 
 interface RelayOptions {
   listen: string;
@@ -124,12 +126,11 @@ export async function relay(target: string, options: RelayOptions): Promise<void
   } else {
     process.stdout.write(`${colors.dim(`control socket ${socket} (tunnelmux status --name ${name})`)}\n`);
   }
-  let stopping = false;
-  const stop = (why: string) => {
-    if (stopping) return;
-    stopping = true;
+  const stop = (signal: NodeJS.Signals) => {
+    const why = signalName(signal);
     void (async () => {
-      if (!options.json) process.stderr.write(`${colors.dim(`stopping the relay (${why})`)}\n`);
+      if (!options.json)
+        process.stderr.write(`${colors.dim(`stopping the relay (${why}; ${why} again to exit at once)`)}\n`);
       void closeServer(metricsServer);
       await server.close();
       await controlServer.close().catch(() => undefined);
@@ -138,9 +139,18 @@ export async function relay(target: string, options: RelayOptions): Promise<void
       process.exit(0);
     })();
   };
-  // `on`, not `once`: see up.ts (execa's signal-exit re-raises signals nobody seems to handle).
-  process.on('SIGINT', () => stop('Ctrl-C'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
+  onStopSignals(['SIGINT', 'SIGTERM', 'SIGHUP'], {
+    stop,
+    force: (signal) => {
+      // Sessions' target connections close with the process; there is no tool process to end.
+      process.stderr.write(
+        `[tunnelmux] ${signalName(signal)} again: exiting now without finishing the stop\n`,
+      );
+      rmSync(socket, { force: true });
+      const code = signalExitCode(signal);
+      if (options.json) printLine({ type: 'stopped', time: Date.now(), code, forced: true });
+      process.exit(code);
+    },
+  });
   await new Promise(() => undefined);
 }

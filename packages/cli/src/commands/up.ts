@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import type { TunnelmuxEvent } from '@tunnelmux/core';
@@ -20,6 +21,7 @@ import { CliError, messageOf, usageError } from '../util/errors';
 import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
 import { colors, printLine } from '../util/output';
 import { slowStopReporter } from '../util/slow-stop';
+import { onStopSignals, signalExitCode, signalName } from '../util/stop-signals';
 
 export interface UpOptions {
   config?: string;
@@ -155,14 +157,26 @@ export async function up(options: UpOptions): Promise<void> {
     })();
     return stopping;
   };
-  // `on`, not `once`: execa's signal-exit re-raises a signal it believes nobody else handles, and a spent
-  // `once` listener no longer counts, so the process would die by the signal instead of exiting 0.
-  process.on('SIGINT', () => void shutdown(0, 'stopping every path (Ctrl-C)'));
-  process.on('SIGTERM', () => void shutdown(0, 'stopping every path (SIGTERM)'));
-  if (reload) {
-    // SIGHUP and --watch reload; a refused config is reported and the running one stays.
+  // SIGHUP and --watch reload; a refused config is reported and the running one stays. Without reload, SIGHUP stops.
+  onStopSignals(reload ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'], {
+    stop: (signal) =>
+      void shutdown(
+        0,
+        `stopping every path (${signalName(signal)}; ${signalName(signal)} again to exit at once)`,
+      ),
+    force: (signal) => {
+      // The stop hangs or is too slow for the user: exit now. The reaper ends the tool processes left.
+      process.stderr.write(
+        `[tunnelmux] ${signalName(signal)} again: exiting now without finishing the stop; tunnelmux's reaper ends the tool processes still running\n`,
+      );
+      rmSync(socket, { force: true });
+      const code = signalExitCode(signal);
+      if (json) printLine({ type: 'stopped', time: Date.now(), code, forced: true });
+      process.exit(code);
+    },
+  });
+  if (reload)
     triggers = reloadTriggers(prepared.loaded.file, reload, { watch: Boolean(options.watch), note });
-  } else process.on('SIGHUP', () => void shutdown(0, 'stopping every path (SIGHUP)'));
 
   try {
     await control.start();

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { type BannerServer, isAlive, startBannerServer } from '@tunnelmux/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEMI_SPACE_MB } from '../util/daemon-heap';
+import { FORCE_AFTER_MS } from '../util/stop-signals';
 import { cli, eventually, localConfig, type Running, startUp, testdir } from './harness';
 
 type Status = {
@@ -215,6 +216,56 @@ describe('stopping tunnelmux up', () => {
       expect(gone.stderr).toContain('no tunnelmux is running');
       expect(up.lines.at(-1)).toMatchObject({ type: 'stopped', code: 0 });
     } finally {
+      await target.close();
+      work.cleanup();
+    }
+  });
+
+  it('Ctrl-C again, a second or more after the first, exits at once while the stop still drains a connection', async () => {
+    const target = await startBannerServer();
+    const work = testdir({ 'tunnelmux.yaml': localConfig(target, ['a']) });
+    const sockets: net.Socket[] = [];
+    const connect = (port: number) =>
+      new Promise<net.Socket | undefined>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        sockets.push(socket);
+        socket.once('data', () => resolve(socket));
+        socket.once('error', () => resolve(undefined));
+      });
+    try {
+      const up = await startUp(work.dir, work.env);
+      let stderr = '';
+      up.process.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const pids = up.ready.paths.map((p) => p.pid).filter((pid): pid is number => pid !== undefined);
+      const port = Number(up.ready.listen?.split(':').at(-1));
+      // A live connection: the stop lets it drain for up to 5 s before cutting it.
+      expect(await connect(port)).toBeDefined();
+      up.process.kill('SIGINT');
+      // A stop closes the front door first thing: once it refuses, the first Ctrl-C has been taken.
+      expect(await eventually(async () => (await connect(port)) === undefined, 5000, 20)).toBe(true);
+      // The protocol's own pause, not a wait for readiness: one Ctrl-C under `npm run` arrives twice at once.
+      await new Promise((resolve) => setTimeout(resolve, FORCE_AFTER_MS + 100));
+      up.process.kill('SIGINT');
+      const result = await up.process;
+      expect(result.exitCode, stderr).toBe(130);
+      expect(stderr).toContain(
+        "[tunnelmux] Ctrl-C again: exiting now without finishing the stop; tunnelmux's reaper ends the tool processes still running",
+      );
+      expect(up.lines.at(-1)).toMatchObject({ type: 'stopped', code: 130, forced: true });
+      expect(existsSync(up.ready.socket)).toBe(false);
+      const allGone = await eventually(
+        async () => {
+          for (const pid of pids) if (await isAlive(pid)) return false;
+          return true;
+        },
+        10_000,
+        50,
+      );
+      expect(allGone, `tunnel pids ${pids.join(', ')} still alive after the forced exit`).toBe(true);
+    } finally {
+      for (const socket of sockets) socket.destroy();
       await target.close();
       work.cleanup();
     }
