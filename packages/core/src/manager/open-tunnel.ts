@@ -67,8 +67,11 @@ export async function openTunnel(options: {
   }
 }
 
-/** How long a tunnel's close() may take before its path goes on without it (the kit's kill grace is 3 s). */
-export const TUNNEL_CLOSE_MS = 10_000;
+/**
+ * How long a tunnel's close() may take before its path goes on without it: above every built-in provider's own
+ * bound (the kit's kill grace is 3 s; tailscale's withdrawal may take 15 s when tailscaled is busy).
+ */
+export const TUNNEL_CLOSE_MS = 30_000;
 
 /**
  * Close a tunnel that is going away either way; its close error has nowhere useful to go. A close that has not
