@@ -199,6 +199,21 @@ describe('a provider that cannot be loaded', () => {
   });
 });
 
+/** Whether every pid ends within 10 s, as tunnelmux's reaper ends them; any still alive then are killed. */
+async function reaped(pids: number[]): Promise<boolean> {
+  const allGone = await eventually(
+    async () => {
+      for (const pid of pids) if (await isAlive(pid)) return false;
+      return true;
+    },
+    // Generous: the reaper needs about a second (SIGTERM, then SIGKILL); this only catches "never".
+    10_000,
+    50,
+  );
+  if (!allGone) for (const pid of pids) if (await isAlive(pid)) process.kill(pid, 'SIGKILL');
+  return allGone;
+}
+
 describe('stopping tunnelmux up', () => {
   it('Ctrl-C stops every path, removes the socket and exits 0 with no child left', async () => {
     const target = await startBannerServer();
@@ -255,15 +270,9 @@ describe('stopping tunnelmux up', () => {
       );
       expect(up.lines.at(-1)).toMatchObject({ type: 'stopped', code: 130, forced: true });
       expect(existsSync(up.ready.socket)).toBe(false);
-      const allGone = await eventually(
-        async () => {
-          for (const pid of pids) if (await isAlive(pid)) return false;
-          return true;
-        },
-        10_000,
-        50,
+      expect(await reaped(pids), `tunnel pids ${pids.join(', ')} still alive after the forced exit`).toBe(
+        true,
       );
-      expect(allGone, `tunnel pids ${pids.join(', ')} still alive after the forced exit`).toBe(true);
     } finally {
       for (const socket of sockets) socket.destroy();
       await target.close();
@@ -282,16 +291,7 @@ describe('stopping tunnelmux up', () => {
       up.process.kill('SIGKILL');
       await up.process;
       const killedAt = Date.now();
-      const allGone = await eventually(
-        async () => {
-          for (const pid of pids) if (await isAlive(pid)) return false;
-          return true;
-        },
-        // Generous: the reaper needs about a second (SIGTERM, then SIGKILL); this only catches "never".
-        10_000,
-        50,
-      );
-      if (!allGone) for (const pid of pids) if (await isAlive(pid)) process.kill(pid, 'SIGKILL');
+      const allGone = await reaped(pids);
       expect(
         allGone,
         `tunnel pids ${pids.join(', ')} still alive ${Date.now() - killedAt} ms after SIGKILL`,
