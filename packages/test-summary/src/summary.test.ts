@@ -50,6 +50,11 @@ describe('the closing line counts every kind of failure', () => {
     }
   });
 
+  it("counts a failed task from turbo's ERROR line alone, as when turbo stops before its Failed: list", () => {
+    const log = '@tunnelmux/core#build:  ERROR  command (/repo/packages/core) pnpm run build exited (1)\n';
+    expect(closingLine(summarize(log))).toBe('tests: 0 passed, 1 failed');
+  });
+
   it('counts a failed build that kept the tests from running', () => {
     const log =
       '@tunnelmux/core#build:  ERROR  command (/repo/packages/core) pnpm run build exited (1)\nFailed:    @tunnelmux/core#build\n';
@@ -68,7 +73,19 @@ describe('the lines before the closing line name each failure', () => {
     ],
     ['hook', ['failed: @tunnelmux/test-summary src/tmp-hook.test.ts > a scenario :: Error: set-up failed']],
     ['unhandled', ['failed: @tunnelmux/test-summary (uncaught exception) :: Error: late']],
-    ['crash', ['failed: @tunnelmux/test-summary (its task failed with no test failure: see its output)']],
+    [
+      'crash',
+      [
+        'failed: @tunnelmux/test-summary (its task failed with no test failure; its last lines follow)',
+        '  | cache bypass, force executing 70aadd4dc115dfb2',
+        '  | > @tunnelmux/test-summary@0.1.0 test /repo/packages/test-summary',
+        '  | > vitest run',
+        '  | RUN  v3.2.7 /repo/packages/test-summary',
+        '  | Killed',
+        // pnpm sets ELIFECYCLE between thin spaces.
+        '  | ELIFECYCLE\u2009 Test failed. See above for more details.',
+      ],
+    ],
     ['pass', []],
   ])('%s', (name, lines) => {
     expect(failureLines(summarize(fixture(name)))).toEqual(lines);
@@ -87,6 +104,35 @@ describe('the lines before the closing line name each failure', () => {
       test: 'src/tmp-import.test.ts [ src/tmp-import.test.ts ]',
       error: expect.stringMatching(/^Error: Cannot find module '.\/does-not-exist.js'/),
     });
+  });
+
+  it("shows the last lines of a task that failed after its tests passed (the soak's verdict), and only those", () => {
+    const soak = (line: string) => `@tunnelmux/soak:test: ${line}`;
+    const log = [
+      soak(' Test Files  2 passed (2)'),
+      soak('      Tests  11 passed (11)'),
+      ...Array.from({ length: 20 }, (_, i) => soak(`[soak] 1.${i} min: 600 connections on a, 0 failed`)),
+      soak('[soak] FAILED (seed 42):'),
+      soak(
+        '  - pid 7 did not stop cleanly on SIGTERM: code undefined, signal SIGKILL; stderr ends: waiting for x',
+      ),
+      soak('[soak] replay: pnpm soak --minutes 2 --seed 42'),
+      soak(' ELIFECYCLE  Test failed. See above for more details.'),
+      '@tunnelmux/soak#test:  ERROR  command (/repo/packages/soak) pnpm run test exited (1)',
+      `@tunnelmux/core:test: ${'x'.repeat(1000)}`,
+    ].join('\n');
+    const lines = failureLines(summarize(log));
+    expect(lines[0]).toBe(
+      'failed: @tunnelmux/soak (its task failed with no test failure; its last lines follow)',
+    );
+    expect(lines).toHaveLength(13);
+    expect(lines.slice(-4)).toEqual([
+      '  | [soak] FAILED (seed 42):',
+      '  | - pid 7 did not stop cleanly on SIGTERM: code undefined, signal SIGKILL; stderr ends: waiting for x',
+      '  | [soak] replay: pnpm soak --minutes 2 --seed 42',
+      '  | ELIFECYCLE  Test failed. See above for more details.',
+    ]);
+    expect(closingLine(summarize(log))).toBe('tests: 11 passed, 1 failed');
   });
 
   it('stops at the limit and says how many more there are', () => {

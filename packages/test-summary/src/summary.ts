@@ -22,7 +22,13 @@ export interface Failure {
   test: string;
   /** The error's first line (`AssertionError: expected 1 to be 2`), or '' when vitest printed none. */
   error: string;
+  /** For a task that failed with no test failure: its last lines of output, which say why (a soak's verdict). */
+  lastLines?: string[];
 }
+
+/** How many of a failed task's last lines of output are kept, and how long each may be. */
+const TAIL_LINES = 12;
+const TAIL_LINE_CHARS = 400;
 
 export type Summary =
   | { ok: true; passed: number; failed: number; packages: PackageCounts[]; failures: Failure[] }
@@ -36,7 +42,8 @@ const TESTS = /^\s*Tests\s{2,}(?<body>.*)$/;
 const FAILED_HEADER = /Failed (?<kind>Tests|Suites) (?<n>\d+)/;
 const ERRORS = /^\s*Errors\s{2,}(?<n>\d+) errors?/;
 /** turbo's per-task failure line, and the `Failed:` list it ends with under --continue. */
-const TASK_FAILED = /(?<pkg>(?:@[\w.-]+\/)?[\w.-]+)#(?<task>[\w:-]+): command .* exited \(\d+\)/;
+const TASK_FAILED =
+  /(?<pkg>(?:@[\w.-]+\/)?[\w.-]+)#(?<task>[\w:-]+):\s+(?:ERROR\s+)?command .* exited \(\d+\)/;
 const FAILED_LIST = /^\s*Failed:\s+(?<list>.+)$/;
 /** The heading of one failure in vitest's failure section, and the error line that follows it. */
 const FAIL_HEADING = /^\s*FAIL\s+(?<test>\S.*?)\s*$/;
@@ -56,6 +63,8 @@ export function summarize(log: string): Summary {
   const failures: Failure[] = [];
   // The failure whose error line is still to come, per package (turbo interleaves packages' lines).
   const awaitingError = new Map<string, Failure>();
+  // Each package's last lines of test output, for a task that fails with nothing else to show.
+  const tails = new Map<string, string[]>();
   const get = (name: string) => {
     let counts = packages.get(name);
     if (!counts) {
@@ -84,6 +93,12 @@ export function summarize(log: string): Summary {
     if (prefixed?.task !== 'test') continue;
     const name = prefixed.pkg!;
     const rest = prefixed.rest!;
+    if (rest.trim() !== '') {
+      const tail = tails.get(name) ?? [];
+      tail.push(rest.trim().slice(0, TAIL_LINE_CHARS));
+      if (tail.length > TAIL_LINES) tail.shift();
+      tails.set(name, tail);
+    }
     const heading = FAIL_HEADING.exec(rest) ?? UNHANDLED_HEADING.exec(rest.trim());
     if (heading?.groups) {
       const test = heading.groups.test ?? `(${heading.groups.kind!.toLowerCase()})`;
@@ -125,8 +140,9 @@ export function summarize(log: string): Summary {
       if (!failures.some((f) => f.package === counts.name))
         failures.push({
           package: counts.name,
-          test: '(its task failed with no test failure: see its output)',
+          test: '(its task failed with no test failure; its last lines follow)',
           error: '',
+          lastLines: tails.get(counts.name) ?? [],
         });
     }
     passed += counts.passed;
@@ -143,11 +159,17 @@ export function summarize(log: string): Summary {
   return { ok: true, passed, failed, packages: list, failures };
 }
 
-/** The failures, a line each, so the end of a long CI log names them; at most `limit` lines, then a count. */
+/**
+ * The failures, a line each (a failed task's last lines of output below it), so the end of a long CI log names
+ * them; at most `limit` failures, then a count.
+ */
 export function failureLines(summary: Summary, limit = 20): string[] {
   const lines = summary.failures
     .slice(0, limit)
-    .map((f) => `failed: ${f.package} ${f.test}${f.error ? ` :: ${f.error.slice(0, 300)}` : ''}`);
+    .flatMap((f) => [
+      `failed: ${f.package} ${f.test}${f.error ? ` :: ${f.error.slice(0, 300)}` : ''}`,
+      ...(f.lastLines ?? []).map((line) => `  | ${line}`),
+    ]);
   const more = summary.failures.length - limit;
   if (more > 0) lines.push(`failed: … and ${more} more (see above, or --json)`);
   return lines;
