@@ -19,7 +19,7 @@ export interface JsonProcess {
   stop(graceMs: number): Promise<{ code?: number; signal?: string; killed: boolean }>;
 }
 
-/** Start `node <bin> <args> --json` under `nice`, reading its stdout line by line without holding it all. */
+/** Start `node <bin> <args> --json`, reading its stdout line by line without holding it all. */
 export function startJson(
   bin: string,
   args: string[],
@@ -32,7 +32,9 @@ export function startJson(
     reject: false,
     stdin: 'ignore',
     buffer: false,
-    // The soak drives the clients; the process under test must not hide behind the runner for CPU.
+    // stop() sends SIGKILL after its own grace; execa's default would SIGKILL 5 s after any SIGTERM, which cut
+    // short stops that drained a live connection for their full 5 s and read as hangs.
+    forceKillAfterDelay: false,
   });
   let rest = '';
   let err = '';

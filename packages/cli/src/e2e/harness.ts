@@ -185,6 +185,8 @@ export function spawnCli(
     reject: false,
     stdin: 'ignore',
     buffer: false,
+    // The tests judge how the CLI stops: execa must not SIGKILL it 5 s into a SIGTERM (its default).
+    forceKillAfterDelay: false,
   });
 }
 
