@@ -350,7 +350,11 @@ export class Manager implements AsyncDisposable {
 
   /** Stop every path (and any still draining). */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.paths.values(), ...this.drains.runners()].map((runner) => runner.stop()));
+    // During a shutdown, each path is listed as awaited until it has stopped (stopping()).
+    const waiting = this.waitingFor?.paths;
+    const runners = [...this.paths.values(), ...this.drains.runners()];
+    for (const runner of runners) waiting?.add(runner);
+    await Promise.all(runners.map((runner) => runner.stop().finally(() => waiting?.delete(runner))));
   }
 
   /** Remove a stopped or failed path entirely. */
@@ -512,11 +516,7 @@ export class Manager implements AsyncDisposable {
             .finally(() => waiting.doors.delete(door)),
         ),
       );
-      for (const runner of [...this.paths.values(), ...this.drains.runners()]) waiting.paths.add(runner);
-      await Promise.all([
-        this.drains.end(),
-        ...[...waiting.paths].map((runner) => runner.stop().finally(() => waiting.paths.delete(runner))),
-      ]);
+      await Promise.all([this.drains.end(), this.stopAll()]);
       this.bus.close();
     })();
     return this.closing;
