@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '@tunnelmux/core/config';
 import {
@@ -17,7 +16,7 @@ import { formatAddress, isLoopback, parseAddress } from '../util/address';
 import { usageError } from '../util/errors';
 import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
 import { colors, printLine } from '../util/output';
-import { onStopSignals, signalExitCode, signalName } from '../util/stop-signals';
+import { exitNow, onStopSignals, signalName } from '../util/stop-signals';
 
 interface RelayOptions {
   listen: string;
@@ -141,16 +140,8 @@ export async function relay(target: string, options: RelayOptions): Promise<void
   };
   onStopSignals(['SIGINT', 'SIGTERM', 'SIGHUP'], {
     stop,
-    force: (signal) => {
-      // Sessions' target connections close with the process; there is no tool process to end.
-      process.stderr.write(
-        `[tunnelmux] ${signalName(signal)} again: exiting now without finishing the stop\n`,
-      );
-      rmSync(socket, { force: true });
-      const code = signalExitCode(signal);
-      if (options.json) printLine({ type: 'stopped', time: Date.now(), code, forced: true });
-      process.exit(code);
-    },
+    // Sessions' target connections close with the process; there is no tool process to end.
+    force: (signal) => exitNow(signal, { socket, json: Boolean(options.json) }),
   });
   await new Promise(() => undefined);
 }

@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import type { TunnelmuxEvent } from '@tunnelmux/core';
@@ -21,7 +20,7 @@ import { CliError, messageOf, usageError } from '../util/errors';
 import { closeServer, serveMetrics, serverAddress } from '../util/metrics-server';
 import { colors, printLine } from '../util/output';
 import { slowStopReporter } from '../util/slow-stop';
-import { onStopSignals, signalExitCode, signalName } from '../util/stop-signals';
+import { exitNow, onStopSignals, signalName } from '../util/stop-signals';
 
 export interface UpOptions {
   config?: string;
@@ -164,16 +163,9 @@ export async function up(options: UpOptions): Promise<void> {
         0,
         `stopping every path (${signalName(signal)}; ${signalName(signal)} again to exit at once)`,
       ),
-    force: (signal) => {
-      // The stop hangs or is too slow for the user: exit now. The reaper ends the tool processes left.
-      process.stderr.write(
-        `[tunnelmux] ${signalName(signal)} again: exiting now without finishing the stop; tunnelmux's reaper ends the tool processes still running\n`,
-      );
-      rmSync(socket, { force: true });
-      const code = signalExitCode(signal);
-      if (json) printLine({ type: 'stopped', time: Date.now(), code, forced: true });
-      process.exit(code);
-    },
+    // The stop hangs or is too slow for the user: exit now. The reaper ends the tool processes left.
+    force: (signal) =>
+      exitNow(signal, { socket, json, then: "tunnelmux's reaper ends the tool processes still running" }),
   });
   if (reload)
     triggers = reloadTriggers(prepared.loaded.file, reload, { watch: Boolean(options.watch), note });

@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
-import { FORCE_AFTER_MS, onStopSignals, signalExitCode, signalName } from './stop-signals';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { exitNow, FORCE_AFTER_MS, onStopSignals, signalExitCode, signalName } from './stop-signals';
 
 function rig(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']) {
   const source = new EventEmitter();
@@ -56,5 +59,32 @@ describe('stop signals', () => {
     expect(signalExitCode('SIGHUP')).toBe(129);
     expect(signalName('SIGINT')).toBe('Ctrl-C');
     expect(signalName('SIGTERM')).toBe('SIGTERM');
+  });
+
+  it('the second signal exits with its code, says why, removes the socket and ends --json output with a forced line', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'stop-signals-'));
+    const socket = path.join(dir, 'relay.sock');
+    writeFileSync(socket, '');
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      exitNow('SIGTERM', { socket, json: true, then: 'the reaper ends the rest' });
+      expect(exit).toHaveBeenCalledWith(143);
+      expect(stderr).toHaveBeenCalledWith(
+        '[tunnelmux] SIGTERM again: exiting now without finishing the stop; the reaper ends the rest\n',
+      );
+      expect(JSON.parse(String(stdout.mock.calls[0]?.[0]))).toMatchObject({
+        type: 'stopped',
+        code: 143,
+        forced: true,
+      });
+      expect(existsSync(socket)).toBe(false);
+    } finally {
+      exit.mockRestore();
+      stderr.mockRestore();
+      stdout.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

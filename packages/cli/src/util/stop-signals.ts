@@ -1,4 +1,6 @@
+import { rmSync } from 'node:fs';
 import { constants } from 'node:os';
+import { printLine } from './output';
 
 /** A second stop signal counts only this long after the first: one Ctrl-C under `npm run` arrives twice at once. */
 export const FORCE_AFTER_MS = 1000;
@@ -45,4 +47,22 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 /** How a signal is named to the user. */
 export function signalName(signal: NodeJS.Signals): string {
   return signal === 'SIGINT' ? 'Ctrl-C' : signal;
+}
+
+/**
+ * The second signal's exit: say so (with `then`, what still happens), remove the control socket, end `--json`
+ * output with a forced `stopped` line, and exit with the shell's code for `signal`.
+ */
+export function exitNow(
+  signal: NodeJS.Signals,
+  options: { socket: string; json: boolean; then?: string },
+): never {
+  const then = options.then ? `; ${options.then}` : '';
+  process.stderr.write(
+    `[tunnelmux] ${signalName(signal)} again: exiting now without finishing the stop${then}\n`,
+  );
+  rmSync(options.socket, { force: true });
+  const code = signalExitCode(signal);
+  if (options.json) printLine({ type: 'stopped', time: Date.now(), code, forced: true });
+  process.exit(code);
 }
