@@ -93,13 +93,14 @@ export function summarize(log: string): Summary {
     if (prefixed?.task !== 'test') continue;
     const name = prefixed.pkg!;
     const rest = prefixed.rest!;
-    if (rest.trim() !== '') {
+    const text = rest.trim();
+    if (text !== '') {
       const tail = tails.get(name) ?? [];
-      tail.push(rest.trim().slice(0, TAIL_LINE_CHARS));
+      tail.push(text.slice(0, TAIL_LINE_CHARS));
       if (tail.length > TAIL_LINES) tail.shift();
       tails.set(name, tail);
     }
-    const heading = FAIL_HEADING.exec(rest) ?? UNHANDLED_HEADING.exec(rest.trim());
+    const heading = FAIL_HEADING.exec(rest) ?? UNHANDLED_HEADING.exec(text);
     if (heading?.groups) {
       const test = heading.groups.test ?? `(${heading.groups.kind!.toLowerCase()})`;
       const failure = { package: name, test, error: '' };
@@ -108,8 +109,8 @@ export function summarize(log: string): Summary {
       continue;
     }
     const pending = awaitingError.get(name);
-    if (pending && rest.trim() !== '') {
-      if (ERROR_LINE.test(rest.trim())) pending.error = rest.trim();
+    if (pending && text !== '') {
+      if (ERROR_LINE.test(text)) pending.error = text;
       awaitingError.delete(name);
     }
     const tests = TESTS.exec(rest);
