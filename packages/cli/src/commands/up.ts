@@ -165,7 +165,11 @@ export async function up(options: UpOptions): Promise<void> {
       ),
     // The stop hangs or is too slow for the user: exit now. The reaper ends the tool processes left.
     force: (signal) =>
-      exitNow(signal, { socket, json, then: "tunnelmux's reaper ends the tool processes still running" }),
+      exitNow(signal, {
+        socket,
+        json,
+        afterwards: "tunnelmux's reaper ends the tool processes still running",
+      }),
   });
   if (reload)
     triggers = reloadTriggers(prepared.loaded.file, reload, { watch: Boolean(options.watch), note });

@@ -69,7 +69,7 @@ describe('stop signals', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      exitNow('SIGTERM', { socket, json: true, then: 'the reaper ends the rest' });
+      exitNow('SIGTERM', { socket, json: true, afterwards: 'the reaper ends the rest' });
       expect(exit).toHaveBeenCalledWith(143);
       expect(stderr).toHaveBeenCalledWith(
         '[tunnelmux] SIGTERM again: exiting now without finishing the stop; the reaper ends the rest\n',

@@ -50,16 +50,16 @@ export function signalName(signal: NodeJS.Signals): string {
 }
 
 /**
- * The second signal's exit: say so (with `then`, what still happens), remove the control socket, end `--json`
+ * The second signal's exit: say so (with `afterwards`, what still happens), remove the control socket, end `--json`
  * output with a forced `stopped` line, and exit with the shell's code for `signal`.
  */
 export function exitNow(
   signal: NodeJS.Signals,
-  options: { socket: string; json: boolean; then?: string },
+  options: { socket: string; json: boolean; afterwards?: string },
 ): never {
-  const then = options.then ? `; ${options.then}` : '';
+  const afterwards = options.afterwards ? `; ${options.afterwards}` : '';
   process.stderr.write(
-    `[tunnelmux] ${signalName(signal)} again: exiting now without finishing the stop${then}\n`,
+    `[tunnelmux] ${signalName(signal)} again: exiting now without finishing the stop${afterwards}\n`,
   );
   rmSync(options.socket, { force: true });
   const code = signalExitCode(signal);
